@@ -1,0 +1,1 @@
+"""Agent: server, sessions, pipeline assembly, LLM backends, config and CLI."""

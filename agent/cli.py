@@ -1,0 +1,74 @@
+"""The `eco1` command line: serve the tutor, run evaluations."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from agent.config import PROFILES, ConfigError, load_settings
+
+
+def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML settings file (also ECO1_CONFIG)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), help="nano (CPU) or eco (GPU)")
+    parser.add_argument(
+        "--llm-backend", choices=["embedded", "openai"], help="embedded llama.cpp or a remote server"
+    )
+    parser.add_argument("--llm-base-url", help="OpenAI-compatible endpoint, e.g. vLLM's /v1 URL")
+    parser.add_argument("--llm-model", help="model name the remote endpoint serves")
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    llm = {
+        key: value
+        for key, value in {
+            "backend": args.llm_backend,
+            "base_url": args.llm_base_url,
+            "model": args.llm_model,
+        }.items()
+        if value is not None
+    }
+    top = {key: getattr(args, key, None) for key in ("host", "port", "log_level")}
+    return {**{k: v for k, v in top.items() if v is not None}, **({"llm": llm} if llm else {})}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eco1", description="Eco-1 real-time avatar tutor")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the tutor service (HTTP + WebRTC)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 7860)")
+    serve.add_argument("--log-level", choices=["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"])
+    _add_settings_flags(serve)
+
+    evaluate = commands.add_parser("eval", help="run a benchmark; writes evals/results/")
+    benches = evaluate.add_subparsers(dest="bench", required=True)
+    latency = benches.add_parser("latency", help="WebRTC turns over loopback vs stock Pipecat")
+    latency.add_argument("--turns", type=int, default=12, help="turns per pipeline (default 12)")
+    latency.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
+    _add_settings_flags(latency)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config, _overrides(args), profile=args.profile)
+    except ConfigError as exc:
+        print(f"eco1: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        from agent.serve import serve
+
+        return serve(settings)
+    if args.command == "eval" and args.bench == "latency":
+        from evals.latency import run_latency_eval
+
+        return run_latency_eval(settings, turns=args.turns, out_dir=args.out)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Events for the learner's page: transcripts, the tutor's spoken text, speaking state, latency.
+
+Sent as JSON on the WebRTC data channel. Every message carries the protocol version `v`
+and a `type`; docs/protocol.md lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    InterimTranscriptionFrame,
+    TranscriptionFrame,
+    TTSTextFrame,
+    UserStartedSpeakingFrame,
+)
+from pipecat.observers.base_observer import BaseObserver, FramePushed
+from pipecat.processors.frame_processor import FrameDirection
+
+from agent.latency import TurnRecord
+
+PROTOCOL_VERSION = 1
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def event(kind: str, **fields: Any) -> dict[str, Any]:
+    """One protocol message."""
+    return {"v": PROTOCOL_VERSION, "type": kind, **fields}
+
+
+def frame_event(frame) -> dict[str, Any] | None:
+    """The client message a pipeline frame turns into, if any."""
+    if isinstance(frame, TranscriptionFrame):
+        return event("transcript", role="user", final=True, text=frame.text.strip())
+    if isinstance(frame, InterimTranscriptionFrame):
+        return event("transcript", role="user", final=False, text=frame.text.strip())
+    if isinstance(frame, TTSTextFrame):
+        return event("transcript", role="tutor", final=True, text=frame.text.strip())
+    if isinstance(frame, UserStartedSpeakingFrame):
+        return event("speaking", role="user", speaking=True)
+    if isinstance(frame, BotStartedSpeakingFrame):
+        return event("speaking", role="tutor", speaking=True)
+    if isinstance(frame, BotStoppedSpeakingFrame):
+        return event("speaking", role="tutor", speaking=False)
+    return None
+
+
+def latency_event(record: TurnRecord) -> dict[str, Any]:
+    return event("latency", turn=record.index, stages=record.stages)
+
+
+class ClientEventRelay(BaseObserver):
+    """Forwards the frames a learner should see to the client, once each."""
+
+    def __init__(self, send: Send) -> None:
+        super().__init__()
+        self._send = send
+
+    async def on_push_frame(self, data: FramePushed) -> None:
+        if not (data.first_push and data.direction == FrameDirection.DOWNSTREAM):
+            return
+        if (message := frame_event(data.frame)) is not None:
+            await self._send(message)

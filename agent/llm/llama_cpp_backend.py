@@ -1,0 +1,115 @@
+"""Embedded llama.cpp backend: SmolLM2-135M on CPU by default, off the event loop.
+
+One model instance serves every session; a lock serialises generation (llama.cpp contexts
+are not thread-safe) and llama.cpp reuses the KV cache of the longest shared prompt prefix,
+so the system prompt is paid for once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, ClassVar
+
+from loguru import logger
+
+from agent.llm.backend import BackendError, ChatMessage
+from speech.assets import smollm2_gguf
+
+if TYPE_CHECKING:
+    from agent.config import LLMSettings
+
+_DONE = object()
+
+
+class LlamaCppBackend:
+    """Streams chat completions from a local gguf through llama-cpp-python."""
+
+    name = "embedded"
+    _instances: ClassVar[dict[tuple, LlamaCppBackend]] = {}
+    _instances_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, settings: LLMSettings) -> None:
+        self._settings = settings
+        self._model_path = smollm2_gguf(settings.model_path)
+        self._llama = None
+        self._load_lock = threading.Lock()
+        self._generate_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, settings: LLMSettings) -> LlamaCppBackend:
+        """One instance per (model, context, threads, gpu) so weights load once per process."""
+        key = (str(settings.model_path), settings.context_tokens, settings.threads, settings.gpu_layers)
+        with cls._instances_lock:
+            if key not in cls._instances:
+                cls._instances[key] = cls(settings)
+            return cls._instances[key]
+
+    def _model(self):
+        with self._load_lock:
+            if self._llama is None:
+                from llama_cpp import Llama
+
+                logger.info("loading embedded LLM {}", self._model_path.name)
+                try:
+                    self._llama = Llama(
+                        model_path=str(self._model_path),
+                        n_ctx=self._settings.context_tokens,
+                        n_threads=self._settings.threads,
+                        n_gpu_layers=self._settings.gpu_layers,
+                        verbose=False,
+                    )
+                except ValueError as exc:
+                    raise BackendError(f"cannot load {self._model_path}: {exc}") from exc
+            return self._llama
+
+    async def warm_up(self) -> None:
+        await asyncio.to_thread(self._model)
+
+    def _generate(self, messages, max_tokens, temperature, emit, stop: threading.Event) -> None:
+        """Runs in a worker thread; hands each text piece to emit()."""
+        with self._generate_lock:
+            if stop.is_set():
+                return
+            stream = self._model().create_chat_completion(
+                messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True
+            )
+            for chunk in stream:
+                if stop.is_set():
+                    break
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    emit(piece)
+
+    async def stream(
+        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
+    ) -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        stop = threading.Event()
+
+        def emit(item) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def run() -> None:
+            try:
+                self._generate(list(messages), max_tokens, temperature, emit, stop)
+            except Exception as exc:  # surfaced to the awaiting coroutine
+                emit(exc)
+            finally:
+                emit(_DONE)
+
+        worker = threading.Thread(target=run, name="llama-generate", daemon=True)
+        worker.start()
+        try:
+            while (item := await queue.get()) is not _DONE:
+                if isinstance(item, Exception):
+                    raise BackendError(f"embedded LLM failed: {item}") from item
+                yield item
+        finally:
+            # Barge-in or a vanished client cancels us: the thread stops at its next token.
+            stop.set()
+
+    async def close(self) -> None:
+        """The shared model stays loaded for the next session."""

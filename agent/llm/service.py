@@ -1,0 +1,86 @@
+"""The Pipecat LLM service that answers each learner turn through a ChatBackend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loguru import logger
+from pipecat.frames.frames import (
+    Frame,
+    LLMContextFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.services.llm_service import LLMService
+
+from agent.llm.backend import ChatBackend, ChatMessage
+
+
+def text_of(content: Any) -> str:
+    """Plain text of a context message's content (a string or a list of typed parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+def chat_messages(system_prompt: str, context_messages: list[Any]) -> list[ChatMessage]:
+    """System prompt first, then the conversation's user/assistant text turns."""
+    messages: list[ChatMessage] = [{"role": "system", "content": system_prompt}]
+    for message in context_messages:
+        role = message.get("role") if isinstance(message, dict) else None
+        text = text_of(message.get("content")) if role else ""
+        if role in ("user", "assistant") and text.strip():
+            messages.append({"role": role, "content": text.strip()})
+    return messages
+
+
+class TutorLLMService(LLMService):
+    """Streams a tutor answer for every LLMContextFrame; stops when interrupted."""
+
+    def __init__(
+        self,
+        backend: ChatBackend,
+        *,
+        system_prompt: str,
+        max_tokens: int,
+        temperature: float,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._backend = backend
+        self._system_prompt = system_prompt
+        self._max_tokens = max_tokens
+        self._temperature = temperature
+
+    @property
+    def backend(self) -> ChatBackend:
+        return self._backend
+
+    def can_generate_metrics(self) -> bool:
+        return True
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if not isinstance(frame, LLMContextFrame):
+            await self.push_frame(frame, direction)
+            return
+        messages = chat_messages(self._system_prompt, frame.context.get_messages())
+        await self.push_frame(LLMFullResponseStartFrame())
+        await self.start_processing_metrics()
+        await self.start_ttfb_metrics()
+        try:
+            async for piece in self._backend.stream(
+                messages, max_tokens=self._max_tokens, temperature=self._temperature
+            ):
+                await self.stop_ttfb_metrics()
+                await self._push_llm_text(piece)
+        except Exception as exc:  # a failing backend degrades the turn, not the session
+            logger.error("LLM backend {} failed: {}", self._backend.name, exc)
+            await self.push_error(error_msg=f"LLM failed: {exc}", exception=exc)
+        finally:
+            await self.stop_ttfb_metrics()
+            await self.stop_processing_metrics()
+            await self.push_frame(LLMFullResponseEndFrame())

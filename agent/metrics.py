@@ -1,0 +1,50 @@
+"""Service metrics in Prometheus text format, plus a short in-memory history of turns."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from loguru import logger
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from agent.latency import STAGES, TurnRecord
+
+# Buckets in milliseconds: 10 ms to 10 s, dense where CPU and GPU turns land.
+LATENCY_BUCKETS_MS = (10, 25, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000)
+
+
+class ServiceMetrics:
+    """One registry per app, so tests and several apps in a process do not collide."""
+
+    def __init__(self, history: int = 1000) -> None:
+        self.registry = CollectorRegistry()
+        self.stage_ms = Histogram(
+            "eco1_stage_latency_ms",
+            "Per-turn latency of each pipeline stage, in milliseconds",
+            ["stage"],
+            buckets=LATENCY_BUCKETS_MS,
+            registry=self.registry,
+        )
+        self.turns = Counter("eco1_turns", "Answered learner turns", registry=self.registry)
+        self.sessions_active = Gauge(
+            "eco1_sessions_active", "Live WebRTC sessions", registry=self.registry
+        )
+        self.sessions = Counter("eco1_sessions", "Sessions ever opened", registry=self.registry)
+        self.offers_rejected = Counter(
+            "eco1_offers_rejected", "Signalling requests refused", ["reason"], registry=self.registry
+        )
+        self.recent_turns: deque[TurnRecord] = deque(maxlen=history)
+
+    def record_turn(self, record: TurnRecord) -> None:
+        """Count a finished turn, observe each stage, keep it for /api/turns, log it."""
+        self.turns.inc()
+        for stage in STAGES:
+            if stage in record.stages:
+                self.stage_ms.labels(stage=stage).observe(record.stages[stage])
+        self.recent_turns.append(record)
+        logger.bind(session=record.session_id, turn=record.index, **record.stages).info(
+            "turn latency {}", record.stages
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,75 @@
+"""Assembles one tutor pipeline per connected client.
+
+transport.input → Whisper ASR → user turn (Silero VAD + smart-turn) → tutor LLM
+→ Piper TTS (clause by clause) → transport.output → assistant context
+"""
+
+from __future__ import annotations
+
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+from pipecat.transports.base_transport import BaseTransport
+
+from agent.client_events import ClientEventRelay, Send
+from agent.config import Settings
+from agent.latency import TurnCallback, TurnLatencyObserver
+from agent.llm.backend import ChatBackend
+from agent.llm.service import TutorLLMService
+from speech.asr import SharedWhisperSTTService
+from speech.tts import AlignedPiperTTSService
+from speech.turns import silero_vad, user_turn_strategies
+
+
+def build_tutor_worker(
+    *,
+    session_id: str,
+    transport: BaseTransport,
+    settings: Settings,
+    backend: ChatBackend,
+    send_event: Send,
+    on_turn: TurnCallback,
+) -> PipelineWorker:
+    """The PipelineWorker for one learner; run it with a WorkerRunner, cancel it to end."""
+    stt = SharedWhisperSTTService(
+        model_dir=settings.asr.model_path,
+        device=settings.asr.device,
+        compute_type=settings.asr.compute_type,
+        no_speech_prob=settings.asr.no_speech_prob,
+    )
+    context = LLMContext()
+    user_turns, assistant_turns = LLMContextAggregatorPair(
+        context,
+        user_params=LLMUserAggregatorParams(
+            vad_analyzer=silero_vad(
+                settings.turn.vad_stop_secs, settings.turn.vad_start_secs, settings.turn.vad_confidence
+            ),
+            user_turn_strategies=user_turn_strategies(
+                settings.turn.smart_turn, enable_interruptions=settings.turn.allow_interruptions
+            ),
+        ),
+    )
+    llm = TutorLLMService(
+        backend,
+        system_prompt=settings.llm.system_prompt,
+        max_tokens=settings.llm.max_tokens,
+        temperature=settings.llm.temperature,
+    )
+    tts = AlignedPiperTTSService(
+        voice_file=settings.tts.voice_path,
+        use_cuda=settings.tts.use_cuda,
+        clause_min_words=settings.tts.clause_min_words,
+    )
+    pipeline = Pipeline(
+        [transport.input(), stt, user_turns, llm, tts, transport.output(), assistant_turns]
+    )
+    return PipelineWorker(
+        pipeline,
+        params=PipelineParams(enable_metrics=True),
+        observers=[TurnLatencyObserver(session_id, on_turn), ClientEventRelay(send_event)],
+        idle_timeout_secs=settings.server.session_idle_timeout_s,
+    )

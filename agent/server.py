@@ -1,0 +1,143 @@
+"""The ASGI app: tutor page, WebRTC signalling, health and metrics, all on one port."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from loguru import logger
+from pipecat.transports.smallwebrtc.request_handler import (
+    IceCandidate,
+    SmallWebRTCPatchRequest,
+    SmallWebRTCRequest,
+    SmallWebRTCRequestHandler,
+)
+
+from agent.config import Settings
+from agent.llm.backend import create_backend
+from agent.metrics import ServiceMetrics
+from agent.sessions import CapacityError, SessionManager
+from agent.signalling import OfferBody, PatchBody, bad_request, check_sdp, parse, read_json
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "avatar" / "web"
+
+
+def warm_up_models(settings: Settings) -> None:
+    """Load ASR, TTS and the embedded LLM once, before the first learner arrives."""
+    from speech.asr import shared_whisper_model
+    from speech.assets import piper_voice_file, whisper_model_dir
+    from speech.tts import shared_piper_voice
+
+    shared_whisper_model(
+        whisper_model_dir(settings.asr.model_path), settings.asr.device, settings.asr.compute_type
+    )
+    voice = shared_piper_voice(piper_voice_file(settings.tts.voice_path), settings.tts.use_cuda)
+    list(voice.synthesize("Ready."))
+
+
+def create_app(settings: Settings, *, warm_up: bool = True) -> FastAPI:
+    """Build the app; warm_up=False skips model preloading (signalling-only tests)."""
+    metrics = ServiceMetrics()
+    manager = SessionManager(settings, metrics, lambda: create_backend(settings.llm))
+    handler = SmallWebRTCRequestHandler(ice_servers=list(settings.server.ice_servers))
+    ready = asyncio.Event()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if warm_up:
+            await asyncio.to_thread(warm_up_models, settings)
+            await create_backend(settings.llm).warm_up()
+        ready.set()
+        logger.info("eco1 ready on http://{}:{}/", settings.host, settings.port)
+        yield
+        await manager.close_all()
+        await handler.close()
+
+    app = FastAPI(title="Eco-1 tutor", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.sessions = manager
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html")
+
+    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        body = {
+            "status": "ok" if ready.is_set() else "starting",
+            "sessions": len(manager.sessions),
+            "max_sessions": settings.server.max_sessions,
+            "profile": settings.profile,
+            "llm_backend": settings.llm.backend,
+        }
+        return JSONResponse(body, status_code=200 if ready.is_set() else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/api/turns")
+    async def recent_turns(limit: int = 100) -> list[dict]:
+        """The latest answered turns with their stage latencies (newest last)."""
+        return [asdict(record) for record in list(metrics.recent_turns)[-max(1, limit) :]]
+
+    @app.post("/api/offer")
+    async def offer(request: Request) -> dict:
+        body = parse(OfferBody, await read_json(request, settings.server.max_sdp_bytes))
+        check_sdp(body.sdp)
+        if body.pc_id and body.pc_id not in manager.sessions:
+            metrics.offers_rejected.labels(reason="unknown_pc_id").inc()
+            raise HTTPException(status_code=404, detail=f"no session with pc_id {body.pc_id!r}")
+        if not body.pc_id:
+            try:
+                manager.reserve()
+            except CapacityError as exc:
+                metrics.offers_rejected.labels(reason="capacity").inc()
+                raise HTTPException(status_code=503, detail=str(exc)) from exc
+        webrtc_request = SmallWebRTCRequest(
+            sdp=body.sdp, type=body.type, pc_id=body.pc_id, restart_pc=body.restart_pc
+        )
+        try:
+            answer = await handler.handle_web_request(webrtc_request, manager.start)
+        except Exception as exc:
+            if not body.pc_id:
+                manager.release_reservation()
+            metrics.offers_rejected.labels(reason="negotiation").inc()
+            raise bad_request(f"could not negotiate WebRTC from this offer: {exc}") from exc
+        return answer
+
+    @app.patch("/api/offer")
+    async def ice_candidates(request: Request) -> dict:
+        body = parse(PatchBody, await read_json(request, settings.server.max_sdp_bytes))
+        if body.pc_id not in manager.sessions:
+            raise HTTPException(status_code=404, detail=f"no session with pc_id {body.pc_id!r}")
+        patch = SmallWebRTCPatchRequest(
+            pc_id=body.pc_id,
+            candidates=[
+                IceCandidate(c.candidate, c.sdp_mid or "0", c.sdp_mline_index or 0)
+                for c in body.candidates
+            ],
+        )
+        try:
+            await handler.handle_patch_request(patch)
+        except HTTPException:
+            raise
+        except Exception as exc:
+            raise bad_request(f"invalid ICE candidate: {exc}") from exc
+        return {"status": "ok"}
+
+    @app.delete("/api/sessions/{session_id}")
+    async def end_session(session_id: str) -> dict:
+        if not await manager.stop(session_id):
+            raise HTTPException(status_code=404, detail=f"no session {session_id!r}")
+        return {"status": "ended"}
+
+    return app

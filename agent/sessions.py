@@ -1,0 +1,143 @@
+"""Live sessions: one pipeline per WebRTC peer, torn down when the peer leaves."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+from pipecat.frames.frames import OutputTransportMessageUrgentFrame
+from pipecat.pipeline.runner import WorkerRunner
+from pipecat.pipeline.worker import PipelineWorker
+from pipecat.transports.base_transport import TransportParams
+from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
+from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
+
+from agent.client_events import latency_event
+from agent.config import Settings
+from agent.latency import TurnRecord
+from agent.llm.backend import ChatBackend
+from agent.metrics import ServiceMetrics
+from agent.pipeline import build_tutor_worker
+
+
+class CapacityError(RuntimeError):
+    """The server already runs its configured maximum of sessions."""
+
+
+@dataclass
+class Session:
+    """A learner's connection, its pipeline worker and the task running it."""
+
+    id: str
+    connection: SmallWebRTCConnection
+    worker: PipelineWorker
+    task: asyncio.Task | None = None
+    turns: list[TurnRecord] = field(default_factory=list)
+
+
+def webrtc_params() -> TransportParams:
+    """Mic and camera in, audio out at 24 kHz (Opus resamples to 48 kHz on the wire)."""
+    return TransportParams(
+        audio_in_enabled=True,
+        audio_out_enabled=True,
+        audio_out_sample_rate=24000,
+        video_in_enabled=False,
+    )
+
+
+class SessionManager:
+    """Creates, tracks and frees sessions; the server's only owner of pipelines."""
+
+    def __init__(self, settings: Settings, metrics: ServiceMetrics, backend_factory) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._backend_factory = backend_factory
+        self._sessions: dict[str, Session] = {}
+        self._pending = 0
+
+    @property
+    def sessions(self) -> dict[str, Session]:
+        return self._sessions
+
+    def reserve(self) -> None:
+        """Claim a slot before the (slow) WebRTC handshake; raises CapacityError if full."""
+        if len(self._sessions) + self._pending >= self._settings.server.max_sessions:
+            raise CapacityError(
+                f"server is at its limit of {self._settings.server.max_sessions} sessions"
+            )
+        self._pending += 1
+
+    def release_reservation(self) -> None:
+        self._pending = max(0, self._pending - 1)
+
+    async def start(self, connection: SmallWebRTCConnection) -> Session:
+        """Build and launch the pipeline for a freshly negotiated connection."""
+        self.release_reservation()
+        session_id = connection.pc_id
+        transport = SmallWebRTCTransport(webrtc_connection=connection, params=webrtc_params())
+        backend: ChatBackend = self._backend_factory()
+
+        async def send_event(message: dict[str, Any]) -> None:
+            await transport.output().queue_frame(OutputTransportMessageUrgentFrame(message=message))
+
+        async def on_turn(record: TurnRecord) -> None:
+            session.turns.append(record)
+            self._metrics.record_turn(record)
+            await send_event(latency_event(record))
+
+        worker = build_tutor_worker(
+            session_id=session_id,
+            transport=transport,
+            settings=self._settings,
+            backend=backend,
+            send_event=send_event,
+            on_turn=on_turn,
+        )
+        session = Session(id=session_id, connection=connection, worker=worker)
+
+        @transport.event_handler("on_client_disconnected")
+        async def _on_disconnected(_transport, _client) -> None:
+            logger.bind(session=session_id).info("peer left; ending session")
+            await worker.cancel()
+
+        session.task = asyncio.create_task(self._run(session), name=f"session-{session_id}")
+        self._sessions[session_id] = session
+        self._metrics.sessions.inc()
+        self._metrics.sessions_active.set(len(self._sessions))
+        logger.bind(session=session_id).info("session started")
+        return session
+
+    async def _run(self, session: Session) -> None:
+        try:
+            runner = WorkerRunner(handle_sigint=False, check_dangling_tasks=False)
+            await runner.add_workers(session.worker)
+            await runner.run()
+        except Exception as exc:
+            logger.bind(session=session.id).exception("session failed: {}", exc)
+        finally:
+            await self._free(session)
+
+    async def _free(self, session: Session) -> None:
+        self._sessions.pop(session.id, None)
+        self._metrics.sessions_active.set(len(self._sessions))
+        try:
+            await session.connection.disconnect()
+        except Exception as exc:  # the peer may already be gone
+            logger.bind(session=session.id).debug("disconnect after end: {}", exc)
+        logger.bind(session=session.id).info("session freed")
+
+    async def stop(self, session_id: str) -> bool:
+        """End one session; False if no such session."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            return False
+        await session.worker.cancel()
+        if session.task:
+            await asyncio.wait({session.task}, timeout=10)
+        return True
+
+    async def close_all(self) -> None:
+        for session_id in list(self._sessions):
+            await self.stop(session_id)

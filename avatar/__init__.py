@@ -1,0 +1,1 @@
+"""Avatar: motion, wire protocol and the browser client (static page under web/)."""

@@ -1,0 +1,106 @@
+// Eco-1 tutor page: mic (+ camera) in over WebRTC, tutor audio out, live transcript.
+// Protocol: docs/protocol.md. Everything here is served by the Eco-1 server; no CDN.
+"use strict";
+
+const state = { pc: null, channel: null, tutorLine: null, events: [] };
+window.eco1 = state; // read by the browser tests
+
+const $ = (id) => document.getElementById(id);
+
+function setStatus(text, kind) {
+  $("status").textContent = text;
+  $("status").dataset.state = kind;
+}
+
+function addLine(role, text) {
+  const item = document.createElement("li");
+  item.className = role;
+  item.textContent = text;
+  $("transcript").appendChild(item);
+  item.scrollIntoView({ block: "end" });
+  return item;
+}
+
+function onMessage(raw) {
+  let message;
+  try { message = JSON.parse(raw); } catch { return; }
+  state.events.push(message);
+  if (message.type === "transcript" && message.role === "user" && message.final) {
+    addLine("user", message.text);
+    state.tutorLine = null;
+  } else if (message.type === "transcript" && message.role === "tutor") {
+    if (!state.tutorLine) state.tutorLine = addLine("tutor", "");
+    state.tutorLine.textContent = (state.tutorLine.textContent + " " + message.text).trim();
+  } else if (message.type === "speaking" && message.role === "user" && message.speaking) {
+    state.tutorLine = null;
+  } else if (message.type === "latency") {
+    const s = message.stages;
+    $("latency").textContent = `turn ${message.turn}: voice-to-voice ${Math.round(s.v2v_ms ?? 0)} ms, ` +
+      `commit-to-audio ${Math.round(s.commit_to_audio_ms ?? 0)} ms`;
+  }
+}
+
+function waitForIce(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const check = () => { if (pc.iceGatheringState === "complete") resolve(); };
+    pc.addEventListener("icegatheringstatechange", check);
+    setTimeout(resolve, 2000); // host candidates are enough on a LAN
+  });
+}
+
+async function connect() {
+  $("connect").disabled = true;
+  setStatus("connecting…", "busy");
+  try {
+    const wantCamera = $("use-camera").checked;
+    const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: wantCamera });
+    $("self-view").srcObject = media;
+    const pc = new RTCPeerConnection();
+    state.pc = pc;
+    // Transceiver order matters to the server: audio first, then video.
+    pc.addTransceiver(media.getAudioTracks()[0], { direction: "sendrecv" });
+    const camera = media.getVideoTracks()[0];
+    if (camera) pc.addTransceiver(camera, { direction: "sendrecv" });
+    else pc.addTransceiver("video", { direction: "recvonly" });
+    pc.ontrack = (event) => {
+      if (event.track.kind === "audio") $("tutor-audio").srcObject = new MediaStream([event.track]);
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "connected") setStatus("live: ask a question", "live");
+      if (["failed", "closed", "disconnected"].includes(pc.connectionState)) disconnect();
+    };
+    state.channel = pc.createDataChannel("events", { ordered: true });
+    state.channel.onmessage = (event) => onMessage(event.data);
+
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForIce(pc);
+    const response = await fetch("/api/offer", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
+    });
+    if (!response.ok) throw new Error((await response.json()).detail || response.statusText);
+    const answer = await response.json();
+    state.pcId = answer.pc_id;
+    await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
+    $("disconnect").disabled = false;
+  } catch (error) {
+    setStatus(`error: ${error.message}`, "error");
+    disconnect(false);
+  }
+}
+
+function disconnect(resetStatus = true) {
+  if (state.pc) {
+    state.pc.getSenders().forEach((sender) => sender.track && sender.track.stop());
+    state.pc.close();
+  }
+  state.pc = null;
+  $("connect").disabled = false;
+  $("disconnect").disabled = true;
+  if (resetStatus) setStatus("not connected", "idle");
+}
+
+$("connect").addEventListener("click", connect);
+$("disconnect").addEventListener("click", () => disconnect());

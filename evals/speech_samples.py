@@ -1,0 +1,42 @@
+"""Spoken learner questions, synthesized with the packaged Piper voice (no downloads)."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+from speech.assets import piper_voice_file
+from speech.tts import shared_piper_voice
+
+# Questions a learner might ask, each with words a correct transcript must contain.
+QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
+    ("What is photosynthesis?", ("photosynthesis",)),
+    ("Why is the sky blue?", ("sky", "blue")),
+    ("How do bees make honey?", ("bees", "honey")),
+    ("What is gravity?", ("gravity",)),
+    ("Why do birds migrate in winter?", ("birds", "winter")),
+    ("How does a rainbow form?", ("rainbow",)),
+    ("What do plants need to grow?", ("plants", "grow")),
+    ("Why does the moon change shape?", ("moon", "shape")),
+]
+
+
+def synthesize(text: str, rate: int = 48000) -> np.ndarray:
+    """int16 mono speech of text at `rate` Hz, from the packaged Piper voice."""
+    voice = shared_piper_voice(piper_voice_file())
+    pcm = np.concatenate([chunk.audio_int16_array for chunk in voice.synthesize(text)])
+    if voice.config.sample_rate != rate:
+        pcm = soxr.resample(pcm, voice.config.sample_rate, rate).astype(np.int16)
+    return pcm
+
+
+def write_wav(path: Path, pcm: np.ndarray, rate: int) -> Path:
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(pcm.astype(np.int16).tobytes())
+    return path

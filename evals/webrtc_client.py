@@ -1,0 +1,172 @@
+"""A real aiortc WebRTC client that talks to the tutor over loopback, as a learner would.
+
+It streams speech (16-bit PCM) in real time on its microphone track, then silence, and
+records what comes back: the tutor's audio (with the wall-clock time of the first audible
+sample of each answer) and every data-channel event. Tests and the latency eval share it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import numpy as np
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from av import AudioFrame
+
+MIC_RATE = 48000
+FRAME_SAMPLES = 960  # 20 ms at 48 kHz, what Opus carries per packet
+AUDIBLE_RMS = 300.0  # int16 RMS above which received audio counts as speech
+
+
+class MicrophoneTrack(MediaStreamTrack):
+    """A paced mono microphone: queued speech first, silence whenever nothing is queued."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._pts = 0
+        self._start: float | None = None
+        self.speech_end_time: float | None = None  # wall time the last queued sample left
+
+    def say(self, pcm: np.ndarray) -> float:
+        """Queue 48 kHz int16 speech; returns its duration in seconds."""
+        self._pending = np.concatenate([self._pending, pcm.astype(np.int16)])
+        self.speech_end_time = None
+        return len(pcm) / MIC_RATE
+
+    @property
+    def speaking(self) -> bool:
+        return len(self._pending) > 0
+
+    async def recv(self) -> AudioFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._pts / MIC_RATE
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        chunk = self._pending[:FRAME_SAMPLES]
+        self._pending = self._pending[FRAME_SAMPLES:]
+        if len(chunk) and not len(self._pending):
+            self.speech_end_time = time.time() + len(chunk) / MIC_RATE
+        samples = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        samples[: len(chunk)] = chunk
+        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = MIC_RATE
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, MIC_RATE)
+        self._pts += FRAME_SAMPLES
+        return frame
+
+
+@dataclass
+class ReceivedAudio:
+    """The tutor's audio as it arrived, with arrival wall times of audible frames."""
+
+    samples: list[np.ndarray] = field(default_factory=list)
+    sample_rate: int = MIC_RATE
+    audible_times: list[float] = field(default_factory=list)
+
+    def pcm(self) -> np.ndarray:
+        return np.concatenate(self.samples) if self.samples else np.zeros(0, dtype=np.int16)
+
+    def first_audible_after(self, moment: float) -> float | None:
+        return next((t for t in self.audible_times if t >= moment), None)
+
+
+class TutorClient:
+    """One learner connection: offer over HTTP, mic track out, audio and events in."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.pc = RTCPeerConnection()
+        self.mic = MicrophoneTrack()
+        self.audio = ReceivedAudio()
+        self.events: list[dict[str, Any]] = []
+        self.pc_id: str | None = None
+        self._event_arrived = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    async def connect(self, timeout: float = 20.0) -> None:
+        self.pc.addTransceiver(self.mic, direction="sendrecv")
+        channel = self.pc.createDataChannel("events", ordered=True)
+        channel.on("message", self._on_message)
+
+        @self.pc.on("track")
+        def on_track(track) -> None:
+            if track.kind == "audio":
+                self._tasks.append(asyncio.create_task(self._read_audio(track)))
+
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        offer = {"sdp": self.pc.localDescription.sdp, "type": self.pc.localDescription.type}
+        async with httpx.AsyncClient(timeout=timeout) as http:
+            response = await http.post(f"{self.base_url}/api/offer", json=offer)
+        response.raise_for_status()
+        answer = response.json()
+        self.pc_id = answer["pc_id"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        await self._wait(lambda: self.pc.connectionState == "connected", timeout, "connection")
+
+    def _on_message(self, raw: str) -> None:
+        try:
+            message = json.loads(raw)
+        except (TypeError, json.JSONDecodeError):
+            return
+        message["received_at"] = time.time()
+        self.events.append(message)
+        self._event_arrived.set()
+
+    async def _read_audio(self, track) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except Exception:  # track ended: the session is over
+                return
+            pcm = frame.to_ndarray().reshape(-1).astype(np.int16)
+            if frame.layout.name == "stereo":
+                pcm = pcm.reshape(-1, 2).mean(axis=1).astype(np.int16)
+            self.audio.sample_rate = frame.sample_rate
+            self.audio.samples.append(pcm)
+            if np.sqrt(np.mean(pcm.astype(np.float64) ** 2)) > AUDIBLE_RMS:
+                self.audio.audible_times.append(time.time())
+
+    async def _wait(self, condition, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+            await asyncio.sleep(0.02)
+
+    def events_of(self, kind: str, **match: Any) -> list[dict[str, Any]]:
+        return [
+            e for e in self.events
+            if e.get("type") == kind and all(e.get(k) == v for k, v in match.items())
+        ]
+
+    async def wait_event(self, kind: str, timeout: float, after: float = 0.0, **match: Any) -> dict:
+        """The first event of this kind (and fields) received at or after `after`."""
+
+        def found() -> dict | None:
+            return next(
+                (e for e in self.events_of(kind, **match) if e["received_at"] >= after), None
+            )
+
+        await self._wait(lambda: found() is not None, timeout, f"a {kind} event {match or ''}")
+        return found()  # type: ignore[return-value]
+
+    async def say(self, pcm_48k: np.ndarray) -> float:
+        """Speak and wait until the last sample has left; returns that wall time."""
+        duration = self.mic.say(pcm_48k)
+        await self._wait(lambda: self.mic.speech_end_time is not None, duration + 10, "speech sent")
+        return self.mic.speech_end_time  # type: ignore[return-value]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self.pc.close()

@@ -1,0 +1,1 @@
+"""Perception: z-JEPA encoders and learner observations (lands with its own issue)."""

@@ -1,0 +1,1 @@
+"""Planner: Expected-Free-Energy tutoring decisions (lands with its own issue)."""

@@ -1,0 +1,1 @@
+"""Speech: voice activity, turn detection, streaming ASR, TTS and audio helpers."""

@@ -1,0 +1,33 @@
+"""Frame types the speech package emits into the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipecat.frames.frames import DataFrame
+
+
+@dataclass
+class PhonemeAlignment:
+    """One phoneme and how many output samples it lasts."""
+
+    phoneme: str
+    num_samples: int
+
+
+@dataclass
+class PhonemeAlignmentFrame(DataFrame):
+    """Piper's per-phoneme sample counts for one synthesized audio chunk.
+
+    The counts sum to the chunk's length in samples at `sample_rate`, which is what exact
+    lip sync needs: the avatar maps each phoneme to a viseme on the audio clock.
+    """
+
+    context_id: str | None = None
+    text: str = ""
+    sample_rate: int = 22050
+    alignments: list[PhonemeAlignment] = field(default_factory=list)
+
+    @property
+    def total_samples(self) -> int:
+        return sum(item.num_samples for item in self.alignments)

@@ -1,0 +1,111 @@
+"""Piper TTS with phoneme alignments, speaking clause by clause.
+
+Pipecat's PiperTTSService loads voices without alignments and cuts text by sentence; this
+service loads the voice once per process with `include_alignments=True`, emits a
+PhonemeAlignmentFrame beside each audio chunk (the avatar's lip-sync clock), and uses the
+clause aggregator so speech starts before the first sentence is complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator
+from pathlib import Path
+
+from loguru import logger
+from piper import PiperVoice
+from pipecat.frames.frames import ErrorFrame, Frame
+from pipecat.services.piper.tts import PiperTTSService
+from pipecat.services.tts_service import TTSService
+
+from speech.assets import piper_voice_file
+from speech.clauses import ClauseTextAggregator
+from speech.frames import PhonemeAlignment, PhonemeAlignmentFrame
+
+_voices: dict[tuple[str, bool], PiperVoice] = {}
+_voices_lock = threading.Lock()
+
+
+def shared_piper_voice(voice_file: Path, use_cuda: bool = False) -> PiperVoice:
+    """Load a Piper voice (with alignment outputs) once per process."""
+    key = (str(voice_file), use_cuda)
+    with _voices_lock:
+        if key not in _voices:
+            _voices[key] = PiperVoice.load(voice_file, use_cuda=use_cuda, include_alignments=True)
+        return _voices[key]
+
+
+def alignment_frame(chunk, text: str, context_id: str | None) -> PhonemeAlignmentFrame | None:
+    """The alignment frame for one Piper AudioChunk, or None if Piper gave none."""
+    if not chunk.phoneme_alignments:
+        return None
+    return PhonemeAlignmentFrame(
+        context_id=context_id,
+        text=text,
+        sample_rate=chunk.sample_rate,
+        alignments=[
+            PhonemeAlignment(item.phoneme, int(item.num_samples))
+            for item in chunk.phoneme_alignments
+        ],
+    )
+
+
+class AlignedPiperTTSService(TTSService):
+    """Local Piper synthesis, off the event loop, with alignments and clause streaming."""
+
+    Settings = PiperTTSService.Settings
+
+    def __init__(
+        self,
+        *,
+        voice_file: Path | None = None,
+        use_cuda: bool = False,
+        clause_min_words: int = 4,
+        **kwargs,
+    ) -> None:
+        self._voice_file = piper_voice_file(voice_file)
+        super().__init__(
+            push_start_frame=True,
+            push_stop_frames=True,
+            settings=self.Settings(model=None, voice=self._voice_file.stem, language=None),
+            **kwargs,
+        )
+        self._voice = shared_piper_voice(self._voice_file, use_cuda)
+        self._text_aggregator = ClauseTextAggregator(min_words=clause_min_words)
+        self._pending_alignments: list[PhonemeAlignmentFrame] = []
+
+    @property
+    def voice(self) -> PiperVoice:
+        return self._voice
+
+    def can_generate_metrics(self) -> bool:
+        return True
+
+    async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
+        chunks = iter(self._voice.synthesize(text, include_alignments=True))
+
+        def next_chunk():
+            return next(chunks, None)
+
+        async def audio_bytes() -> AsyncIterator[bytes]:
+            while (chunk := await asyncio.to_thread(next_chunk)) is not None:
+                if frame := alignment_frame(chunk, text, context_id):
+                    self._pending_alignments.append(frame)
+                yield chunk.audio_int16_bytes
+
+        try:
+            await self.start_tts_usage_metrics(text)
+            async for frame in self._stream_audio_frames_from_iterator(
+                audio_bytes(), in_sample_rate=self._voice.config.sample_rate, context_id=context_id
+            ):
+                await self.stop_ttfb_metrics()
+                while self._pending_alignments:
+                    yield self._pending_alignments.pop(0)
+                yield frame
+        except Exception as exc:
+            logger.error("Piper failed on {!r}: {}", text, exc)
+            yield ErrorFrame(error=f"TTS failed: {exc}")
+        finally:
+            self._pending_alignments.clear()
+            await self.stop_ttfb_metrics()

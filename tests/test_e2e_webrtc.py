@@ -1,0 +1,108 @@
+"""End to end: `eco1 serve` in its own process, real aiortc clients over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+from evals.server_process import ServerProcess
+from evals.speech_samples import synthesize
+from evals.webrtc_client import TutorClient
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ServerProcess() as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def question():
+    return synthesize("What is photosynthesis?")
+
+
+def sessions(base_url: str) -> int:
+    return httpx.get(f"{base_url}/healthz", timeout=5).json()["sessions"]
+
+
+async def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def test_spoken_question_gets_transcript_and_spoken_answer(server, question):
+    client = TutorClient(server.base_url)
+    await client.connect()
+    try:
+        speech_end = await client.say(question)
+        heard = await client.wait_event("transcript", 30, role="user", final=True)
+        assert "photosynthesis" in heard["text"].lower()
+        await client.wait_event("speaking", 60, role="tutor", speaking=True)
+        await wait_until(
+            lambda: client.audio.first_audible_after(speech_end) is not None, 10, "tutor audio"
+        )
+        await client.wait_event("transcript", 30, role="tutor")
+        latency = await client.wait_event("latency", 10)
+        assert {"asr_final", "llm_ttft", "commit_to_audio_ms", "v2v_ms"} <= set(latency["stages"])
+        await asyncio.sleep(1.0)
+        pcm = client.audio.pcm().astype(np.float64)
+        assert np.sqrt(np.mean(pcm**2)) > 50, "received audio is silent"
+    finally:
+        await client.close()
+    await wait_until(lambda: sessions(server.base_url) == 0, 30, "session teardown")
+    turns = httpx.get(f"{server.base_url}/api/turns").json()
+    assert turns and "photosynthesis" in turns[-1]["text"].lower()
+    metrics = httpx.get(f"{server.base_url}/metrics").text
+    assert 'eco1_stage_latency_ms_count{stage="v2v_ms"}' in metrics
+
+
+async def test_barge_in_stops_the_tutor(server, question):
+    client = TutorClient(server.base_url)
+    await client.connect()
+    try:
+        await client.say(synthesize("Please explain how the water cycle works, step by step."))
+        started = await client.wait_event("speaking", 60, role="tutor", speaking=True)
+        await asyncio.sleep(1.0)
+        interrupt_at = time.time()
+        speech_end = await client.say(question)
+        stopped = await client.wait_event(
+            "speaking", 10, after=started["received_at"], role="tutor", speaking=False
+        )
+        # The tutor fell silent while the learner was still talking over it.
+        assert stopped["received_at"] < speech_end + 0.5
+        assert stopped["received_at"] - interrupt_at < 2.0
+        # And the interruption became the next question.
+        heard = await client.wait_event("transcript", 30, after=interrupt_at, role="user")
+        assert "photosynthesis" in heard["text"].lower()
+    finally:
+        await client.close()
+
+
+async def test_client_vanishing_mid_answer_frees_the_session(server, question):
+    leaver = TutorClient(server.base_url)
+    await leaver.connect()
+    await leaver.say(question)
+    await leaver.wait_event("speaking", 60, role="tutor", speaking=True)
+    await leaver.close()  # gone mid-answer, without a goodbye
+    await wait_until(lambda: sessions(server.base_url) == 0, 30, "the session to be freed")
+
+    stayer = TutorClient(server.base_url)
+    await stayer.connect()
+    try:
+        speech_end = await stayer.say(question)
+        await stayer.wait_event("transcript", 30, role="user", final=True)
+        await wait_until(
+            lambda: stayer.audio.first_audible_after(speech_end) is not None, 60, "answer audio"
+        )
+    finally:
+        await stayer.close()
+    assert server.alive(), "server died"

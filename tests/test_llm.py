@@ -1,0 +1,116 @@
+"""LLM backends: the real embedded model, a real OpenAI-compatible server, and the service."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pipecat.frames.frames import LLMContextFrame, LLMFullResponseEndFrame, LLMTextFrame
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.tests.utils import run_test
+
+from agent.config import LLMSettings
+from agent.llm.backend import BackendError
+from agent.llm.llama_cpp_backend import LlamaCppBackend
+from agent.llm.openai_backend import OpenAICompatibleBackend
+from agent.llm.service import TutorLLMService, chat_messages
+from speech.assets import ModelFileMissing
+
+QUESTION = [
+    {"role": "system", "content": "You are a helpful science tutor. Answer briefly."},
+    {"role": "user", "content": "What do plants need to grow?"},
+]
+
+
+def test_chat_messages_keeps_text_turns_only():
+    context = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": [{"type": "text", "text": "hello"}]},
+        {"role": "tool", "content": "ignored"},
+        {"role": "user", "content": "   "},
+    ]
+    assert chat_messages("sys", context) == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+    ]
+
+
+async def test_embedded_model_streams_an_answer():
+    backend = LlamaCppBackend.shared(LLMSettings())
+    pieces = [p async for p in backend.stream(QUESTION, max_tokens=40, temperature=0.0)]
+    answer = "".join(pieces)
+    assert len(pieces) > 3
+    assert len(answer.split()) >= 5
+
+
+async def test_embedded_stream_stops_when_cancelled():
+    backend = LlamaCppBackend.shared(LLMSettings())
+    stream = backend.stream(QUESTION, max_tokens=400, temperature=0.0)
+    first = await stream.__anext__()
+    await stream.aclose()
+    assert first
+    # The lock is free again quickly: a new request is served, not stuck behind 400 tokens.
+    again = [p async for p in backend.stream(QUESTION, max_tokens=5, temperature=0.0)]
+    assert again
+
+
+def test_missing_model_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelFileMissing, match="ECO1_LLM__MODEL_PATH"):
+        LlamaCppBackend(LLMSettings(model_path=tmp_path / "absent.gguf"))
+
+
+async def test_openai_backend_unreachable_server_raises_backend_error():
+    backend = OpenAICompatibleBackend(
+        LLMSettings(backend="openai", base_url="http://127.0.0.1:9/v1", timeout_s=2)
+    )
+    with pytest.raises(BackendError, match="127.0.0.1:9"):
+        _ = [p async for p in backend.stream(QUESTION, max_tokens=5, temperature=0.0)]
+    await backend.close()
+
+
+class ScriptedBackend:
+    name = "scripted"
+
+    def __init__(self, pieces, fail=False):
+        self.pieces, self.fail, self.seen = pieces, fail, []
+
+    async def stream(self, messages, *, max_tokens, temperature):
+        self.seen.append(messages)
+        for piece in self.pieces:
+            await asyncio.sleep(0)
+            yield piece
+        if self.fail:
+            raise BackendError("boom")
+
+    async def warm_up(self):
+        pass
+
+    async def close(self):
+        pass
+
+
+async def test_service_streams_backend_text_with_the_system_prompt():
+    backend = ScriptedBackend(["Plants ", "need light."])
+    service = TutorLLMService(backend, system_prompt="SYS", max_tokens=10, temperature=0.0)
+    context = LLMContext(messages=[{"role": "user", "content": "What do plants need?"}])
+    down, _up = await run_test(
+        service,
+        frames_to_send=[LLMContextFrame(context)],
+        expected_down_frames=None,
+    )
+    texts = [f.text for f in down if isinstance(f, LLMTextFrame)]
+    assert texts == ["Plants ", "need light."]
+    assert isinstance(down[-1], LLMFullResponseEndFrame)
+    assert backend.seen[0][0] == {"role": "system", "content": "SYS"}
+
+
+async def test_service_survives_a_failing_backend():
+    backend = ScriptedBackend(["Half"], fail=True)
+    service = TutorLLMService(backend, system_prompt="SYS", max_tokens=10, temperature=0.0)
+    context = LLMContext(messages=[{"role": "user", "content": "hi"}])
+    down, up = await run_test(
+        service, frames_to_send=[LLMContextFrame(context)], expected_down_frames=None
+    )
+    assert any(isinstance(f, LLMFullResponseEndFrame) for f in down)
+    assert any("LLM failed" in str(getattr(f, "error", "")) for f in up)

@@ -1,0 +1,99 @@
+"""HTTP surface: page, health, metrics and signalling errors (no models loaded)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiortc import RTCPeerConnection
+from fastapi.testclient import TestClient
+
+from agent.config import load_settings
+from agent.server import create_app
+
+
+@pytest.fixture(scope="module")
+def real_offer_sdp() -> str:
+    async def make() -> str:
+        pc = RTCPeerConnection()
+        pc.addTransceiver("audio", direction="sendrecv")
+        pc.createDataChannel("events")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    return asyncio.run(make())
+
+
+@pytest.fixture()
+def client():
+    settings = load_settings(overrides={"server": {"max_sdp_bytes": 8192}})
+    with TestClient(create_app(settings, warm_up=False)) as test_client:
+        yield test_client
+
+
+def test_page_and_assets_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "Eco-1 tutor" in page.text
+    assert "/static/tutor.js" in page.text
+    script = client.get("/static/tutor.js")
+    assert script.status_code == 200 and "/api/offer" in script.text
+
+
+def test_health_and_metrics(client):
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["sessions"] == 0
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    assert "eco1_sessions_active 0.0" in metrics.text
+    assert "# TYPE eco1_stage_latency_ms histogram" in metrics.text
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"sdp": "hello", "type": "offer"}, "must start with 'v=0'"),
+        ({"sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n", "type": "offer"}, "no media section"),
+        ({"sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", "type": "offer"}, "fingerprint"),
+        ({"sdp": "v=0", "type": "answer"}, "type"),
+        ({"type": "offer"}, "sdp"),
+        ([1, 2, 3], "invalid signalling request"),
+    ],
+)
+def test_malformed_offers_get_400_with_reason(client, body, message):
+    response = client.post("/api/offer", json=body)
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+
+
+def test_non_json_and_oversized_bodies(client):
+    response = client.post("/api/offer", content=b"{not json")
+    assert response.status_code == 400 and "not valid JSON" in response.json()["detail"]
+    huge = {"sdp": "v=0\r\n" + "a=x\r\n" * 4000, "type": "offer"}
+    response = client.post("/api/offer", json=huge)
+    assert response.status_code == 400 and "limit" in response.json()["detail"]
+
+
+def test_sdp_that_aiortc_cannot_use_is_400_and_frees_the_slot(client, real_offer_sdp):
+    broken = real_offer_sdp.replace("a=fingerprint:sha-256", "a=fingerprint:sha-999")
+    response = client.post("/api/offer", json={"sdp": broken, "type": "offer"})
+    assert response.status_code == 400
+    assert "could not negotiate" in response.json()["detail"]
+    assert client.get("/healthz").json()["sessions"] == 0
+
+
+def test_unknown_pc_id_is_404(client, real_offer_sdp):
+    body = {"sdp": real_offer_sdp, "type": "offer", "pc_id": "nobody"}
+    assert client.post("/api/offer", json=body).status_code == 404
+    patch = {"pc_id": "nobody", "candidates": [{"candidate": "", "sdp_mid": "0"}]}
+    assert client.patch("/api/offer", json=patch).status_code == 404
+    assert client.delete("/api/sessions/nobody").status_code == 404
+
+
+def test_server_keeps_serving_after_bad_input(client):
+    for _ in range(20):
+        client.post("/api/offer", content=b"\xff\xfe garbage")
+    assert client.get("/healthz").status_code == 200
+    metrics = client.get("/metrics").text
+    assert "eco1_sessions_active 0.0" in metrics

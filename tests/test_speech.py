@@ -1,0 +1,52 @@
+"""Real ASR and TTS from the packaged models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pipecat.frames.frames import TTSAudioRawFrame, TTSSpeakFrame, TTSStartedFrame
+from pipecat.tests.utils import run_test
+
+from speech.asr import shared_whisper_model
+from speech.assets import ModelFileMissing, piper_voice_file, whisper_model_dir
+from speech.frames import PhonemeAlignmentFrame
+from speech.tts import AlignedPiperTTSService
+
+
+def test_whisper_transcribes_piper_speech(question_pcm_16k):
+    model = shared_whisper_model(whisper_model_dir(), "cpu", "int8")
+    segments, _ = model.transcribe(question_pcm_16k.astype(np.float32) / 32768.0, language="en")
+    text = " ".join(segment.text for segment in segments).lower()
+    assert "photosynthesis" in text
+
+
+def test_piper_alignments_cover_every_sample(piper_voice):
+    chunks = list(piper_voice.synthesize("Hello there, learner.", include_alignments=True))
+    assert chunks
+    for chunk in chunks:
+        assert chunk.phoneme_alignments, "alignments missing: onnx patching failed"
+        total = sum(a.num_samples for a in chunk.phoneme_alignments)
+        assert total == len(chunk.audio_int16_array)
+
+
+def test_missing_voice_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelFileMissing, match="ECO1_TTS__VOICE_PATH"):
+        piper_voice_file(tmp_path / "nobody.onnx")
+    with pytest.raises(ModelFileMissing, match="ECO1_ASR__MODEL_PATH"):
+        whisper_model_dir(tmp_path)
+
+
+async def test_tts_service_emits_audio_and_alignments():
+    tts = AlignedPiperTTSService()
+    down, _ = await run_test(
+        tts,
+        frames_to_send=[TTSSpeakFrame("Gravity pulls things together.")],
+        expected_down_frames=None,
+    )
+    audio = b"".join(f.audio for f in down if isinstance(f, TTSAudioRawFrame))
+    alignments = [f for f in down if isinstance(f, PhonemeAlignmentFrame)]
+    assert any(isinstance(f, TTSStartedFrame) for f in down)
+    pcm = np.frombuffer(audio, dtype=np.int16)
+    assert len(pcm) > 0.5 * 16000 and np.abs(pcm).max() > 1000
+    assert alignments and all(a.total_samples > 0 for a in alignments)
+    assert alignments[0].text == "Gravity pulls things together."

@@ -1,0 +1,1 @@
+"""Tools: the MCP server and client (land with their own issue)."""
