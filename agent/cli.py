@@ -13,7 +13,9 @@ def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="TOML settings file (also ECO1_CONFIG)")
     parser.add_argument("--profile", choices=sorted(PROFILES), help="nano (CPU) or eco (GPU)")
     parser.add_argument(
-        "--llm-backend", choices=["embedded", "openai"], help="embedded llama.cpp or a remote server"
+        "--llm-backend",
+        choices=["embedded", "openai"],
+        help="embedded llama.cpp or a remote server",
     )
     parser.add_argument("--llm-base-url", help="OpenAI-compatible endpoint, e.g. vLLM's /v1 URL")
     parser.add_argument("--llm-model", help="model name the remote endpoint serves")

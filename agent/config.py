@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Profile = Literal["nano", "eco"]
@@ -23,7 +23,13 @@ TUTOR_SYSTEM_PROMPT = (
 )
 
 
-class LLMSettings(BaseModel):
+class Section(BaseModel):
+    """A settings section; unknown keys are errors, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LLMSettings(Section):
     """Which language model answers, and how long it may talk."""
 
     backend: Literal["embedded", "openai"] = "embedded"
@@ -44,7 +50,7 @@ class LLMSettings(BaseModel):
     system_prompt: str = TUTOR_SYSTEM_PROMPT
 
 
-class ASRSettings(BaseModel):
+class ASRSettings(Section):
     """faster-whisper: model folder, device and precision."""
 
     model_path: Path | None = Field(
@@ -55,7 +61,7 @@ class ASRSettings(BaseModel):
     no_speech_prob: float = Field(default=0.6, ge=0.0, le=1.0)
 
 
-class TTSSettings(BaseModel):
+class TTSSettings(Section):
     """Piper voice and how text is cut before synthesis."""
 
     voice_path: Path | None = Field(
@@ -67,7 +73,7 @@ class TTSSettings(BaseModel):
     )
 
 
-class TurnSettings(BaseModel):
+class TurnSettings(Section):
     """Voice activity detection and end-of-turn decision."""
 
     vad_stop_secs: float = Field(default=0.2, ge=0.05, le=3.0)
@@ -77,7 +83,7 @@ class TurnSettings(BaseModel):
     allow_interruptions: bool = True
 
 
-class ServerSettings(BaseModel):
+class ServerSettings(Section):
     """HTTP server limits."""
 
     max_sessions: int = Field(default=8, ge=1, le=10000)
@@ -114,7 +120,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _backend_needs_url(self) -> Settings:
-        if self.llm.backend == "openai" and not self.llm.base_url.startswith(("http://", "https://")):
+        if self.llm.backend == "openai" and not self.llm.base_url.startswith(
+            ("http://", "https://")
+        ):
             raise ValueError("llm.base_url must start with http:// or https://")
         return self
 
@@ -172,10 +180,15 @@ def load_settings(
     Raises ConfigError with one line per bad field, naming the field and the value.
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    config_file = config_file or (Path(os.environ["ECO1_CONFIG"]) if "ECO1_CONFIG" in os.environ else None)
+    config_file = config_file or (
+        Path(os.environ["ECO1_CONFIG"]) if "ECO1_CONFIG" in os.environ else None
+    )
     file_values = _read_toml(config_file) if config_file else {}
-    chosen = profile or overrides.get("profile") or os.environ.get("ECO1_PROFILE") or file_values.get(
-        "profile", "nano"
+    chosen = (
+        profile
+        or overrides.get("profile")
+        or os.environ.get("ECO1_PROFILE")
+        or file_values.get("profile", "nano")
     )
     if chosen not in PROFILES:
         raise ConfigError(f"unknown profile {chosen!r}; choose one of: {', '.join(PROFILES)}")
@@ -186,6 +199,8 @@ def load_settings(
         # Init kwargs outrank the environment in pydantic-settings, so the environment
         # is applied by reading it first and letting explicit values win.
         from_env = Settings().model_dump(exclude_unset=True)
-        return Settings(**_deep_merge(_deep_merge(values, from_env), overrides | {"profile": chosen}))
+        return Settings(
+            **_deep_merge(_deep_merge(values, from_env), overrides | {"profile": chosen})
+        )
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc)) from exc

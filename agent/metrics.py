@@ -10,7 +10,24 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from agent.latency import STAGES, TurnRecord
 
 # Buckets in milliseconds: 10 ms to 10 s, dense where CPU and GPU turns land.
-LATENCY_BUCKETS_MS = (10, 25, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000)
+LATENCY_BUCKETS_MS = (
+    10,
+    25,
+    50,
+    75,
+    100,
+    150,
+    200,
+    300,
+    500,
+    750,
+    1000,
+    1500,
+    2000,
+    3000,
+    5000,
+    10000,
+)
 
 
 class ServiceMetrics:
@@ -31,7 +48,10 @@ class ServiceMetrics:
         )
         self.sessions = Counter("eco1_sessions", "Sessions ever opened", registry=self.registry)
         self.offers_rejected = Counter(
-            "eco1_offers_rejected", "Signalling requests refused", ["reason"], registry=self.registry
+            "eco1_offers_rejected",
+            "Signalling requests refused",
+            ["reason"],
+            registry=self.registry,
         )
         self.recent_turns: deque[TurnRecord] = deque(maxlen=history)
 

@@ -6,6 +6,7 @@ transport.input → Whisper ASR → user turn (Silero VAD + smart-turn) → tuto
 
 from __future__ import annotations
 
+from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -15,9 +16,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
 )
 from pipecat.transports.base_transport import BaseTransport
 
-from agent.client_events import ClientEventRelay, Send
 from agent.config import Settings
-from agent.latency import TurnCallback, TurnLatencyObserver
 from agent.llm.backend import ChatBackend
 from agent.llm.service import TutorLLMService
 from speech.asr import SharedWhisperSTTService
@@ -27,12 +26,10 @@ from speech.turns import silero_vad, user_turn_strategies
 
 def build_tutor_worker(
     *,
-    session_id: str,
     transport: BaseTransport,
     settings: Settings,
     backend: ChatBackend,
-    send_event: Send,
-    on_turn: TurnCallback,
+    observers: list[BaseObserver],
 ) -> PipelineWorker:
     """The PipelineWorker for one learner; run it with a WorkerRunner, cancel it to end."""
     stt = SharedWhisperSTTService(
@@ -46,7 +43,9 @@ def build_tutor_worker(
         context,
         user_params=LLMUserAggregatorParams(
             vad_analyzer=silero_vad(
-                settings.turn.vad_stop_secs, settings.turn.vad_start_secs, settings.turn.vad_confidence
+                settings.turn.vad_stop_secs,
+                settings.turn.vad_start_secs,
+                settings.turn.vad_confidence,
             ),
             user_turn_strategies=user_turn_strategies(
                 settings.turn.smart_turn, enable_interruptions=settings.turn.allow_interruptions
@@ -70,6 +69,6 @@ def build_tutor_worker(
     return PipelineWorker(
         pipeline,
         params=PipelineParams(enable_metrics=True),
-        observers=[TurnLatencyObserver(session_id, on_turn), ClientEventRelay(send_event)],
+        observers=observers,
         idle_timeout_secs=settings.server.session_idle_timeout_s,
     )

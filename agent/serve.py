@@ -24,6 +24,8 @@ def configure_logging(level: str) -> None:
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
     shown_host = "localhost" if settings.host in ("0.0.0.0", "127.0.0.1") else settings.host
-    print(f"Eco-1 tutor (profile {settings.profile}) starting: open http://{shown_host}:{settings.port}/")
+    print(
+        f"Eco-1 tutor (profile {settings.profile}) starting: open http://{shown_host}:{settings.port}/"
+    )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
     return 0

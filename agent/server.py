@@ -21,7 +21,8 @@ from pipecat.transports.smallwebrtc.request_handler import (
 from agent.config import Settings
 from agent.llm.backend import create_backend
 from agent.metrics import ServiceMetrics
-from agent.sessions import CapacityError, SessionManager
+from agent.pipeline import build_tutor_worker
+from agent.sessions import CapacityError, SessionManager, WorkerBuilder
 from agent.signalling import OfferBody, PatchBody, bad_request, check_sdp, parse, read_json
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "avatar" / "web"
@@ -40,10 +41,14 @@ def warm_up_models(settings: Settings) -> None:
     list(voice.synthesize("Ready."))
 
 
-def create_app(settings: Settings, *, warm_up: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, *, warm_up: bool = True, build_worker: WorkerBuilder = build_tutor_worker
+) -> FastAPI:
     """Build the app; warm_up=False skips model preloading (signalling-only tests)."""
     metrics = ServiceMetrics()
-    manager = SessionManager(settings, metrics, lambda: create_backend(settings.llm))
+    manager = SessionManager(
+        settings, metrics, lambda: create_backend(settings.llm), build_worker=build_worker
+    )
     handler = SmallWebRTCRequestHandler(ice_servers=list(settings.server.ice_servers))
     ready = asyncio.Event()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,12 +15,15 @@ from pipecat.transports.base_transport import TransportParams
 from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
-from agent.client_events import latency_event
+from agent.client_events import ClientEventRelay, latency_event
 from agent.config import Settings
-from agent.latency import TurnRecord
+from agent.latency import TurnLatencyObserver, TurnRecord
 from agent.llm.backend import ChatBackend
 from agent.metrics import ServiceMetrics
 from agent.pipeline import build_tutor_worker
+
+# Builds one session's worker from its transport; the latency eval swaps in a stock pipeline.
+WorkerBuilder = Callable[..., PipelineWorker]
 
 
 class CapacityError(RuntimeError):
@@ -50,8 +54,15 @@ def webrtc_params() -> TransportParams:
 class SessionManager:
     """Creates, tracks and frees sessions; the server's only owner of pipelines."""
 
-    def __init__(self, settings: Settings, metrics: ServiceMetrics, backend_factory) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: ServiceMetrics,
+        backend_factory: Callable[[], ChatBackend],
+        build_worker: WorkerBuilder = build_tutor_worker,
+    ) -> None:
         self._settings = settings
+        self._build_worker = build_worker
         self._metrics = metrics
         self._backend_factory = backend_factory
         self._sessions: dict[str, Session] = {}
@@ -87,13 +98,11 @@ class SessionManager:
             self._metrics.record_turn(record)
             await send_event(latency_event(record))
 
-        worker = build_tutor_worker(
-            session_id=session_id,
+        worker = self._build_worker(
             transport=transport,
             settings=self._settings,
             backend=backend,
-            send_event=send_event,
-            on_turn=on_turn,
+            observers=[TurnLatencyObserver(session_id, on_turn), ClientEventRelay(send_event)],
         )
         session = Session(id=session_id, connection=connection, worker=worker)
 

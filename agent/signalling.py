@@ -60,7 +60,8 @@ def parse(model: type[BaseModel], payload: Any) -> Any:
         return model.model_validate(payload)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+            for err in exc.errors()
         )
         raise bad_request(f"invalid signalling request: {problems}") from exc
 

@@ -25,6 +25,7 @@ class ServerProcess:
     def __init__(
         self,
         extra_args: list[str] | None = None,
+        module: str = "agent.cli",
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
         ready_timeout: float = 180.0,
@@ -32,8 +33,15 @@ class ServerProcess:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._args = [
-            sys.executable, "-m", "agent.cli", "serve", "--host", "127.0.0.1",
-            "--port", str(self.port), *(extra_args or []),
+            sys.executable,
+            "-m",
+            module,
+            *(["serve"] if module == "agent.cli" else []),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *(extra_args or []),
         ]
         self._env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
         self._log_path = log_path

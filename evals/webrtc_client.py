@@ -145,7 +145,8 @@ class TutorClient:
 
     def events_of(self, kind: str, **match: Any) -> list[dict[str, Any]]:
         return [
-            e for e in self.events
+            e
+            for e in self.events
             if e.get("type") == kind and all(e.get(k) == v for k, v in match.items())
         ]
 

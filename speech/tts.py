@@ -14,10 +14,10 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
 from loguru import logger
-from piper import PiperVoice
 from pipecat.frames.frames import ErrorFrame, Frame
 from pipecat.services.piper.tts import PiperTTSService
 from pipecat.services.tts_service import TTSService
+from piper import PiperVoice
 
 from speech.assets import piper_voice_file
 from speech.clauses import ClauseTextAggregator

@@ -75,9 +75,17 @@ def test_non_json_and_oversized_bodies(client):
     assert response.status_code == 400 and "limit" in response.json()["detail"]
 
 
-def test_sdp_that_aiortc_cannot_use_is_400_and_frees_the_slot(client, real_offer_sdp):
-    broken = real_offer_sdp.replace("a=fingerprint:sha-256", "a=fingerprint:sha-999")
-    response = client.post("/api/offer", json={"sdp": broken, "type": "offer"})
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda sdp: sdp.replace("a=rtpmap:", "a=rtpmap:x"),
+        lambda sdp: "\r\n".join(
+            line for line in sdp.split("\r\n") if not line.startswith("a=setup")
+        ),
+    ],
+)
+def test_sdp_that_aiortc_cannot_use_is_400_and_frees_the_slot(client, real_offer_sdp, breakage):
+    response = client.post("/api/offer", json={"sdp": breakage(real_offer_sdp), "type": "offer"})
     assert response.status_code == 400
     assert "could not negotiate" in response.json()["detail"]
     assert client.get("/healthz").json()["sessions"] == 0

@@ -40,7 +40,12 @@ class LlamaCppBackend:
     @classmethod
     def shared(cls, settings: LLMSettings) -> LlamaCppBackend:
         """One instance per (model, context, threads, gpu) so weights load once per process."""
-        key = (str(settings.model_path), settings.context_tokens, settings.threads, settings.gpu_layers)
+        key = (
+            str(settings.model_path),
+            settings.context_tokens,
+            settings.threads,
+            settings.gpu_layers,
+        )
         with cls._instances_lock:
             if key not in cls._instances:
                 cls._instances[key] = cls(settings)

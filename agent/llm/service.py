@@ -13,6 +13,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.llm_service import LLMService
+from pipecat.services.settings import LLMSettings as PipecatLLMSettings
 
 from agent.llm.backend import ChatBackend, ChatMessage
 
@@ -49,11 +50,22 @@ class TutorLLMService(LLMService):
         temperature: float,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        settings = PipecatLLMSettings(
+            model=backend.name,
+            system_instruction=None,  # the tutor prompt is prepended per request instead
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=None,
+            top_k=None,
+            frequency_penalty=None,
+            presence_penalty=None,
+            seed=None,
+            filter_incomplete_user_turns=False,
+            user_turn_completion_config=None,
+        )
+        super().__init__(settings=settings, **kwargs)
         self._backend = backend
         self._system_prompt = system_prompt
-        self._max_tokens = max_tokens
-        self._temperature = temperature
 
     @property
     def backend(self) -> ChatBackend:
@@ -73,7 +85,9 @@ class TutorLLMService(LLMService):
         await self.start_ttfb_metrics()
         try:
             async for piece in self._backend.stream(
-                messages, max_tokens=self._max_tokens, temperature=self._temperature
+                messages,
+                max_tokens=self._settings.max_tokens,
+                temperature=self._settings.temperature,
             ):
                 await self.stop_ttfb_metrics()
                 await self._push_llm_text(piece)

@@ -1,0 +1,181 @@
+"""`eco1 eval latency`: real WebRTC turns over loopback, Eco-1 against stock Pipecat.
+
+Both servers run at once, each in its own process, and turns alternate between them, so
+load and noise on this shared machine hit both designs alike; compare them as a ratio.
+Every turn is a fresh connection that asks one spoken question and waits for the first
+audible answer sample. Stage times come from the server's turn records; `vad` and `v2v_ms`
+use the client's own clock for the last speech sample (same host, same wall clock), and
+`v2v_ms` ends when the first audible answer audio reaches the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from loguru import logger
+from tqdm import tqdm
+
+from agent.config import Settings
+from agent.latency import STAGES
+from evals.server_process import ServerProcess
+from evals.speech_samples import QUESTIONS, synthesize
+from evals.webrtc_client import TutorClient
+
+DESIGNS = ("eco1", "baseline")
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": float("nan"), "p95": float("nan")}
+    array = np.asarray(values, dtype=float)
+    return {
+        "p50": round(float(np.percentile(array, 50)), 1),
+        "p95": round(float(np.percentile(array, 95)), 1),
+    }
+
+
+async def one_turn(base_url: str, pcm: np.ndarray, expect: tuple[str, ...]) -> dict[str, Any]:
+    """Ask one question on a fresh connection; return client-side marks and the transcript."""
+    client = TutorClient(base_url)
+    await client.connect()
+    try:
+        speech_end = await client.say(pcm)
+        heard = await client.wait_event("transcript", 30, role="user", final=True)
+        deadline = time.monotonic() + 60
+        while (first_audio := client.audio.first_audible_after(speech_end)) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no answer audio within 60 s")
+            await asyncio.sleep(0.01)
+        await client.wait_event("latency", 10)
+        return {
+            "speech_end": speech_end,
+            "first_audio": first_audio,
+            "heard": heard["text"],
+            "understood": all(word in heard["text"].lower() for word in expect),
+        }
+    finally:
+        await client.close()
+
+
+def server_turn(base_url: str) -> dict[str, Any]:
+    turns = httpx.get(f"{base_url}/api/turns", params={"limit": 1}, timeout=10).json()
+    return turns[-1]
+
+
+def turn_stages(client_marks: dict[str, Any], record: dict[str, Any]) -> dict[str, float]:
+    stages = dict(record["stages"])
+    marks = record["marks"]
+    if marks.get("vad_stopped"):
+        stages["vad"] = (marks["vad_stopped"] - client_marks["speech_end"]) * 1000.0
+    stages["v2v_ms"] = (client_marks["first_audio"] - client_marks["speech_end"]) * 1000.0
+    return stages
+
+
+def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "turns": len(turns),
+        "understood": sum(t["understood"] for t in turns),
+        "stages": {
+            stage: percentiles([t["stages"][stage] for t in turns if stage in t["stages"]])
+            for stage in STAGES
+        },
+    }
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stages = list(STAGES)
+    x = np.arange(len(stages))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    for offset, (label, block) in zip(
+        (-0.2, 0.2), (("Eco-1", result), ("stock Pipecat", result["baseline"])), strict=True
+    ):
+        p50 = [block["stages"][s]["p50"] for s in stages]
+        p95 = [block["stages"][s]["p95"] for s in stages]
+        bars = ax.bar(x + offset, p50, width=0.38, label=f"{label} p50")
+        ax.errorbar(
+            x + offset,
+            p50,
+            yerr=[np.zeros(len(stages)), np.subtract(p95, p50)],
+            fmt="none",
+            ecolor=bars.patches[0].get_facecolor(),
+            capsize=4,
+            alpha=0.7,
+        )
+    ax.set_xticks(x, stages, rotation=15)
+    ax.set_ylabel("milliseconds (bar p50, whisker p95)")
+    ax.set_title(f"Per-turn latency over loopback WebRTC, {result['turns']} turns each (CPU)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+async def run_turns(urls: dict[str, str], turns: int) -> dict[str, list[dict[str, Any]]]:
+    samples = [(synthesize(text), words) for text, words in QUESTIONS]
+    results: dict[str, list[dict[str, Any]]] = {design: [] for design in urls}
+    failures: dict[str, int] = {design: 0 for design in urls}
+    progress = tqdm(total=turns * len(urls), desc="latency turns", unit="turn")
+    for index in range(turns):
+        pcm, words = samples[index % len(samples)]
+        order = DESIGNS if index % 2 == 0 else DESIGNS[::-1]  # alternate who goes first
+        for design in order:
+            try:
+                marks = await one_turn(urls[design], pcm, words)
+                record = server_turn(urls[design])
+                results[design].append({**marks, "stages": turn_stages(marks, record)})
+            except (TimeoutError, httpx.HTTPError) as exc:
+                failures[design] += 1
+                logger.warning("{} turn {} failed: {}", design, index, exc)
+            progress.update(1)
+            await asyncio.sleep(0.5)
+    progress.close()
+    for design, count in failures.items():
+        if count:
+            logger.warning("{}: {} of {} turns failed", design, count, turns)
+    return results
+
+
+def run_latency_eval(settings: Settings, *, turns: int, out_dir: Path) -> int:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    flags = ["--profile", settings.profile, "--llm-backend", settings.llm.backend]
+    logs = out_dir / "latency_logs"
+    logs.mkdir(exist_ok=True)
+    with (
+        ServerProcess(flags, log_path=logs / "eco1.log") as eco1,
+        ServerProcess(module="evals.stock_pipeline", log_path=logs / "baseline.log") as stock,
+    ):
+        started = time.time()
+        runs = asyncio.run(run_turns({"eco1": eco1.base_url, "baseline": stock.base_url}, turns))
+    result = summarize(runs["eco1"])
+    result["baseline"] = summarize(runs["baseline"])
+    result["ratio_p50"] = {
+        stage: round(result["stages"][stage]["p50"] / result["baseline"]["stages"][stage]["p50"], 3)
+        for stage in STAGES
+        if result["baseline"]["stages"][stage]["p50"] > 0  # NaN (no data) compares False
+    }
+    result["host"] = {"machine": platform.machine(), "cpus": __import__("os").cpu_count()}
+    result["wall_s"] = round(time.time() - started, 1)
+    result["per_turn"] = {
+        d: [{"heard": t["heard"], "stages": t["stages"]} for t in runs[d]] for d in runs
+    }
+    (out_dir / "latency.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
+    plot(result, out_dir / "latency.png")
+    for design, block in (("eco1", result), ("baseline", result["baseline"])):
+        summary = ", ".join(
+            f"{s} p50 {v['p50']:.0f} p95 {v['p95']:.0f}" for s, v in block["stages"].items()
+        )
+        print(f"{design}: {block['turns']} turns; {summary}")
+    print(f"wrote {out_dir / 'latency.json'} and {out_dir / 'latency.png'}")
+    return 0 if result["turns"] and result["baseline"]["turns"] else 1
