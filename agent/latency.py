@@ -107,9 +107,12 @@ class TurnLatencyObserver(BaseObserver):
             turn.text = f"{turn.text} {frame.text}".strip()
         elif isinstance(frame, UserStoppedSpeakingFrame) and turn.committed is None:
             turn.committed = now
-        elif isinstance(frame, LLMContextFrame) and turn.committed is not None:
-            if turn.llm_request is None:
-                turn.llm_request = now
+        elif isinstance(frame, LLMContextFrame) and turn.vad_stopped is not None:
+            # The user aggregator runs the LLM just before it announces the turn's end:
+            # whichever comes first is the commit.
+            if not frame.speculation:
+                turn.committed = turn.committed or now
+            turn.llm_request = turn.llm_request or now
         elif isinstance(frame, LLMTextFrame) and turn.llm_request is not None:
             turn.llm_first_token = turn.llm_first_token or now
         elif isinstance(frame, TTSStartedFrame) and turn.llm_request is not None:
