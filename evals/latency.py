@@ -25,7 +25,7 @@ from tqdm import tqdm
 from agent.config import Settings
 from agent.latency import STAGES
 from evals.server_process import ServerProcess
-from evals.speech_samples import QUESTIONS, synthesize
+from evals.speech_samples import QUESTIONS, mentions, synthesize
 from evals.webrtc_client import TutorClient
 
 DESIGNS = ("eco1", "baseline")
@@ -58,7 +58,7 @@ async def one_turn(base_url: str, pcm: np.ndarray, expect: tuple[str, ...]) -> d
             "speech_end": speech_end,
             "first_audio": first_audio,
             "heard": heard["text"],
-            "understood": all(word in heard["text"].lower() for word in expect),
+            "understood": mentions(heard["text"], *expect),
         }
     finally:
         await client.close()

@@ -40,3 +40,12 @@ def write_wav(path: Path, pcm: np.ndarray, rate: int) -> Path:
         handle.setframerate(rate)
         handle.writeframes(pcm.astype(np.int16).tobytes())
     return path
+
+
+def mentions(transcript: str, *words: str) -> bool:
+    """Whether every word occurs in transcript, ignoring case, spaces and punctuation.
+
+    Whisper sometimes splits a compound ("photo synthesis"); that still heard the word.
+    """
+    letters = "".join(ch for ch in transcript.lower() if ch.isalnum())
+    return all("".join(ch for ch in word.lower() if ch.isalnum()) in letters for word in words)

@@ -7,6 +7,7 @@ import pytest
 from pipecat.frames.frames import TTSAudioRawFrame, TTSSpeakFrame, TTSStartedFrame
 from pipecat.tests.utils import run_test
 
+from evals.speech_samples import mentions
 from speech.asr import shared_whisper_model
 from speech.assets import ModelFileMissing, piper_voice_file, whisper_model_dir
 from speech.frames import PhonemeAlignmentFrame
@@ -16,8 +17,8 @@ from speech.tts import AlignedPiperTTSService
 def test_whisper_transcribes_piper_speech(question_pcm_16k):
     model = shared_whisper_model(whisper_model_dir(), "cpu", "int8")
     segments, _ = model.transcribe(question_pcm_16k.astype(np.float32) / 32768.0, language="en")
-    text = " ".join(segment.text for segment in segments).lower()
-    assert "photosynthesis" in text
+    text = " ".join(segment.text for segment in segments)
+    assert mentions(text, "photosynthesis"), text
 
 
 def test_piper_alignments_cover_every_sample(piper_voice):
