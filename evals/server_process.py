@@ -1,4 +1,8 @@
-"""Run `eco1 serve` in a child process on a free loopback port, and stop it cleanly."""
+"""Run a service in a child process on a free loopback port, and stop it cleanly.
+
+Used for `eco1 serve`, the stock-Pipecat baseline server, and llama.cpp's own
+OpenAI-compatible server (the real remote-backend peer in tests).
+"""
 
 from __future__ import annotations
 
@@ -20,29 +24,31 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """Context manager: starts the service, waits for /healthz, terminates it on exit."""
+    """Context manager: starts a server, waits for its health URL, stops it on exit.
+
+    By default it runs `eco1 serve`; `module` runs another `python -m` server that takes
+    --host/--port, and `command` runs anything; "{port}" in it becomes the chosen port.
+    """
 
     def __init__(
         self,
         extra_args: list[str] | None = None,
+        *,
         module: str = "agent.cli",
+        command: list[str] | None = None,
+        health_path: str = "/healthz",
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
         ready_timeout: float = 180.0,
     ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self._args = [
-            sys.executable,
-            "-m",
-            module,
-            *(["serve"] if module == "agent.cli" else []),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            *(extra_args or []),
-        ]
+        subcommand = ["serve"] if module == "agent.cli" else []
+        self._args = [part.replace("{port}", str(self.port)) for part in command or []] or [
+            sys.executable, "-m", module, *subcommand,
+            "--host", "127.0.0.1", "--port", str(self.port), *(extra_args or []),
+        ]  # fmt: skip
+        self._health_url = self.base_url + health_path
         self._env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
         self._log_path = log_path
         self._ready_timeout = ready_timeout
@@ -57,15 +63,15 @@ class ServerProcess:
         deadline = time.monotonic() + self._ready_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"eco1 serve exited with code {self._process.returncode}")
+                raise RuntimeError(f"{self._args[:4]} exited with code {self._process.returncode}")
             try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
+                if httpx.get(self._health_url, timeout=2).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.25)
         self.__exit__(None, None, None)
-        raise TimeoutError(f"eco1 serve not ready within {self._ready_timeout:.0f}s")
+        raise TimeoutError(f"{self._args[:4]} not ready within {self._ready_timeout:.0f}s")
 
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
@@ -80,3 +86,18 @@ class ServerProcess:
                 self._process.wait()
         if self._log not in (None, subprocess.DEVNULL):
             self._log.close()
+
+
+def llama_cpp_server(model_alias: str = "smollm2") -> ServerProcess:
+    """llama.cpp's OpenAI-compatible server on the packaged SmolLM2 gguf."""
+    from speech.assets import smollm2_gguf
+
+    return ServerProcess(
+        command=[
+            sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()),
+            "--host", "127.0.0.1", "--port", "{port}", "--n_ctx", "2048",
+            "--n_threads", "1", "--model_alias", model_alias,
+        ],
+        health_path="/v1/models",
+        ready_timeout=60,
+    )  # fmt: skip

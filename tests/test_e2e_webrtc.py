@@ -9,7 +9,7 @@ import httpx
 import numpy as np
 import pytest
 
-from evals.server_process import ServerProcess
+from evals.server_process import ServerProcess, llama_cpp_server
 from evals.speech_samples import mentions, synthesize
 from evals.webrtc_client import TutorClient
 
@@ -106,3 +106,20 @@ async def test_client_vanishing_mid_answer_frees_the_session(server, question):
     finally:
         await stayer.close()
     assert server.alive(), "server died"
+
+
+async def test_remote_openai_compatible_backend_answers_a_spoken_question(question):
+    """The same service, its LLM served by llama.cpp's OpenAI-compatible server."""
+    with llama_cpp_server("smollm2") as llm:
+        flags = ["--llm-backend", "openai", "--llm-base-url", f"{llm.base_url}/v1"]
+        with ServerProcess([*flags, "--llm-model", "smollm2"]) as tutor:
+            assert httpx.get(f"{tutor.base_url}/healthz").json()["llm_backend"] == "openai"
+            client = TutorClient(tutor.base_url)
+            await client.connect()
+            try:
+                await client.say(question)
+                await client.wait_event("transcript", 60, role="tutor")
+                latency = await client.wait_event("latency", 30)
+                assert "llm_ttft" in latency["stages"]
+            finally:
+                await client.close()

@@ -14,6 +14,7 @@ from agent.llm.backend import BackendError
 from agent.llm.llama_cpp_backend import LlamaCppBackend
 from agent.llm.openai_backend import OpenAICompatibleBackend
 from agent.llm.service import TutorLLMService, chat_messages
+from evals.server_process import llama_cpp_server
 from speech.assets import ModelFileMissing
 
 QUESTION = [
@@ -114,3 +115,20 @@ async def test_service_survives_a_failing_backend():
     )
     assert any(isinstance(f, LLMFullResponseEndFrame) for f in down)
     assert any("LLM failed" in str(getattr(f, "error", "")) for f in up)
+
+
+@pytest.fixture(scope="module")
+def openai_server():
+    with llama_cpp_server("smollm2") as server:
+        yield server
+
+
+async def test_openai_backend_streams_from_a_real_server(openai_server):
+    backend = OpenAICompatibleBackend(
+        LLMSettings(backend="openai", base_url=f"{openai_server.base_url}/v1", model="smollm2")
+    )
+    try:
+        pieces = [p async for p in backend.stream(QUESTION, max_tokens=30, temperature=0.0)]
+    finally:
+        await backend.close()
+    assert len(pieces) > 3 and len("".join(pieces).split()) >= 5
