@@ -17,7 +17,6 @@ from pipecat.frames.frames import (
     LLMTextFrame,
     TranscriptionFrame,
     TTSAudioRawFrame,
-    TTSStartedFrame,
     UserStoppedSpeakingFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
@@ -38,7 +37,6 @@ class TurnTimings:
     committed: float | None = None
     llm_request: float | None = None
     llm_first_token: float | None = None
-    tts_request: float | None = None
     tts_first_audio: float | None = None
     audio_out: float | None = None
     text: str = ""
@@ -49,7 +47,8 @@ class TurnTimings:
             "vad": (self.speech_end, self.vad_stopped),
             "asr_final": (self.vad_stopped, self.transcript),
             "llm_ttft": (self.llm_request, self.llm_first_token),
-            "tts_first": (self.tts_request, self.tts_first_audio),
+            # From the first token, so waiting for a whole clause (or sentence) counts.
+            "tts_first": (self.llm_first_token, self.tts_first_audio),
             "commit_to_audio_ms": (self.committed, self.audio_out),
             "v2v_ms": (self.speech_end, self.audio_out),
         }
@@ -115,9 +114,7 @@ class TurnLatencyObserver(BaseObserver):
             turn.llm_request = turn.llm_request or now
         elif isinstance(frame, LLMTextFrame) and turn.llm_request is not None:
             turn.llm_first_token = turn.llm_first_token or now
-        elif isinstance(frame, TTSStartedFrame) and turn.llm_request is not None:
-            turn.tts_request = turn.tts_request or now
-        elif isinstance(frame, TTSAudioRawFrame) and turn.tts_request is not None:
+        elif isinstance(frame, TTSAudioRawFrame) and turn.llm_first_token is not None:
             turn.tts_first_audio = turn.tts_first_audio or now
         elif isinstance(frame, BotStartedSpeakingFrame) and turn.committed is not None:
             if turn.audio_out is None:
