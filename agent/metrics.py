@@ -53,6 +53,12 @@ class ServiceMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.loop_lag_ms = Histogram(
+            "eco1_event_loop_lag_ms",
+            "How late a 50 ms event-loop timer fired, in milliseconds",
+            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
+            registry=self.registry,
+        )
         self.recent_turns: deque[TurnRecord] = deque(maxlen=history)
 
     def record_turn(self, record: TurnRecord) -> None:

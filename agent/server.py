@@ -20,6 +20,7 @@ from pipecat.transports.smallwebrtc.request_handler import (
 
 from agent.config import Settings
 from agent.llm.backend import create_backend
+from agent.loop_monitor import watch_event_loop
 from agent.metrics import ServiceMetrics
 from agent.pipeline import build_tutor_worker
 from agent.sessions import CapacityError, SessionManager, WorkerBuilder
@@ -59,7 +60,9 @@ def create_app(
             await create_backend(settings.llm).warm_up()
         ready.set()
         logger.info("eco1 ready on http://{}:{}/", settings.host, settings.port)
+        monitor = asyncio.create_task(watch_event_loop(metrics.loop_lag_ms))
         yield
+        monitor.cancel()
         await manager.close_all()
         await handler.close()
 

@@ -112,6 +112,10 @@ class TutorClient:
         self.pc_id = answer["pc_id"]
         await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
         await self._wait(lambda: self.pc.connectionState == "connected", timeout, "connection")
+        # Speak only once the data channel is up, as the page does: until then the server's
+        # receiver may still be settling and drops the first frames of audio.
+        await self._wait(lambda: channel.readyState == "open", timeout, "the data channel")
+        await asyncio.sleep(0.3)
 
     def _on_message(self, raw: str) -> None:
         try:
