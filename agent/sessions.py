@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from loguru import logger
@@ -98,11 +99,16 @@ class SessionManager:
             self._metrics.record_turn(record)
             await send_event(latency_event(record))
 
-        worker = self._build_worker(
-            transport=transport,
-            settings=self._settings,
-            backend=backend,
-            observers=[TurnLatencyObserver(session_id, on_turn), ClientEventRelay(send_event)],
+        # Building loads ONNX sessions (VAD, smart-turn): off the loop, so live sessions'
+        # audio does not stall while a new learner joins.
+        worker = await asyncio.to_thread(
+            partial(
+                self._build_worker,
+                transport=transport,
+                settings=self._settings,
+                backend=backend,
+                observers=[TurnLatencyObserver(session_id, on_turn), ClientEventRelay(send_event)],
+            )
         )
         session = Session(id=session_id, connection=connection, worker=worker)
 
