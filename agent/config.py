@@ -92,6 +92,9 @@ class ServerSettings(Section):
     max_sessions: int = Field(default=8, ge=1, le=10000)
     max_sdp_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
     session_idle_timeout_s: float = Field(default=300.0, gt=0)
+    liveness_timeout_s: float = Field(
+        default=5.0, gt=0, description="a client that pings and then stops is gone after this"
+    )
     ice_servers: list[str] = Field(
         default_factory=list, description="STUN/TURN URLs; empty for loopback and LAN"
     )

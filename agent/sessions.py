@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -40,6 +41,7 @@ class Session:
     worker: PipelineWorker
     task: asyncio.Task | None = None
     turns: list[TurnRecord] = field(default_factory=list)
+    last_ping: float | None = None  # monotonic time of the client's latest ping, if it pings
 
 
 def webrtc_params() -> TransportParams:
@@ -117,6 +119,11 @@ class SessionManager:
             logger.bind(session=session_id).info("peer left; ending session")
             await worker.cancel()
 
+        @transport.event_handler("on_app_message")
+        async def _on_app_message(_transport, message, _sender) -> None:
+            if isinstance(message, dict) and message.get("type") == "ping":
+                session.last_ping = time.monotonic()
+
         session.task = asyncio.create_task(self._run(session), name=f"session-{session_id}")
         self._sessions[session_id] = session
         self._metrics.sessions.inc()
@@ -124,7 +131,24 @@ class SessionManager:
         logger.bind(session=session_id).info("session started")
         return session
 
+    async def _watch_liveness(self, session: Session) -> None:
+        """End a session whose client pinged before but has gone quiet.
+
+        A peer that vanishes without closing (lid shut, process killed) is otherwise only
+        noticed by ICE consent checks, about 30 s later. Clients that never ping keep that.
+        """
+        timeout = self._settings.server.liveness_timeout_s
+        while True:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            if session.last_ping is not None and time.monotonic() - session.last_ping > timeout:
+                logger.bind(session=session.id).warning(
+                    "no ping for {:.0f} s; ending session", timeout
+                )
+                await session.worker.cancel()
+                return
+
     async def _run(self, session: Session) -> None:
+        watchdog = asyncio.create_task(self._watch_liveness(session))
         try:
             runner = WorkerRunner(handle_sigint=False, check_dangling_tasks=False)
             await runner.add_workers(session.worker)
@@ -132,6 +156,7 @@ class SessionManager:
         except Exception as exc:
             logger.bind(session=session.id).exception("session failed: {}", exc)
         finally:
+            watchdog.cancel()
             await self._free(session)
 
     async def _free(self, session: Session) -> None:

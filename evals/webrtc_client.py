@@ -115,7 +115,14 @@ class TutorClient:
         # Speak only once the data channel is up, as the page does: until then the server's
         # receiver may still be settling and drops the first frames of audio.
         await self._wait(lambda: channel.readyState == "open", timeout, "the data channel")
+        self._tasks.append(asyncio.create_task(self._ping(channel)))
         await asyncio.sleep(0.3)
+
+    async def _ping(self, channel, interval: float = 1.0) -> None:
+        """Tell the server we are alive, as the page does (see docs/protocol.md)."""
+        while channel.readyState == "open":
+            channel.send(json.dumps({"v": 1, "type": "ping"}))
+            await asyncio.sleep(interval)
 
     def _on_message(self, raw: str) -> None:
         try:

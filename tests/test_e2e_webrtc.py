@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -123,3 +126,24 @@ async def test_remote_openai_compatible_backend_answers_a_spoken_question(questi
                 assert "llm_ttft" in latency["stages"]
             finally:
                 await client.close()
+
+
+async def test_killed_client_is_detected_and_freed(server):
+    """A client process killed mid-answer stops pinging; the liveness watchdog frees it."""
+    learner = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("vanishing_client.py")), server.base_url],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(learner.stdout.readline), 90)
+        assert line.strip() == "TUTOR-SPEAKING"
+        assert sessions(server.base_url) == 1
+    finally:
+        learner.kill()
+        learner.wait()
+    started = time.monotonic()
+    # liveness_timeout_s is 5 s; without pings, ICE consent would take about 30 s.
+    await wait_until(lambda: sessions(server.base_url) == 0, 15, "the dead peer's session")
+    print(f"dead peer freed after {time.monotonic() - started:.1f} s")
+    assert server.alive()

@@ -72,6 +72,14 @@ async function connect() {
     };
     state.channel = pc.createDataChannel("events", { ordered: true });
     state.channel.onmessage = (event) => onMessage(event.data);
+    state.channel.onopen = () => {
+      // Liveness: the server ends a session whose pings stop (docs/protocol.md).
+      state.pinger = setInterval(() => {
+        if (state.channel && state.channel.readyState === "open") {
+          state.channel.send(JSON.stringify({ v: 1, type: "ping" }));
+        }
+      }, 1000);
+    };
 
     await pc.setLocalDescription(await pc.createOffer());
     await waitForIce(pc);
@@ -92,6 +100,7 @@ async function connect() {
 }
 
 function disconnect(resetStatus = true) {
+  clearInterval(state.pinger);
   if (state.pc) {
     state.pc.getSenders().forEach((sender) => sender.track && sender.track.stop());
     state.pc.close();
