@@ -9,6 +9,7 @@ from loguru import logger
 
 from agent.config import Settings
 from agent.server import create_app
+from speech.assets import ModelFileMissing, piper_voice_file, smollm2_gguf, whisper_model_dir
 
 
 def configure_logging(level: str) -> None:
@@ -21,8 +22,21 @@ def configure_logging(level: str) -> None:
     logger.configure(extra={"session": "-"})
 
 
+def check_model_files(settings: Settings) -> None:
+    """Fail before binding a port if a model file is missing (raises ModelFileMissing)."""
+    whisper_model_dir(settings.asr.model_path)
+    piper_voice_file(settings.tts.voice_path)
+    if settings.llm.backend == "embedded":
+        smollm2_gguf(settings.llm.model_path)
+
+
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
+    try:
+        check_model_files(settings)
+    except ModelFileMissing as exc:
+        print(f"eco1: {exc}", file=sys.stderr)
+        return 2
     shown_host = "localhost" if settings.host in ("0.0.0.0", "127.0.0.1") else settings.host
     print(
         f"Eco-1 tutor (profile {settings.profile}) starting: open http://{shown_host}:{settings.port}/"

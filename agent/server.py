@@ -57,7 +57,9 @@ def create_app(
     async def lifespan(_app: FastAPI):
         if warm_up:
             await asyncio.to_thread(warm_up_models, settings)
-            await create_backend(settings.llm).warm_up()
+            backend = create_backend(settings.llm)
+            await backend.warm_up()
+            await backend.close()
         ready.set()
         logger.info("eco1 ready on http://{}:{}/", settings.host, settings.port)
         monitor = asyncio.create_task(watch_event_loop(metrics.loop_lag_ms))
@@ -113,13 +115,30 @@ def create_app(
         webrtc_request = SmallWebRTCRequest(
             sdp=body.sdp, type=body.type, pc_id=body.pc_id, restart_pc=body.restart_pc
         )
+        start_failure: list[Exception] = []
+
+        async def start_session(connection) -> None:
+            # Pipecat's handler logs and swallows callback errors; keep ours to answer 500.
+            try:
+                await manager.start(connection)
+            except Exception as exc:
+                start_failure.append(exc)
+                await connection.disconnect()
+
         try:
-            answer = await handler.handle_web_request(webrtc_request, manager.start)
+            answer = await handler.handle_web_request(webrtc_request, start_session)
         except Exception as exc:
-            if not body.pc_id:
-                manager.release_reservation()
             metrics.offers_rejected.labels(reason="negotiation").inc()
             raise bad_request(f"could not negotiate WebRTC from this offer: {exc}") from exc
+        finally:
+            if not body.pc_id:
+                manager.release_reservation()
+        if start_failure:
+            metrics.offers_rejected.labels(reason="session_start").inc()
+            logger.error("session start failed: {}", start_failure[0])
+            raise HTTPException(
+                status_code=500, detail=f"could not start a session: {start_failure[0]}"
+            )
         return answer
 
     @app.patch("/api/offer")

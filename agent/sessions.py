@@ -39,6 +39,7 @@ class Session:
     id: str
     connection: SmallWebRTCConnection
     worker: PipelineWorker
+    backend: ChatBackend | None = None
     task: asyncio.Task | None = None
     turns: list[TurnRecord] = field(default_factory=list)
     last_ping: float | None = None  # monotonic time of the client's latest ping, if it pings
@@ -88,7 +89,6 @@ class SessionManager:
 
     async def start(self, connection: SmallWebRTCConnection) -> Session:
         """Build and launch the pipeline for a freshly negotiated connection."""
-        self.release_reservation()
         session_id = connection.pc_id
         transport = SmallWebRTCTransport(webrtc_connection=connection, params=webrtc_params())
         backend: ChatBackend = self._backend_factory()
@@ -112,7 +112,7 @@ class SessionManager:
                 observers=[TurnLatencyObserver(session_id, on_turn), ClientEventRelay(send_event)],
             )
         )
-        session = Session(id=session_id, connection=connection, worker=worker)
+        session = Session(id=session_id, connection=connection, worker=worker, backend=backend)
 
         @transport.event_handler("on_client_disconnected")
         async def _on_disconnected(_transport, _client) -> None:
@@ -164,8 +164,10 @@ class SessionManager:
         self._metrics.sessions_active.set(len(self._sessions))
         try:
             await session.connection.disconnect()
+            if session.backend is not None:
+                await session.backend.close()
         except Exception as exc:  # the peer may already be gone
-            logger.bind(session=session.id).debug("disconnect after end: {}", exc)
+            logger.bind(session=session.id).debug("cleanup after end: {}", exc)
         logger.bind(session=session.id).info("session freed")
 
     async def stop(self, session_id: str) -> bool:

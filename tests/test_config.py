@@ -76,3 +76,10 @@ def test_cli_help_lists_commands(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "serve" in out and "eval" in out
+
+
+def test_serve_refuses_to_start_without_its_model_files(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("ECO1_LLM__MODEL_PATH", str(tmp_path / "missing.gguf"))
+    assert main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "LLM gguf not found" in err and "ECO1_LLM__MODEL_PATH" in err

@@ -105,3 +105,17 @@ def test_server_keeps_serving_after_bad_input(client):
     assert client.get("/healthz").status_code == 200
     metrics = client.get("/metrics").text
     assert "eco1_sessions_active 0.0" in metrics
+
+
+def test_missing_model_file_refuses_the_session_clearly(real_offer_sdp, tmp_path):
+    overrides = {"tts": {"voice_path": str(tmp_path / "nobody.onnx")}}
+    settings = load_settings(overrides=overrides)
+    with TestClient(create_app(settings, warm_up=False)) as client:
+        response = client.post("/api/offer", json={"sdp": real_offer_sdp, "type": "offer"})
+        assert response.status_code == 500
+        detail = response.json()["detail"]
+        assert "could not start a session" in detail and "ECO1_TTS__VOICE_PATH" in detail
+        assert client.get("/healthz").json()["sessions"] == 0
+        assert (
+            'eco1_offers_rejected_total{reason="session_start"} 1.0' in client.get("/metrics").text
+        )

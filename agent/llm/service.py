@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from typing import Any
 
 from loguru import logger
@@ -83,14 +84,16 @@ class TutorLLMService(LLMService):
         await self.push_frame(LLMFullResponseStartFrame())
         await self.start_processing_metrics()
         await self.start_ttfb_metrics()
+        stream = self._backend.stream(
+            messages, max_tokens=self._settings.max_tokens, temperature=self._settings.temperature
+        )
         try:
-            async for piece in self._backend.stream(
-                messages,
-                max_tokens=self._settings.max_tokens,
-                temperature=self._settings.temperature,
-            ):
-                await self.stop_ttfb_metrics()
-                await self._push_llm_text(piece)
+            # aclosing: a barge-in cancels this task, and the backend must stop generating
+            # now, not whenever the abandoned generator is garbage-collected.
+            async with aclosing(stream):
+                async for piece in stream:
+                    await self.stop_ttfb_metrics()
+                    await self._push_llm_text(piece)
         except Exception as exc:  # a failing backend degrades the turn, not the session
             logger.error("LLM backend {} failed: {}", self._backend.name, exc)
             await self.push_error(error_msg=f"LLM failed: {exc}", exception=exc)
