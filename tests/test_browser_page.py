@@ -1,0 +1,94 @@
+"""The tutor page in real headless Chromium: a WAV as the microphone, a spoken answer back."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from evals.server_process import ServerProcess
+from evals.speech_samples import mentions, synthesize, write_wav
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+def chromium_options(profile: Path, microphone_wav: Path) -> webdriver.ChromeOptions:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", "--window-size=1200,800",
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone_wav}",
+        "--autoplay-policy=no-user-gesture-required",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    return options
+
+
+def sessions(base_url: str) -> int:
+    return httpx.get(f"{base_url}/healthz", timeout=5).json()["sessions"]
+
+
+@pytest.fixture()
+def microphone_wav(tmp_path: Path) -> Path:
+    """Three seconds of quiet (time to connect), the question, then a long pause."""
+    rate = 48000
+    quiet = np.zeros(rate * 3, dtype=np.int16)
+    pcm = np.concatenate([quiet, synthesize("Why is the sky blue?", rate), quiet, quiet, quiet])
+    return write_wav(tmp_path / "question.wav", pcm, rate)
+
+
+@pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
+)
+def test_page_talks_to_the_tutor(tmp_path: Path, microphone_wav: Path):
+    ARTIFACTS.mkdir(exist_ok=True)
+    with ServerProcess() as server:
+        driver = webdriver.Chrome(
+            service=Service(CHROMEDRIVER),
+            options=chromium_options(tmp_path / "profile", microphone_wav),
+        )
+        try:
+            driver.get(server.base_url + "/")
+            driver.find_element(By.ID, "connect").click()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                events = driver.execute_script("return window.eco1.events")
+                if any(event["type"] == "latency" for event in events):
+                    break
+                time.sleep(0.25)
+            time.sleep(1.0)
+            lines = driver.find_elements(By.CSS_SELECTOR, "#transcript li")
+            roles = [line.get_attribute("class") for line in lines]
+            driver.save_screenshot(str(ARTIFACTS / "tutor_page.png"))
+            assert driver.find_element(By.ID, "status").text.startswith("live")
+            assert "user" in roles and "tutor" in roles, roles
+            assert mentions(lines[roles.index("user")].text, "sky", "blue")
+            assert len(lines[roles.index("tutor")].text.split()) >= 5
+            assert "voice-to-voice" in driver.find_element(By.ID, "latency").text
+            audio_live = driver.execute_script(
+                "const s = document.getElementById('tutor-audio').srcObject;"
+                "return !!s && s.getAudioTracks().some(t => t.readyState === 'live');"
+            )
+            assert audio_live, "the tutor's audio track never reached the page"
+            driver.find_element(By.ID, "disconnect").click()
+        finally:
+            driver.quit()
+        # Pressing Stop (then closing the browser) ends the session on the server.
+        deadline = time.monotonic() + 15
+        while sessions(server.base_url) and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert sessions(server.base_url) == 0
