@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import soxr
+from piper import SynthesisConfig
 
 from speech.assets import piper_voice_file
 from speech.tts import shared_piper_voice
@@ -24,10 +25,16 @@ QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+# Piper samples noise by default, so the same text sounds a little different each time and
+# tiny.en sometimes misheard it ("total synthesis"); without noise the samples repeat exactly.
+REPRODUCIBLE = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+
+
 def synthesize(text: str, rate: int = 48000) -> np.ndarray:
-    """int16 mono speech of text at `rate` Hz, from the packaged Piper voice."""
+    """int16 mono speech of text at `rate` Hz, from the packaged Piper voice, reproducibly."""
     voice = shared_piper_voice(piper_voice_file())
-    pcm = np.concatenate([chunk.audio_int16_array for chunk in voice.synthesize(text)])
+    chunks = voice.synthesize(text, syn_config=REPRODUCIBLE)
+    pcm = np.concatenate([chunk.audio_int16_array for chunk in chunks])
     if voice.config.sample_rate != rate:
         pcm = soxr.resample(pcm, voice.config.sample_rate, rate).astype(np.int16)
     return pcm
