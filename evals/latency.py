@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -54,7 +55,9 @@ async def one_turn(base_url: str, pcm: np.ndarray, expect: tuple[str, ...]) -> d
                 raise TimeoutError("no answer audio within 60 s")
             await asyncio.sleep(0.01)
         await client.wait_event("latency", 10)
+        first_clause = await client.wait_event("transcript", 10, role="tutor")
         return {
+            "first_clause": first_clause["text"],
             "speech_end": speech_end,
             "first_audio": first_audio,
             "heard": heard["text"],
@@ -165,10 +168,11 @@ def run_latency_eval(settings: Settings, *, turns: int, out_dir: Path) -> int:
         for stage in STAGES
         if result["baseline"]["stages"][stage]["p50"] > 0  # NaN (no data) compares False
     }
-    result["host"] = {"machine": platform.machine(), "cpus": __import__("os").cpu_count()}
+    result["host"] = {"machine": platform.machine(), "cpus": os.cpu_count()}
     result["wall_s"] = round(time.time() - started, 1)
     result["per_turn"] = {
-        d: [{"heard": t["heard"], "stages": t["stages"]} for t in runs[d]] for d in runs
+        design: [{key: turn[key] for key in ("heard", "first_clause", "stages")} for turn in turns]
+        for design, turns in runs.items()
     }
     (out_dir / "latency.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
     plot(result, out_dir / "latency.png")
