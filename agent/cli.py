@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     latency.add_argument("--turns", type=int, default=12, help="turns per pipeline (default 12)")
     latency.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
     _add_settings_flags(latency)
+    motion = benches.add_parser("motion", help="lip-sync timing vs an amplitude baseline")
+    motion.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
+    _add_settings_flags(motion)
     return parser
 
 
@@ -69,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         from evals.latency import run_latency_eval
 
         return run_latency_eval(settings, turns=args.turns, out_dir=args.out)
+    if args.command == "eval" and args.bench == "motion":
+        from evals.motion import run_motion_eval
+
+        return run_motion_eval(args.out)
     return 2
 
 
