@@ -1,7 +1,7 @@
 """Assembles one tutor pipeline per connected client.
 
 transport.input → Whisper ASR → user turn (Silero VAD + smart-turn) → tutor LLM
-→ Piper TTS (clause by clause) → transport.output → assistant context
+→ Piper TTS (clause by clause) → transport.output → avatar motion → assistant context
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pipecat.transports.base_transport import BaseTransport
 from agent.config import Settings
 from agent.llm.backend import ChatBackend
 from agent.llm.service import TutorLLMService
+from avatar.processor import AvatarMotionProcessor, SendMotion, SpeechClockStamper
 from speech.asr import SharedWhisperSTTService
 from speech.tts import AlignedPiperTTSService
 from speech.turns import silero_vad, user_turn_strategies
@@ -30,8 +31,12 @@ def build_tutor_worker(
     settings: Settings,
     backend: ChatBackend,
     observers: list[BaseObserver],
+    send_motion: SendMotion | None = None,
 ) -> PipelineWorker:
-    """The PipelineWorker for one learner; run it with a WorkerRunner, cancel it to end."""
+    """The PipelineWorker for one learner; run it with a WorkerRunner, cancel it to end.
+
+    With send_motion, an avatar motion stream (60 Hz JSON) follows the audio clock.
+    """
     stt = SharedWhisperSTTService(
         model_dir=settings.asr.model_path,
         device=settings.asr.device,
@@ -63,9 +68,14 @@ def build_tutor_worker(
         use_cuda=settings.tts.use_cuda,
         clause_min_words=settings.tts.clause_min_words,
     )
+    stamp = [SpeechClockStamper()] if send_motion else []
+    avatar = [AvatarMotionProcessor(send_motion)] if send_motion else []
     pipeline = Pipeline(
-        [transport.input(), stt, user_turns, llm, tts, transport.output(), assistant_turns]
-    )
+        [
+            transport.input(), stt, user_turns, llm, tts,
+            *stamp, transport.output(), *avatar, assistant_turns,
+        ]
+    )  # fmt: skip
     return PipelineWorker(
         pipeline,
         params=PipelineParams(enable_metrics=True),

@@ -101,6 +101,14 @@ class SessionManager:
             self._metrics.record_turn(record)
             await send_event(latency_event(record))
 
+        # Motion goes on its own channel: unordered and never retransmitted, since a late
+        # frame is worse than a lost one. The server opens it; the client gets "datachannel".
+        motion_channel = connection.pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
+
+        def send_motion(message: str) -> None:
+            if motion_channel.readyState == "open":
+                motion_channel.send(message)
+
         # Building loads ONNX sessions (VAD, smart-turn): off the loop, so live sessions'
         # audio does not stall while a new learner joins.
         worker = await asyncio.to_thread(
@@ -110,6 +118,7 @@ class SessionManager:
                 settings=self._settings,
                 backend=backend,
                 observers=[TurnLatencyObserver(session_id, on_turn), ClientEventRelay(send_event)],
+                send_motion=send_motion,
             )
         )
         session = Session(id=session_id, connection=connection, worker=worker, backend=backend)

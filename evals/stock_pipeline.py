@@ -38,6 +38,7 @@ def build_stock_worker(
     settings: Settings,
     backend: ChatBackend,
     observers: list[BaseObserver],
+    send_motion=None,  # the stock pipeline has no avatar
 ) -> PipelineWorker:
     stt = WhisperSTTService(
         device="cpu" if settings.asr.device == "cpu" else "auto",

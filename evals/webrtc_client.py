@@ -89,6 +89,7 @@ class TutorClient:
         self.mic = MicrophoneTrack()
         self.audio = ReceivedAudio()
         self.events: list[dict[str, Any]] = []
+        self.motion: list[dict[str, Any]] = []  # avatar frames from the "motion" channel
         self.pc_id: str | None = None
         self._event_arrived = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -97,6 +98,11 @@ class TutorClient:
         self.pc.addTransceiver(self.mic, direction="sendrecv")
         channel = self.pc.createDataChannel("events", ordered=True)
         channel.on("message", self._on_message)
+
+        @self.pc.on("datachannel")
+        def on_datachannel(remote_channel) -> None:
+            if remote_channel.label == "motion":
+                remote_channel.on("message", self._on_motion)
 
         @self.pc.on("track")
         def on_track(track) -> None:
@@ -123,6 +129,11 @@ class TutorClient:
         while channel.readyState == "open":
             channel.send(json.dumps({"v": 1, "type": "ping"}))
             await asyncio.sleep(interval)
+
+    def _on_motion(self, raw: str) -> None:
+        frame = json.loads(raw)
+        frame["received_at"] = time.time()
+        self.motion.append(frame)
 
     def _on_message(self, raw: str) -> None:
         try:

@@ -27,6 +27,10 @@ class PhonemeAlignmentFrame(DataFrame):
     text: str = ""
     sample_rate: int = 22050
     alignments: list[PhonemeAlignment] = field(default_factory=list)
+    # Seconds of TTS audio pushed toward the transport before this chunk's audio (set by the
+    # avatar's stamper): the output transport re-chunks audio and drops context ids, so this
+    # is how the motion stream finds where the chunk's audio starts.
+    stream_offset_s: float | None = None
 
     @property
     def total_samples(self) -> int:

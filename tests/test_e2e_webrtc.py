@@ -147,3 +147,28 @@ async def test_killed_client_is_detected_and_freed(server):
     await wait_until(lambda: sessions(server.base_url) == 0, 15, "the dead peer's session")
     print(f"dead peer freed after {time.monotonic() - started:.1f} s")
     assert server.alive()
+
+
+async def test_avatar_motion_streams_at_60hz_and_the_mouth_moves_with_speech(server, question):
+    client = TutorClient(server.base_url)
+    await client.connect()
+    try:
+        await asyncio.sleep(1.0)
+        idle = list(client.motion)
+        speech_end = await client.say(question)
+        await client.wait_event("speaking", 60, role="tutor", speaking=True)
+        await asyncio.sleep(3.0)
+    finally:
+        await client.close()
+    # Idle: frames flow before anyone speaks, about 60 a second, blinking and swaying.
+    assert len(idle) > 30 and all(f["v"] == 2 and len(f["bs"]) == 52 for f in idle)
+    span = idle[-1]["t"] - idle[0]["t"]
+    assert 50 <= (len(idle) - 1) / span <= 70
+    assert len({tuple(f["head"]) for f in idle}) > 10
+    states = {f["state"] for f in client.motion}
+    assert {"listening", "speaking"} <= states
+    jaw = [f["bs"][17] for f in client.motion if f["state"] == "speaking"]
+    assert max(jaw) > 0.3, "the mouth never opened while the tutor spoke"
+    assert min(jaw) < 0.1, "the mouth never closed while the tutor spoke"
+    assert all(f["received_at"] > 0 for f in client.motion)
+    assert speech_end
