@@ -1,4 +1,5 @@
-"""The tutor page in real headless Chromium: a WAV as the microphone, a spoken answer back."""
+"""The tutor page in real headless Chromium: a WAV as the microphone, a spoken answer back,
+and the avatar's mouth moving with the audio the page plays."""
 
 from __future__ import annotations
 
@@ -64,16 +65,28 @@ def test_page_talks_to_the_tutor(tmp_path: Path, microphone_wav: Path):
         try:
             driver.get(server.base_url + "/")
             driver.find_element(By.ID, "connect").click()
-            deadline = time.monotonic() + 60
+            deadline, speaking_shot = time.monotonic() + 60, False
             while time.monotonic() < deadline:
+                face = driver.execute_script("return window.eco1.avatar.face")
+                if not speaking_shot and face["state"] == "speaking" and face["jawOpen"] > 0.3:
+                    driver.save_screenshot(str(ARTIFACTS / "tutor_page_speaking.png"))
+                    speaking_shot = True
                 events = driver.execute_script("return window.eco1.events")
-                if any(event["type"] == "latency" for event in events):
+                if speaking_shot and any(event["type"] == "latency" for event in events):
                     break
-                time.sleep(0.25)
-            time.sleep(1.0)
+                time.sleep(0.05)
+            time.sleep(2.0)
             lines = driver.find_elements(By.CSS_SELECTOR, "#transcript li")
             roles = [line.get_attribute("class") for line in lines]
             driver.save_screenshot(str(ARTIFACTS / "tutor_page.png"))
+            # The rendered mouth opens while the tutor's audio is heard, and rests in silence.
+            assert speaking_shot, "the avatar never showed an open mouth while speaking"
+            assert driver.execute_script("return window.eco1.motionFrames") > 120
+            history = np.array(driver.execute_script("return window.eco1.avatar.history"))
+            audible = history[:, 2] > 0.02
+            assert audible.sum() > 10, "no tutor audio was heard in the page"
+            assert history[audible, 1].max() > 0.3
+            assert history[audible, 1].mean() > 2 * history[~audible, 1].mean()
             assert driver.find_element(By.ID, "status").text.startswith("live")
             assert "user" in roles and "tutor" in roles, roles
             assert mentions(lines[roles.index("user")].text, "sky", "blue")

@@ -2,10 +2,10 @@
 // Protocol: docs/protocol.md. Everything here is served by the Eco-1 server; no CDN.
 "use strict";
 
-const state = { pc: null, channel: null, tutorLine: null, events: [] };
-window.eco1 = state; // read by the browser tests
-
 const $ = (id) => document.getElementById(id);
+const state = { pc: null, channel: null, tutorLine: null, events: [], motionFrames: 0 };
+state.avatar = new AvatarRenderer($("avatar"));
+window.eco1 = state; // read by the browser tests
 
 function setStatus(text, kind) {
   $("status").textContent = text;
@@ -64,8 +64,23 @@ async function connect() {
     if (camera) pc.addTransceiver(camera, { direction: "sendrecv" });
     else pc.addTransceiver("video", { direction: "recvonly" });
     pc.ontrack = (event) => {
-      if (event.track.kind === "audio") $("tutor-audio").srcObject = new MediaStream([event.track]);
+      if (event.track.kind !== "audio") return;
+      const stream = new MediaStream([event.track]);
+      $("tutor-audio").srcObject = stream;
+      state.avatar.listenTo(stream);
     };
+    pc.ondatachannel = (event) => {
+      if (event.channel.label !== "motion") return;
+      event.channel.onmessage = (message) => {
+        const frame = JSON.parse(message.data);
+        state.motionFrames += 1;
+        state.avatar.push(frame);
+        if ($("state-text").textContent !== frame.state) $("state-text").textContent = frame.state;
+        const gesture = frame.gesture ? ` · ${frame.gesture}` : "";
+        if ($("gesture-text").textContent !== gesture) $("gesture-text").textContent = gesture;
+      };
+    };
+    state.delayTimer = setInterval(() => state.avatar.refreshDelay(state.pc), 1000);
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "connected") setStatus("live: ask a question", "live");
       if (["failed", "closed", "disconnected"].includes(pc.connectionState)) disconnect();
@@ -101,6 +116,7 @@ async function connect() {
 
 function disconnect(resetStatus = true) {
   clearInterval(state.pinger);
+  clearInterval(state.delayTimer);
   if (state.pc) {
     state.pc.getSenders().forEach((sender) => sender.track && sender.track.stop());
     state.pc.close();
