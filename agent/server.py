@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from loguru import logger
@@ -18,6 +19,7 @@ from pipecat.transports.smallwebrtc.request_handler import (
     SmallWebRTCRequestHandler,
 )
 
+from agent.client_events import event
 from agent.config import Settings
 from agent.llm.backend import create_backend
 from agent.loop_monitor import watch_event_loop
@@ -25,6 +27,8 @@ from agent.metrics import ServiceMetrics
 from agent.pipeline import build_tutor_worker
 from agent.sessions import CapacityError, SessionManager, WorkerBuilder
 from agent.signalling import OfferBody, PatchBody, bad_request, check_sdp, parse, read_json
+from agent.transports import websocket_connection
+from agent.ws_serializer import SUPPORTED_RATES
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "avatar" / "web"
 
@@ -120,7 +124,7 @@ def create_app(
         async def start_session(connection) -> None:
             # Pipecat's handler logs and swallows callback errors; keep ours to answer 500.
             try:
-                await manager.start(connection)
+                await manager.start_webrtc(connection)
             except Exception as exc:
                 start_failure.append(exc)
                 await connection.disconnect()
@@ -160,6 +164,31 @@ def create_app(
         except Exception as exc:
             raise bad_request(f"invalid ICE candidate: {exc}") from exc
         return {"status": "ok"}
+
+    @app.websocket("/ws")
+    async def websocket_session(websocket: WebSocket, rate: int = 16000) -> None:
+        """A whole session over one WebSocket: PCM audio both ways plus the JSON events."""
+        await websocket.accept()
+        if rate not in SUPPORTED_RATES:
+            message = f"rate {rate} Hz is not supported; use one of {SUPPORTED_RATES}"
+            await websocket.send_json(event("error", message=message))
+            await websocket.close(code=1003, reason=message[:120])
+            return
+        try:
+            manager.reserve()
+        except CapacityError as exc:
+            metrics.offers_rejected.labels(reason="capacity").inc()
+            await websocket.send_json(event("error", message=str(exc)))
+            await websocket.close(code=1013, reason="server full, try again later")
+            return
+        try:
+            session = await manager.start(
+                websocket_connection(websocket, f"ws-{uuid.uuid4().hex[:16]}", rate)
+            )
+        finally:
+            manager.release_reservation()
+        if session.task:  # keep the socket open for as long as the session runs
+            await asyncio.wait({session.task})
 
     @app.delete("/api/sessions/{session_id}")
     async def end_session(session_id: str) -> dict:

@@ -13,9 +13,7 @@ from loguru import logger
 from pipecat.frames.frames import OutputTransportMessageUrgentFrame
 from pipecat.pipeline.runner import WorkerRunner
 from pipecat.pipeline.worker import PipelineWorker
-from pipecat.transports.base_transport import TransportParams
 from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
-from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
 from agent.client_events import ClientEventRelay, latency_event
 from agent.config import Settings
@@ -23,6 +21,7 @@ from agent.latency import TurnLatencyObserver, TurnRecord
 from agent.llm.backend import ChatBackend
 from agent.metrics import ServiceMetrics
 from agent.pipeline import build_tutor_worker
+from agent.transports import Connection, webrtc_connection
 
 # Builds one session's worker from its transport; the latency eval swaps in a stock pipeline.
 WorkerBuilder = Callable[..., PipelineWorker]
@@ -37,22 +36,12 @@ class Session:
     """A learner's connection, its pipeline worker and the task running it."""
 
     id: str
-    connection: SmallWebRTCConnection
+    connection: Connection
     worker: PipelineWorker
     backend: ChatBackend | None = None
     task: asyncio.Task | None = None
     turns: list[TurnRecord] = field(default_factory=list)
     last_ping: float | None = None  # monotonic time of the client's latest ping, if it pings
-
-
-def webrtc_params() -> TransportParams:
-    """Mic and camera in, audio out at 24 kHz (Opus resamples to 48 kHz on the wire)."""
-    return TransportParams(
-        audio_in_enabled=True,
-        audio_out_enabled=True,
-        audio_out_sample_rate=24000,
-        video_in_enabled=False,
-    )
 
 
 class SessionManager:
@@ -77,7 +66,7 @@ class SessionManager:
         return self._sessions
 
     def reserve(self) -> None:
-        """Claim a slot before the (slow) WebRTC handshake; raises CapacityError if full."""
+        """Claim a slot before the (slow) handshake; raises CapacityError if full."""
         if len(self._sessions) + self._pending >= self._settings.server.max_sessions:
             raise CapacityError(
                 f"server is at its limit of {self._settings.server.max_sessions} sessions"
@@ -87,10 +76,13 @@ class SessionManager:
     def release_reservation(self) -> None:
         self._pending = max(0, self._pending - 1)
 
-    async def start(self, connection: SmallWebRTCConnection) -> Session:
-        """Build and launch the pipeline for a freshly negotiated connection."""
-        session_id = connection.pc_id
-        transport = SmallWebRTCTransport(webrtc_connection=connection, params=webrtc_params())
+    async def start_webrtc(self, connection: SmallWebRTCConnection) -> Session:
+        """Build and launch the pipeline for a freshly negotiated WebRTC connection."""
+        return await self.start(webrtc_connection(connection))
+
+    async def start(self, connection: Connection) -> Session:
+        """Build and launch the pipeline for a connected learner."""
+        session_id, transport = connection.id, connection.transport
         backend: ChatBackend = self._backend_factory()
 
         async def send_event(message: dict[str, Any]) -> None:
@@ -101,14 +93,6 @@ class SessionManager:
             self._metrics.record_turn(record)
             await send_event(latency_event(record))
 
-        # Motion goes on its own channel: unordered and never retransmitted, since a late
-        # frame is worse than a lost one. The server opens it; the client gets "datachannel".
-        motion_channel = connection.pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
-
-        def send_motion(message: str) -> None:
-            if motion_channel.readyState == "open":
-                motion_channel.send(message)
-
         # Building loads ONNX sessions (VAD, smart-turn): off the loop, so live sessions'
         # audio does not stall while a new learner joins.
         worker = await asyncio.to_thread(
@@ -118,7 +102,7 @@ class SessionManager:
                 settings=self._settings,
                 backend=backend,
                 observers=[TurnLatencyObserver(session_id, on_turn), ClientEventRelay(send_event)],
-                send_motion=send_motion,
+                send_motion=connection.send_motion,
             )
         )
         session = Session(id=session_id, connection=connection, worker=worker, backend=backend)
@@ -128,10 +112,12 @@ class SessionManager:
             logger.bind(session=session_id).info("peer left; ending session")
             await worker.cancel()
 
-        @transport.event_handler("on_app_message")
-        async def _on_app_message(_transport, message, _sender) -> None:
-            if isinstance(message, dict) and message.get("type") == "ping":
-                session.last_ping = time.monotonic()
+        if connection.pings:
+
+            @transport.event_handler("on_app_message")
+            async def _on_app_message(_transport, message, _sender) -> None:
+                if isinstance(message, dict) and message.get("type") == "ping":
+                    session.last_ping = time.monotonic()
 
         session.task = asyncio.create_task(self._run(session), name=f"session-{session_id}")
         self._sessions[session_id] = session
@@ -172,7 +158,7 @@ class SessionManager:
         self._sessions.pop(session.id, None)
         self._metrics.sessions_active.set(len(self._sessions))
         try:
-            await session.connection.disconnect()
+            await session.connection.close()
             if session.backend is not None:
                 await session.backend.close()
         except Exception as exc:  # the peer may already be gone

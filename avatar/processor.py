@@ -10,9 +10,9 @@ thinking or speaking.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import numpy as np
 from pipecat.frames.frames import (
@@ -33,7 +33,7 @@ from avatar.motion import FPS, MotionGenerator
 from avatar.visemes import viseme_segments
 from speech.frames import PhonemeAlignmentFrame
 
-SendMotion = Callable[[str], None]
+SendMotion = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def audio_seconds(frame: TTSAudioRawFrame) -> float:
@@ -124,7 +124,7 @@ class AvatarMotionProcessor(FrameProcessor):
         while True:
             frame = self.generator.frame_at(self.now())
             try:
-                self._send(json.dumps(frame.to_wire(), separators=(",", ":")))
+                await self._send(frame.to_wire())
                 self.frames_sent += 1
             except Exception:  # a closing channel must not end the session
                 pass

@@ -1,0 +1,79 @@
+"""The two ways a learner connects, each giving a transport, a motion sender and a closer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import WebSocket
+from pipecat.frames.frames import OutputTransportMessageUrgentFrame
+from pipecat.transports.base_transport import BaseTransport, TransportParams
+from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
+from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
+from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
+
+from agent.client_events import event
+from agent.ws_serializer import EcoWireSerializer
+
+TUTOR_AUDIO_RATE = 24000
+
+
+@dataclass
+class Connection:
+    """What a session needs from how the learner connected."""
+
+    id: str
+    transport: BaseTransport
+    send_motion: Callable[[dict[str, Any]], Awaitable[None]]
+    close: Callable[[], Awaitable[None]]
+    pings: bool  # whether liveness pings arrive as on_app_message
+
+
+def webrtc_connection(connection: SmallWebRTCConnection) -> Connection:
+    """Mic (and camera) in, audio out at 24 kHz (Opus resamples to 48 kHz on the wire)."""
+    params = TransportParams(
+        audio_in_enabled=True, audio_out_enabled=True, audio_out_sample_rate=TUTOR_AUDIO_RATE
+    )
+    transport = SmallWebRTCTransport(webrtc_connection=connection, params=params)
+    # Motion goes on its own channel: unordered and never retransmitted, since a late
+    # frame is worse than a lost one. The server opens it; the client gets "datachannel".
+    channel = connection.pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
+
+    async def send_motion(frame: dict[str, Any]) -> None:
+        if channel.readyState == "open":
+            channel.send(json.dumps(frame, separators=(",", ":")))
+
+    return Connection(connection.pc_id, transport, send_motion, connection.disconnect, pings=True)
+
+
+def websocket_connection(websocket: WebSocket, session_id: str, input_rate: int) -> Connection:
+    """PCM and JSON over one WebSocket (see agent/ws_serializer.py)."""
+    transport: FastAPIWebsocketTransport | None = None
+
+    async def report_error(message: str) -> None:
+        if transport is not None:
+            frame = OutputTransportMessageUrgentFrame(message=event("error", message=message))
+            await transport.output().queue_frame(frame)
+
+    params = FastAPIWebsocketParams(
+        audio_in_enabled=True,
+        audio_in_sample_rate=input_rate,
+        audio_out_enabled=True,
+        audio_out_sample_rate=TUTOR_AUDIO_RATE,
+        add_wav_header=False,
+        serializer=EcoWireSerializer(input_rate, report_error),
+    )
+    transport = FastAPIWebsocketTransport(websocket=websocket, params=params)
+
+    async def send_motion(frame: dict[str, Any]) -> None:
+        await transport.output().queue_frame(OutputTransportMessageUrgentFrame(message=frame))
+
+    async def close() -> None:
+        try:
+            await websocket.close()
+        except RuntimeError:  # already closed by the client
+            pass
+
+    return Connection(session_id, transport, send_motion, close, pings=False)
