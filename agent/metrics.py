@@ -59,6 +59,12 @@ class ServiceMetrics:
             buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
             registry=self.registry,
         )
+        self.motion_lag_ms = Histogram(
+            "eco1_motion_lag_ms",
+            "Tutor audio handed to WebRTC until the first motion frame showing it is sent",
+            buckets=(1, 2, 5, 10, 17, 20, 33, 50, 100, 250),
+            registry=self.registry,
+        )
         self.recent_turns: deque[TurnRecord] = deque(maxlen=history)
 
     def record_turn(self, record: TurnRecord) -> None:

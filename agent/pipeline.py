@@ -6,6 +6,8 @@ transport.input → Whisper ASR → user turn (Silero VAD + smart-turn) → tuto
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
@@ -32,6 +34,7 @@ def build_tutor_worker(
     backend: ChatBackend,
     observers: list[BaseObserver],
     send_motion: SendMotion | None = None,
+    on_motion_lag: Callable[[float], None] | None = None,
 ) -> PipelineWorker:
     """The PipelineWorker for one learner; run it with a WorkerRunner, cancel it to end.
 
@@ -69,7 +72,7 @@ def build_tutor_worker(
         clause_min_words=settings.tts.clause_min_words,
     )
     stamp = [SpeechClockStamper()] if send_motion else []
-    avatar = [AvatarMotionProcessor(send_motion)] if send_motion else []
+    avatar = [AvatarMotionProcessor(send_motion, on_lag=on_motion_lag)] if send_motion else []
     pipeline = Pipeline(
         [
             transport.input(), stt, user_turns, llm, tts,

@@ -103,6 +103,7 @@ class SessionManager:
                 backend=backend,
                 observers=[TurnLatencyObserver(session_id, on_turn), ClientEventRelay(send_event)],
                 send_motion=connection.send_motion,
+                on_motion_lag=self._metrics.motion_lag_ms.observe,
             )
         )
         session = Session(id=session_id, connection=connection, worker=worker, backend=backend)

@@ -61,9 +61,19 @@ class SpeechClockStamper(FrameProcessor):
 class AvatarMotionProcessor(FrameProcessor):
     """Turns speech, turn-taking and the clock into MotionFrames sent through `send`."""
 
-    def __init__(self, send: SendMotion, *, seed: int = 0, clock=time.monotonic, **kwargs) -> None:
+    def __init__(
+        self,
+        send: SendMotion,
+        *,
+        seed: int = 0,
+        clock=time.monotonic,
+        on_lag: Callable[[float], None] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self._send = send
+        self._on_lag = on_lag  # motion_lag_ms: audio handed to WebRTC → first frame showing it
+        self._lag_marks: list[float] = []  # motion-clock times of audio awaiting its first frame
         self._clock = clock
         self._origin = clock()
         self.generator = MotionGenerator(seed=seed)
@@ -103,6 +113,7 @@ class AvatarMotionProcessor(FrameProcessor):
     def on_audio_written(self, frame: TTSAudioRawFrame) -> None:
         """Anchor every alignment whose audio starts inside this frame at the time it left."""
         written_at = self.now()
+        self._lag_marks.append(written_at)
         begin = self._written_s
         self._written_s += audio_seconds(frame)
         while self._pending and (self._pending[0].stream_offset_s or 0.0) < self._written_s:
@@ -128,10 +139,19 @@ class AvatarMotionProcessor(FrameProcessor):
                 self.frames_sent += 1
             except Exception:  # a closing channel must not end the session
                 pass
+            self._report_lag(frame.t)
             if frame.seq % FPS == 0:
                 self.generator.forget_before(frame.t - 2.0)
             next_tick += period
             await asyncio.sleep(max(0.0, next_tick - self._clock()))
+
+    def _report_lag(self, shown_t: float) -> None:
+        """Every audio chunk written before this frame's time is now shown: report its lag."""
+        sent_at = self.now()
+        while self._lag_marks and self._lag_marks[0] <= shown_t:
+            written_at = self._lag_marks.pop(0)
+            if self._on_lag:
+                self._on_lag((sent_at - written_at) * 1000.0)
 
     async def _stop_ticker(self) -> None:
         if self._ticker:

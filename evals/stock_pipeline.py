@@ -39,6 +39,7 @@ def build_stock_worker(
     backend: ChatBackend,
     observers: list[BaseObserver],
     send_motion=None,  # the stock pipeline has no avatar
+    on_motion_lag=None,
 ) -> PipelineWorker:
     stt = WhisperSTTService(
         device="cpu" if settings.asr.device == "cpu" else "auto",

@@ -172,3 +172,9 @@ async def test_avatar_motion_streams_at_60hz_and_the_mouth_moves_with_speech(ser
     assert min(jaw) < 0.1, "the mouth never closed while the tutor spoke"
     assert all(f["received_at"] > 0 for f in client.motion)
     assert speech_end
+    # The server measured how soon each written audio chunk appeared in a motion frame.
+    metrics = httpx.get(f"{server.base_url}/metrics").text
+    count = next(
+        line for line in metrics.splitlines() if line.startswith("eco1_motion_lag_ms_count")
+    )
+    assert float(count.split()[-1]) > 10
