@@ -34,6 +34,19 @@ ACTION_GESTURES: dict[str, str] = {
     "listen": "nod",
     "summarise": "count_fingers",
 }
+PRAISE = ("great", "good job", "well done", "exactly", "nice", "good question")
+
+
+def default_action(text: str) -> str:
+    """The action a spoken sentence suggests, standing in until the planner names one."""
+    lowered = text.lower()
+    if any(word in lowered for word in PRAISE):
+        return "encourage"
+    if lowered.rstrip().endswith("?"):
+        return "check"
+    return "explain"
+
+
 ACTION_SMILE: dict[str, float] = {"encourage": 0.6, "explain": 0.15, "check": 0.25}
 GESTURE_S = 1.2
 

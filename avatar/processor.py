@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from pipecat.frames.frames import (
+    AggregatedTextFrame,
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
     CancelFrame,
@@ -29,7 +30,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from avatar.motion import FPS, MotionGenerator
+from avatar.motion import FPS, MotionGenerator, default_action
 from avatar.visemes import viseme_segments
 from speech.frames import PhonemeAlignmentFrame
 
@@ -81,6 +82,7 @@ class AvatarMotionProcessor(FrameProcessor):
         self._written_s = 0.0  # TTS audio handed to WebRTC since the last interruption
         self._ticker: asyncio.Task | None = None
         self.frames_sent = 0
+        self._turn_has_action = False
 
     def now(self) -> float:
         """Seconds on this session's motion clock."""
@@ -103,6 +105,11 @@ class AvatarMotionProcessor(FrameProcessor):
             self.generator.set_state("thinking", self.now())
         elif isinstance(frame, BotStartedSpeakingFrame):
             self.generator.set_state("speaking", self.now())
+            self._turn_has_action = False
+        elif isinstance(frame, AggregatedTextFrame) and not self._turn_has_action:
+            # Until the planner sends the turn's action, the first sentence suggests one.
+            self.generator.set_action(default_action(frame.text), self.now())
+            self._turn_has_action = True
         elif isinstance(frame, BotStoppedSpeakingFrame):
             self.generator.set_state("idle", self.now())
         elif isinstance(frame, InterruptionFrame):

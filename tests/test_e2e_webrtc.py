@@ -167,6 +167,7 @@ async def test_avatar_motion_streams_at_60hz_and_the_mouth_moves_with_speech(ser
     assert len({tuple(f["head"]) for f in idle}) > 10
     states = {f["state"] for f in client.motion}
     assert {"listening", "speaking"} <= states
+    assert any(f["gesture"] for f in client.motion if f["state"] == "speaking")
     jaw = [f["bs"][17] for f in client.motion if f["state"] == "speaking"]
     assert max(jaw) > 0.3, "the mouth never opened while the tutor spoke"
     assert min(jaw) < 0.1, "the mouth never closed while the tutor spoke"

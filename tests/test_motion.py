@@ -97,3 +97,11 @@ def test_out_of_order_speech_is_refused():
 
 def test_quaternion_identity():
     assert euler_to_quaternion(0, 0, 0) == (1.0, 0.0, 0.0, 0.0)
+
+
+def test_default_action_until_the_planner_lands():
+    from avatar.motion import default_action
+
+    assert default_action("Good question! Plants need light.") == "encourage"
+    assert default_action("Can you tell me what light does?") == "check"
+    assert default_action("Plants turn light into sugar.") == "explain"
