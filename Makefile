@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip wheel setuptools
 	# llama-cpp-python compiles from source here (about 6 minutes on 2 cores).
 	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PY) -m pip install -e '.[dev]'
+	# pymdp (the planner's cross-check) without its JAX stack: only pymdp.legacy (numpy) is used.
+	$(PY) -m pip install --no-deps 'inferactively-pymdp==1.0.4'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -1,0 +1,122 @@
+"""The tutoring planner for one session: beliefs, decisions and within-session learning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.inference import infer_states, joint, policy_posterior, pruned_policies
+from planner.model import FACTORS, TutoringModel
+
+PROMPT_HINTS = {
+    "explain": "Explain the idea simply in one or two sentences.",
+    "example": "Give one concrete, everyday example.",
+    "check": "Ask one short question that checks understanding.",
+    "hint": "Give a small hint toward the answer without giving it away.",
+    "encourage": "Encourage the learner warmly and briefly, then invite them to continue.",
+    "listen": "Acknowledge briefly and let the learner keep talking.",
+    "summarise": "Summarise the key point in one sentence.",
+}
+
+
+@dataclass
+class Decision:
+    """What the tutor does this turn, and why (for the client and the logs)."""
+
+    action: str
+    gesture: str
+    prompt_hint: str
+    policy_probability: float
+    action_probabilities: dict[str, float]
+    beliefs: dict[str, dict[str, float]]
+
+
+class TutorPlanner:
+    """Expected-free-energy choice of the tutor's next action, learning A and B as it goes.
+
+    Dirichlet counts start at the model's arrays times `concentration`; each observed turn
+    adds the posterior-weighted outer products (pymdp's update rule), so a learner who
+    answers differently from the prior model soon gets a model of their own.
+    """
+
+    def __init__(
+        self,
+        model: TutoringModel,
+        *,
+        seed: int = 0,
+        concentration: float = 20.0,
+        learning_rate: float = 1.0,
+        sample: bool = False,
+    ) -> None:
+        self.model = model
+        self.qs = [d.copy() for d in model.D]
+        self.pA = [a * concentration for a in model.A]
+        self.pB = [b * concentration for b in model.B]
+        self.learning_rate = learning_rate
+        self.sample = sample
+        self._rng = np.random.default_rng(seed)
+        self._last_action: int | None = None
+        self._qs_before: list[np.ndarray] | None = None
+
+    @property
+    def A(self) -> list[np.ndarray]:
+        return [p / p.sum(axis=0, keepdims=True) for p in self.pA]
+
+    @property
+    def B(self) -> list[np.ndarray]:
+        return [p / p.sum(axis=0, keepdims=True) for p in self.pB]
+
+    def prior(self) -> list[np.ndarray]:
+        """Belief before this turn's observation: the last posterior moved by the last action."""
+        if self._last_action is None:
+            return [q.copy() for q in self.qs]
+        return [B_f[:, :, self._last_action] @ q for B_f, q in zip(self.B, self.qs, strict=True)]
+
+    def observe(self, obs: list[int]) -> list[np.ndarray]:
+        """Update beliefs from this turn's observation and learn A (and B) from it."""
+        self._qs_before = self.qs
+        self.qs = infer_states(self.A, obs, self.prior())
+        self._learn(obs)
+        return self.qs
+
+    def _learn(self, obs: list[int]) -> None:
+        q = joint(self.qs)
+        for m, o in enumerate(obs):
+            self.pA[m][o] += self.learning_rate * q
+        if self._last_action is not None and self._qs_before is not None:
+            for f, (now, before) in enumerate(zip(self.qs, self._qs_before, strict=True)):
+                self.pB[f][:, :, self._last_action] += self.learning_rate * np.outer(now, before)
+
+    def decide(self) -> Decision:
+        """Score pruned policies by expected free energy; act on the first step."""
+        model, A, B = self.model, self.A, self.B
+        policies = pruned_policies(
+            self.qs, A, B, model.C, len(model.actions), model.horizon, model.keep_first
+        )
+        habits = np.array([model.habits[int(p[0, 0])] for p in policies])
+        q_pi, _ = policy_posterior(
+            self.qs, A, B, model.C, policies, model.gamma, habits / habits.sum()
+        )
+        per_action = np.zeros(len(model.actions))
+        for p, prob in zip(policies, q_pi, strict=True):
+            per_action[int(p[0, 0])] += prob
+        if self.sample:
+            chosen = int(self._rng.choice(len(per_action), p=per_action / per_action.sum()))
+        else:
+            chosen = int(np.argmax(per_action))
+        self._last_action = chosen
+        name = model.actions[chosen]
+        return Decision(
+            action=name,
+            gesture=model.gestures.get(name, "nod"),
+            prompt_hint=PROMPT_HINTS.get(name, ""),
+            policy_probability=float(q_pi.max()),
+            action_probabilities={
+                a: round(float(p), 4) for a, p in zip(model.actions, per_action, strict=True)
+            },
+            beliefs={
+                factor: {level: round(float(p), 4) for level, p in zip(levels, q, strict=True)}
+                for (factor, levels), q in zip(FACTORS.items(), self.qs, strict=True)
+            },
+        )

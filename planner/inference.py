@@ -1,0 +1,146 @@
+"""Active inference as pure functions on numpy arrays, in pymdp's formulation.
+
+States factorise (mean field); A[m] maps joint hidden states to observations of modality m;
+B[f][:, :, u] moves factor f under action u. Expected free energy is scored as pymdp does,
+as a negative EFE (bigger is better): G = utility + state information gain, with
+utility = Σ_t Σ_m qo·ln softmax(C_m) and information gain = H[Q(o)] − E_Q(s)[H[P(o|s)]]
+over the joint outcome of all modalities. The policy posterior is softmax(γ·G + ln E).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+EPS = 1e-16
+
+
+def log(x: np.ndarray) -> np.ndarray:
+    return np.log(x + EPS)
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    z = np.exp(x - x.max())
+    return z / z.sum()
+
+
+def joint(qs: Sequence[np.ndarray]) -> np.ndarray:
+    """Outer product of the factor marginals: Q(s) as one tensor."""
+    out = qs[0]
+    for q in qs[1:]:
+        out = np.multiply.outer(out, q)
+    return out
+
+
+def free_energy(qs, log_prior, log_likelihood=None) -> float:
+    """Variational free energy of factorised beliefs (complexity minus accuracy)."""
+    energy = sum(float(q @ (np.log(q + EPS) - lp)) for q, lp in zip(qs, log_prior, strict=True))
+    if log_likelihood is not None:
+        energy -= float(np.sum(log_likelihood * joint(qs)))
+    return energy
+
+
+def infer_states(
+    A: Sequence[np.ndarray],
+    obs: Sequence[int],
+    prior: Sequence[np.ndarray],
+    num_iter: int = 10,
+    tolerance: float = 1e-3,
+) -> list[np.ndarray]:
+    """Posterior marginals over hidden factors by fixed-point iteration (pymdp's vanilla FPI:
+    all factors updated in parallel from the previous sweep, stopping once free energy
+    changes by less than `tolerance`)."""
+    log_likelihood = log(np.prod([A_m[o] for A_m, o in zip(A, obs, strict=True)], axis=0))
+    log_prior = [log(p) for p in prior]
+    n = len(prior)
+    qs = [np.full(len(p), 1.0 / len(p)) for p in prior]
+    if n == 1:
+        return [softmax(log_likelihood + log_prior[0])]
+    previous, change, sweeps = free_energy(qs, log_prior), 1.0, 0
+    while sweeps < num_iter and change >= tolerance:
+        weighted = log_likelihood * joint(qs)
+        qs = [
+            softmax(np.einsum(weighted, list(range(n)), [f]) / qs[f] + log_prior[f])
+            for f in range(n)
+        ]
+        energy = free_energy(qs, log_prior, log_likelihood)
+        change, previous, sweeps = abs(previous - energy), energy, sweeps + 1
+    return qs
+
+
+def expected_states(qs: Sequence[np.ndarray], B: Sequence[np.ndarray], policy: np.ndarray):
+    """Predicted factor marginals after each step of a policy (shape [T, factors])."""
+    out, current = [], list(qs)
+    for step in policy:
+        current = [B[f][:, :, int(u)] @ current[f] for f, u in enumerate(step)]
+        out.append(current)
+    return out
+
+
+def expected_obs(A: Sequence[np.ndarray], qs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Predicted observation marginals per modality."""
+    q = joint(qs)
+    axes = list(range(1, q.ndim + 1))
+    return [np.tensordot(A_m, q, axes=(axes, list(range(q.ndim)))) for A_m in A]
+
+
+def expected_utility(qo: Sequence[np.ndarray], C: Sequence[np.ndarray]) -> float:
+    return float(sum(q @ log(softmax(c)) for q, c in zip(qo, C, strict=True)))
+
+
+def states_info_gain(A: Sequence[np.ndarray], qs: Sequence[np.ndarray]) -> float:
+    """Expected information gain about hidden states from all modalities jointly."""
+    q = joint(qs).ravel()
+    # P(o | s) for the joint outcome: the outer product of each modality's column.
+    per_state = A[0].reshape(A[0].shape[0], -1).T
+    for A_m in A[1:]:
+        cols = A_m.reshape(A_m.shape[0], -1).T
+        per_state = (per_state[:, :, None] * cols[:, None, :]).reshape(len(q), -1)
+    keep = q > np.exp(-16)
+    q, per_state = q[keep], per_state[keep]
+    qo = q @ per_state
+    expected_entropy = -(q @ np.sum(per_state * np.log(per_state + np.exp(-16)), axis=1))
+    return float(-(qo @ log(qo)) - expected_entropy)
+
+
+def negative_efe(qs, A, B, C, policy: np.ndarray) -> float:
+    """pymdp's G for one policy: utility plus information gain, summed over its steps."""
+    total = 0.0
+    for qs_t in expected_states(qs, B, policy):
+        total += expected_utility(expected_obs(A, qs_t), C) + states_info_gain(A, qs_t)
+    return total
+
+
+def policy_posterior(qs, A, B, C, policies, gamma: float, E: np.ndarray | None = None):
+    """(q_pi, G): softmax(γ·G + ln E) over policies, and each policy's G."""
+    G = np.array([negative_efe(qs, A, B, C, policy) for policy in policies])
+    prior = np.full(len(policies), 1.0 / len(policies)) if E is None else E
+    return softmax(G * gamma + log(prior)), G
+
+
+def all_policies(num_actions: int, horizon: int, num_factors: int) -> list[np.ndarray]:
+    """Every action sequence of the given length, the same action on every factor."""
+    return [
+        np.tile(np.array(seq)[:, None], (1, num_factors))
+        for seq in itertools.product(range(num_actions), repeat=horizon)
+    ]
+
+
+def pruned_policies(qs, A, B, C, num_actions: int, horizon: int, keep_first: int):
+    """Policies whose first action is among the keep_first best by one-step G.
+
+    Cuts the 7^H tree to keep_first·7^(H-1) sequences; a first action that already looks
+    poor for one step is not extended.
+    """
+    n = len(B)
+    if horizon <= 1 or keep_first >= num_actions:
+        return all_policies(num_actions, horizon, n)
+    one_step = [negative_efe(qs, A, B, C, np.full((1, n), u)) for u in range(num_actions)]
+    best = sorted(np.argsort(one_step)[::-1][:keep_first])
+    return [
+        np.tile(np.array((first, *rest))[:, None], (1, n))
+        for first in best
+        for rest in itertools.product(range(num_actions), repeat=horizon - 1)
+    ]

@@ -1,0 +1,137 @@
+"""The tutoring POMDP: A, B, C, D, E built from the documented planner/tutoring_model.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL = Path(__file__).with_name("tutoring_model.toml")
+
+FACTORS = {
+    "knowledge": ("none", "partial", "mastered"),
+    "engagement": ("engaged", "drifting"),
+    "confusion": ("clear", "confused"),
+}
+MODALITIES = {
+    "answer": ("correct", "wrong", "none"),
+    "question": ("no", "yes"),
+    "silence": ("short", "medium", "long"),
+    "face": ("present", "absent"),
+}
+
+
+@dataclass
+class TutoringModel:
+    """Arrays in pymdp's layout: A[m][o, s_knowledge, s_engagement, s_confusion],
+    B[f][s_next, s_prev, action], C[m][o] (log preferences), D[f][s], E[policy or action]."""
+
+    actions: list[str]
+    gestures: dict[str, str]
+    A: list[np.ndarray]
+    B: list[np.ndarray]
+    C: list[np.ndarray]
+    D: list[np.ndarray]
+    habits: np.ndarray
+    horizon: int = 2
+    keep_first: int = 4
+    gamma: float = 4.0
+    factor_names: list[str] = field(default_factory=lambda: list(FACTORS))
+    modality_names: list[str] = field(default_factory=lambda: list(MODALITIES))
+
+    @property
+    def num_states(self) -> list[int]:
+        return [len(levels) for levels in FACTORS.values()]
+
+    def observation(self, **levels: str) -> list[int]:
+        """Observation indices from names, e.g. observation(answer="correct", ...)."""
+        return [MODALITIES[name].index(levels[name]) for name in MODALITIES]
+
+
+def _answer_likelihood(cfg: dict) -> np.ndarray:
+    a = np.zeros((3, 3, 2, 2))
+    for k, p_correct in enumerate(cfg["p_correct"]):
+        for e, no_answer in enumerate((cfg["engaged_no_answer"], cfg["drifting_no_answer"])):
+            for c in range(2):
+                correct = p_correct * (cfg["confused_penalty"] if c else 1.0) * (1 - no_answer)
+                a[:, k, e, c] = [correct, (1 - no_answer) - correct, no_answer]
+    return a
+
+
+def _likelihoods(cfg: dict) -> list[np.ndarray]:
+    question = np.zeros((2, 3, 2, 2))
+    silence = np.zeros((3, 3, 2, 2))
+    face = np.zeros((2, 3, 2, 2))
+    for e, key in enumerate(("silence_engaged", "silence_drifting")):
+        for c in range(2):
+            p_yes = cfg["p_question_confused"] if c else cfg["p_question_clear"]
+            question[:, :, e, c] = np.array([1 - p_yes, p_yes])[:, None]
+            quiet = np.array(cfg[key], dtype=float)
+            if c:
+                shift = min(cfg["silence_confused_shift"], quiet[0])
+                quiet = quiet + np.array([-shift, shift, 0.0])
+            silence[:, :, e, c] = quiet[:, None]
+            p_face = cfg["p_face_engaged"] if e == 0 else cfg["p_face_drifting"]
+            face[:, :, e, c] = np.array([p_face, 1 - p_face])[:, None]
+    return [_answer_likelihood(cfg), question, silence, face]
+
+
+def _transitions(actions: list[str], cfg: dict, dynamics: dict) -> list[np.ndarray]:
+    knowledge = np.zeros((3, 3, len(actions)))
+    engagement = np.zeros((2, 2, len(actions)))
+    confusion = np.zeros((2, 2, len(actions)))
+    forget, drift = dynamics["forget"], dynamics["drift"]
+    for u, action in enumerate(actions):
+        effect = cfg[action]
+        learn = effect["learn"]
+        knowledge[:, :, u] = [
+            [1 - learn, forget * (1 - learn), 0.0],
+            [learn, (1 - learn) * (1 - forget) + learn * forget, forget],
+            [0.0, learn * (1 - forget), 1 - forget],
+        ]
+        stay_engaged = 1 - drift * (1 - effect["engage"])
+        engagement[:, :, u] = [
+            [stay_engaged, effect["engage"]],
+            [1 - stay_engaged, 1 - effect["engage"]],
+        ]
+        confusion[:, :, u] = [
+            [1 - effect["confuse"], effect["clarify"]],
+            [effect["confuse"], 1 - effect["clarify"]],
+        ]
+    return [knowledge, engagement, confusion]
+
+
+def load_tutoring_model(path: Path = DEFAULT_MODEL) -> TutoringModel:
+    """Build and check the arrays; a column that is not a distribution is an error."""
+    cfg = tomllib.loads(Path(path).read_text())
+    actions = list(cfg["actions"])
+    A = _likelihoods(cfg["likelihood"])
+    B = _transitions(actions, cfg["transitions"], cfg["dynamics"])
+    for name, arrays in (("A", A), ("B", B)):
+        for index, array in enumerate(arrays):
+            if (array < -1e-12).any() or not np.allclose(array.sum(axis=0), 1.0):
+                raise ValueError(
+                    f"{path}: {name}[{index}] columns must be probability distributions"
+                )
+    prefs = cfg["preferences"]
+    C = [np.array(prefs[name], dtype=float) for name in MODALITIES]
+    D = [np.array(cfg["prior"][name], dtype=float) for name in FACTORS]
+    D = [d / d.sum() for d in D]
+    habits = np.array(cfg["habits"], dtype=float)
+    if len(habits) != len(actions):
+        raise ValueError(f"{path}: habits needs one value per action ({len(actions)})")
+    planning = cfg.get("planning", {})
+    return TutoringModel(
+        actions=actions,
+        gestures=dict(cfg["gestures"]),
+        A=A,
+        B=B,
+        C=C,
+        D=D,
+        habits=habits / habits.sum(),
+        horizon=int(planning.get("horizon", 2)),
+        keep_first=int(planning.get("keep_first", 4)),
+        gamma=float(planning.get("gamma", 4.0)),
+    )
