@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     motion = benches.add_parser("motion", help="lip-sync timing vs an amplitude baseline")
     motion.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
     _add_settings_flags(motion)
+    planner = benches.add_parser("planner", help="EFE tutoring vs script, greedy and random")
+    planner.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
+    _add_settings_flags(planner)
     return parser
 
 
@@ -76,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         from evals.motion import run_motion_eval
 
         return run_motion_eval(args.out)
+    if args.command == "eval" and args.bench == "planner":
+        from evals.planner import run_planner_eval
+
+        return run_planner_eval(args.out)
     return 2
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
-from planner.inference import infer_states, joint, policy_posterior, pruned_policies
+from planner.inference import PolicyScorer, infer_states, joint, log, softmax
 from planner.model import FACTORS, TutoringModel
 
 PROMPT_HINTS = {
@@ -91,13 +92,21 @@ class TutorPlanner:
     def decide(self) -> Decision:
         """Score pruned policies by expected free energy; act on the first step."""
         model, A, B = self.model, self.A, self.B
-        policies = pruned_policies(
-            self.qs, A, B, model.C, len(model.actions), model.horizon, model.keep_first
+        scorer = PolicyScorer(A, B, model.C)  # beliefs and A change every turn
+        n = len(model.actions)
+        first = [scorer.score(self.qs, (u,)) for u in range(n)]
+        keep = (
+            sorted(np.argsort(first)[::-1][: model.keep_first]) if model.horizon > 1 else range(n)
         )
-        habits = np.array([model.habits[int(p[0, 0])] for p in policies])
-        q_pi, _ = policy_posterior(
-            self.qs, A, B, model.C, policies, model.gamma, habits / habits.sum()
-        )
+        sequences = [
+            (int(u), *rest)
+            for u in keep
+            for rest in itertools.product(range(n), repeat=max(0, model.horizon - 1))
+        ]
+        G = np.array([scorer.score(self.qs, seq) for seq in sequences])
+        habits = np.array([model.habits[seq[0]] for seq in sequences])
+        q_pi = softmax(G * model.gamma + log(habits / habits.sum()))
+        policies = [np.array(seq)[:, None] for seq in sequences]
         per_action = np.zeros(len(model.actions))
         for p, prob in zip(policies, q_pi, strict=True):
             per_action[int(p[0, 0])] += prob

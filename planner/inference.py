@@ -105,17 +105,24 @@ def states_info_gain(A: Sequence[np.ndarray], qs: Sequence[np.ndarray]) -> float
     return float(-(qo @ log(qo)) - expected_entropy)
 
 
-def negative_efe(qs, A, B, C, policy: np.ndarray) -> float:
-    """pymdp's G for one policy: utility plus information gain, summed over its steps."""
+def negative_efe(qs, A, B, C, policy: np.ndarray, info_gain: bool = True) -> float:
+    """pymdp's G for one policy: utility plus information gain, summed over its steps.
+
+    With info_gain=False only the pragmatic (utility) term counts: a greedy planner.
+    """
     total = 0.0
     for qs_t in expected_states(qs, B, policy):
-        total += expected_utility(expected_obs(A, qs_t), C) + states_info_gain(A, qs_t)
+        total += expected_utility(expected_obs(A, qs_t), C)
+        if info_gain:
+            total += states_info_gain(A, qs_t)
     return total
 
 
-def policy_posterior(qs, A, B, C, policies, gamma: float, E: np.ndarray | None = None):
+def policy_posterior(
+    qs, A, B, C, policies, gamma: float, E: np.ndarray | None = None, info_gain: bool = True
+):
     """(q_pi, G): softmax(γ·G + ln E) over policies, and each policy's G."""
-    G = np.array([negative_efe(qs, A, B, C, policy) for policy in policies])
+    G = np.array([negative_efe(qs, A, B, C, policy, info_gain) for policy in policies])
     prior = np.full(len(policies), 1.0 / len(policies)) if E is None else E
     return softmax(G * gamma + log(prior)), G
 
@@ -144,3 +151,49 @@ def pruned_policies(qs, A, B, C, num_actions: int, horizon: int, keep_first: int
         for first in best
         for rest in itertools.product(range(num_actions), repeat=horizon - 1)
     ]
+
+
+class PolicyScorer:
+    """The same G as negative_efe, with everything that depends only on A and C computed once
+    and predicted beliefs shared between policies with the same prefix (fast path for
+    deciding live; negative_efe stays the reference the tests compare it with)."""
+
+    def __init__(self, A: Sequence[np.ndarray], B: Sequence[np.ndarray], C: Sequence[np.ndarray]):
+        self.B = B
+        flat = [A_m.reshape(A_m.shape[0], -1) for A_m in A]  # [o_m, joint states]
+        self.marginals = flat
+        self.log_prefs = [log(softmax(c)) for c in C]
+        # P(joint outcome | state) as a [states, outcomes] matrix, and its entropy per state.
+        per_state = flat[0].T
+        for cols in flat[1:]:
+            per_state = (per_state[:, :, None] * cols.T[:, None, :]).reshape(per_state.shape[0], -1)
+        self.outcomes = per_state
+        self.entropy = -np.sum(per_state * np.log(per_state + np.exp(-16)), axis=1)
+        self._memo: dict[tuple, tuple[list[np.ndarray], float]] = {}
+
+    def _step_value(self, qs: Sequence[np.ndarray], info_gain: bool) -> float:
+        q = joint(qs).ravel()
+        value = sum(
+            float((m @ q) @ lp) for m, lp in zip(self.marginals, self.log_prefs, strict=True)
+        )
+        if info_gain:
+            keep = q > np.exp(-16)
+            qo = q[keep] @ self.outcomes[keep]
+            value += float(-(qo @ log(qo)) - q[keep] @ self.entropy[keep])
+        return value
+
+    def score(
+        self, qs: Sequence[np.ndarray], actions: Sequence[int], info_gain: bool = True
+    ) -> float:
+        """G of applying `actions` in turn from beliefs qs (memoised by prefix)."""
+        total, current = 0.0, list(qs)
+        for depth in range(1, len(actions) + 1):
+            key = (tuple(actions[:depth]), info_gain)
+            if key not in self._memo:
+                nxt = [
+                    self.B[f][:, :, actions[depth - 1]] @ current[f] for f in range(len(current))
+                ]
+                self._memo[key] = (nxt, self._step_value(nxt, info_gain))
+            current, value = self._memo[key]
+            total += value
+        return total

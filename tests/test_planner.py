@@ -82,7 +82,7 @@ def test_dirichlet_learning_moves_the_answer_model(model):
 
 
 def test_same_policy_posterior_as_pymdp(model):
-    pymdp = pytest.importorskip("pymdp.legacy.control", reason="pymdp legacy is a test dependency")
+    from pymdp.legacy import control as pymdp
     from pymdp.legacy import inference as pymdp_inference
     from pymdp.legacy import utils
 
@@ -103,3 +103,15 @@ def test_same_policy_posterior_as_pymdp(model):
         )
         assert np.abs(ours_G - theirs_G).max() < 1e-9
         assert np.abs(ours_q_pi - theirs_q_pi).max() < 1e-9
+
+
+def test_fast_scorer_matches_the_reference(model):
+    from planner.inference import PolicyScorer, negative_efe
+
+    qs = infer_states(model.A, [1, 1, 1, 0], model.D)
+    scorer = PolicyScorer(model.A, model.B, model.C)
+    for policy in all_policies(len(model.actions), 2, 3)[::5]:
+        actions = tuple(int(u) for u in policy[:, 0])
+        for info_gain in (True, False):
+            reference = negative_efe(qs, model.A, model.B, model.C, policy, info_gain)
+            assert abs(scorer.score(qs, actions, info_gain) - reference) < 1e-9
