@@ -21,6 +21,7 @@ from pipecat.observers.base_observer import BaseObserver, FramePushed
 from pipecat.processors.frame_processor import FrameDirection
 
 from agent.latency import TurnRecord
+from planner.frames import PlanActionFrame
 
 PROTOCOL_VERSION = 1
 
@@ -40,6 +41,14 @@ def frame_event(frame) -> dict[str, Any] | None:
         return event("transcript", role="user", final=False, text=frame.text.strip())
     if isinstance(frame, TTSTextFrame):
         return event("transcript", role="tutor", final=True, text=frame.text.strip())
+    if isinstance(frame, PlanActionFrame):
+        return event(
+            "action",
+            action=frame.action,
+            gesture=frame.gesture,
+            probabilities=frame.probabilities,
+            beliefs=frame.beliefs,
+        )
     if isinstance(frame, UserStartedSpeakingFrame):
         return event("speaking", role="user", speaking=True)
     if isinstance(frame, BotStartedSpeakingFrame):

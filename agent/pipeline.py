@@ -1,6 +1,6 @@
 """Assembles one tutor pipeline per connected client.
 
-transport.input → Whisper ASR → user turn (Silero VAD + smart-turn) → tutor LLM
+transport.input → Whisper ASR → user turn (Silero VAD + smart-turn) → EFE planner → tutor LLM
 → Piper TTS (clause by clause) → transport.output → avatar motion → assistant context
 """
 
@@ -22,6 +22,7 @@ from agent.config import Settings
 from agent.llm.backend import ChatBackend
 from agent.llm.service import TutorLLMService
 from avatar.processor import AvatarMotionProcessor, SendMotion, SpeechClockStamper
+from planner.processor import TutorPlannerProcessor
 from speech.asr import SharedWhisperSTTService
 from speech.tts import AlignedPiperTTSService
 from speech.turns import silero_vad, user_turn_strategies
@@ -75,7 +76,7 @@ def build_tutor_worker(
     avatar = [AvatarMotionProcessor(send_motion, on_lag=on_motion_lag)] if send_motion else []
     pipeline = Pipeline(
         [
-            transport.input(), stt, user_turns, llm, tts,
+            transport.input(), stt, user_turns, TutorPlannerProcessor(), llm, tts,
             *stamp, transport.output(), *avatar, assistant_turns,
         ]
     )  # fmt: skip

@@ -32,6 +32,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from avatar.motion import FPS, MotionGenerator, default_action
 from avatar.visemes import viseme_segments
+from planner.frames import PlanActionFrame
 from speech.frames import PhonemeAlignmentFrame
 
 SendMotion = Callable[[dict[str, Any]], Awaitable[None]]
@@ -103,11 +104,16 @@ class AvatarMotionProcessor(FrameProcessor):
             self.generator.set_state("listening", self.now())
         elif isinstance(frame, UserStoppedSpeakingFrame):
             self.generator.set_state("thinking", self.now())
+            self._turn_has_action = False  # a new turn: its action is still to come
         elif isinstance(frame, BotStartedSpeakingFrame):
             self.generator.set_state("speaking", self.now())
-            self._turn_has_action = False
+            # The action's gesture plays as the answer starts, not while it was being written.
+            self.generator.set_action(self.generator.action, self.now())
+        elif isinstance(frame, PlanActionFrame):
+            self.generator.set_action(frame.action, self.now())
+            self._turn_has_action = True
         elif isinstance(frame, AggregatedTextFrame) and not self._turn_has_action:
-            # Until the planner sends the turn's action, the first sentence suggests one.
+            # Without a planner in the pipeline, the first sentence suggests the action.
             self.generator.set_action(default_action(frame.text), self.now())
             self._turn_has_action = True
         elif isinstance(frame, BotStoppedSpeakingFrame):

@@ -54,6 +54,9 @@ async def test_spoken_question_gets_transcript_and_spoken_answer(server, questio
             lambda: client.audio.first_audible_after(speech_end) is not None, 10, "tutor audio"
         )
         await client.wait_event("transcript", 30, role="tutor")
+        action = await client.wait_event("action", 10)
+        assert action["action"] in ("explain", "example", "check", "hint", "encourage",
+                                    "listen", "summarise") and action["beliefs"]  # fmt: skip
         latency = await client.wait_event("latency", 10)
         assert {"asr_final", "llm_ttft", "commit_to_audio_ms", "v2v_ms"} <= set(latency["stages"])
         await asyncio.sleep(1.0)

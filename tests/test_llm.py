@@ -132,3 +132,22 @@ async def test_openai_backend_streams_from_a_real_server(openai_server):
     finally:
         await backend.close()
     assert len(pieces) > 3 and len("".join(pieces).split()) >= 5
+
+
+async def test_planner_hint_steers_only_the_next_reply():
+    from planner.frames import PlanActionFrame
+
+    backend = ScriptedBackend(["ok"])
+    service = TutorLLMService(backend, system_prompt="SYS", max_tokens=10, temperature=0.0)
+    context = LLMContext(messages=[{"role": "user", "content": "hi"}])
+    await run_test(
+        service,
+        frames_to_send=[
+            PlanActionFrame(action="example", prompt_hint="Give one example."),
+            LLMContextFrame(context),
+            LLMContextFrame(context),
+        ],
+        expected_down_frames=None,
+    )
+    assert backend.seen[0][0]["content"] == "SYS\nFor this reply: Give one example."
+    assert backend.seen[1][0]["content"] == "SYS"

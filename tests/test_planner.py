@@ -115,3 +115,34 @@ def test_fast_scorer_matches_the_reference(model):
         for info_gain in (True, False):
             reference = negative_efe(qs, model.A, model.B, model.C, policy, info_gain)
             assert abs(scorer.score(qs, actions, info_gain) - reference) < 1e-9
+
+
+def test_dialogue_observations():
+    from planner.observations import dialogue_observation
+
+    asked = dialogue_observation("Why is the sky blue?", None, 1.0)
+    assert asked == {"answer": "none", "question": "yes", "silence": "short", "face": "present"}
+    hedged = dialogue_observation("I don't know, maybe light", "check", 7.0)
+    assert hedged["answer"] == "wrong" and hedged["silence"] == "long"
+    attempt = dialogue_observation("Plants use sunlight to make sugar", "check", 3.0)
+    assert attempt["answer"] == "correct" and attempt["silence"] == "medium"
+
+
+async def test_planner_processor_steers_the_turn():
+    from pipecat.frames.frames import LLMContextFrame
+    from pipecat.processors.aggregators.llm_context import LLMContext
+    from pipecat.tests.utils import run_test
+
+    from planner.frames import PlanActionFrame
+    from planner.processor import TutorPlannerProcessor
+
+    context = LLMContext(messages=[{"role": "user", "content": "I don't get it, why is that?"}])
+    down, _ = await run_test(
+        TutorPlannerProcessor(),
+        frames_to_send=[LLMContextFrame(context)],
+        expected_down_frames=None,
+    )
+    plan = next(f for f in down if isinstance(f, PlanActionFrame))
+    assert down.index(plan) < next(i for i, f in enumerate(down) if isinstance(f, LLMContextFrame))
+    assert plan.action in ("explain", "example", "hint") and plan.prompt_hint
+    assert plan.beliefs["confusion"]["confused"] > 0.3

@@ -17,6 +17,7 @@ from pipecat.services.llm_service import LLMService
 from pipecat.services.settings import LLMSettings as PipecatLLMSettings
 
 from agent.llm.backend import ChatBackend, ChatMessage
+from planner.frames import PlanActionFrame
 
 
 def text_of(content: Any) -> str:
@@ -67,6 +68,7 @@ class TutorLLMService(LLMService):
         super().__init__(settings=settings, **kwargs)
         self._backend = backend
         self._system_prompt = system_prompt
+        self._turn_hint = ""
 
     @property
     def backend(self) -> ChatBackend:
@@ -77,10 +79,15 @@ class TutorLLMService(LLMService):
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
+        if isinstance(frame, PlanActionFrame):
+            self._turn_hint = frame.prompt_hint  # the planner's choice steers this turn
         if not isinstance(frame, LLMContextFrame):
             await self.push_frame(frame, direction)
             return
-        messages = chat_messages(self._system_prompt, frame.context.get_messages())
+        system = self._system_prompt
+        if self._turn_hint:
+            system, self._turn_hint = f"{system}\nFor this reply: {self._turn_hint}", ""
+        messages = chat_messages(system, frame.context.get_messages())
         await self.push_frame(LLMFullResponseStartFrame())
         await self.start_processing_metrics()
         await self.start_ttfb_metrics()

@@ -33,6 +33,8 @@ function onMessage(raw) {
     state.tutorLine.textContent = (state.tutorLine.textContent + " " + message.text).trim();
   } else if (message.type === "speaking" && message.role === "user" && message.speaking) {
     state.tutorLine = null;
+  } else if (message.type === "action") {
+    $("action-text").textContent = message.action;
   } else if (message.type === "latency") {
     const s = message.stages;
     $("latency").textContent = `turn ${message.turn}: voice-to-voice ${Math.round(s.v2v_ms ?? 0)} ms, ` +

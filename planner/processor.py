@@ -1,0 +1,70 @@
+"""The planner in the live pipeline: between the user's turn and the LLM.
+
+On each committed learner turn it observes (planner/observations.py), updates beliefs,
+chooses an action and pushes a PlanActionFrame ahead of the LLM request, so the LLM prompt
+and the avatar's gesture follow the same decision.
+"""
+
+from __future__ import annotations
+
+import time
+
+from loguru import logger
+from pipecat.frames.frames import (
+    BotStoppedSpeakingFrame,
+    Frame,
+    LLMContextFrame,
+    UserStartedSpeakingFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from planner.agent import TutorPlanner
+from planner.frames import PlanActionFrame
+from planner.model import TutoringModel, load_tutoring_model
+from planner.observations import dialogue_observation
+
+
+def last_user_text(messages: list) -> str:
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+class TutorPlannerProcessor(FrameProcessor):
+    def __init__(self, model: TutoringModel | None = None, clock=time.monotonic, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.planner = TutorPlanner(model or load_tutoring_model())
+        self._clock = clock
+        self._tutor_stopped_at: float | None = None
+        self._silence_s = 0.0
+        self._last_action: str | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, BotStoppedSpeakingFrame):
+            self._tutor_stopped_at = self._clock()
+        elif isinstance(frame, UserStartedSpeakingFrame) and self._tutor_stopped_at is not None:
+            self._silence_s = self._clock() - self._tutor_stopped_at
+        elif isinstance(frame, LLMContextFrame) and not frame.speculation:
+            await self.push_frame(self.decide(frame), direction)
+        await self.push_frame(frame, direction)
+
+    def decide(self, frame: LLMContextFrame) -> PlanActionFrame:
+        text = last_user_text(frame.context.get_messages())
+        levels = dialogue_observation(text, self._last_action, self._silence_s)
+        self.planner.observe(self.planner.model.observation(**levels))
+        decision = self.planner.decide()
+        self._last_action = decision.action
+        logger.info("planner: {} ({}) from {}", decision.action, decision.gesture, levels)
+        return PlanActionFrame(
+            action=decision.action,
+            gesture=decision.gesture,
+            prompt_hint=decision.prompt_hint,
+            probabilities=decision.action_probabilities,
+            beliefs=decision.beliefs,
+        )
