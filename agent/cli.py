@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"])
     _add_settings_flags(serve)
 
+    mcp = commands.add_parser("mcp", help="serve the tutor as MCP tools over stdio")
+    _add_settings_flags(mcp)
+
     evaluate = commands.add_parser("eval", help="run a benchmark; writes evals/results/")
     benches = evaluate.add_subparsers(dest="bench", required=True)
     latency = benches.add_parser("latency", help="WebRTC turns over loopback vs stock Pipecat")
@@ -71,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         from agent.serve import serve
 
         return serve(settings)
+    if args.command == "mcp":
+        from agent.text_tutor import TextTutor
+        from tools.mcp_server import build_mcp_server
+
+        build_mcp_server(TextTutor(settings)).run("stdio")
+        return 0
     if args.command == "eval" and args.bench == "latency":
         from evals.latency import run_latency_eval
 

@@ -95,6 +95,11 @@ class ServerSettings(Section):
     liveness_timeout_s: float = Field(
         default=5.0, gt=0, description="a client that pings and then stops is gone after this"
     )
+    mcp_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="bearer token for MCP over HTTP at /mcp/; unset leaves /mcp/ off",
+    )
     ice_servers: list[str] = Field(
         default_factory=list, description="STUN/TURN URLs; empty for loopback and LAN"
     )

@@ -41,5 +41,10 @@ def serve(settings: Settings) -> int:
     print(
         f"Eco-1 tutor (profile {settings.profile}) starting: open http://{shown_host}:{settings.port}/"
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    app = create_app(settings)
+    # The command line is the composition root: the MCP endpoint (tools/) sits on the agent.
+    from tools.mcp_http import add_mcp_endpoint
+
+    add_mcp_endpoint(app, settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -59,6 +59,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        async with AsyncExitStack() as stack:
+            for hook in app.state.lifespan_hooks:  # e.g. the MCP session manager (tools/)
+                await stack.enter_async_context(hook())
+            async with _service_lifespan():
+                yield
+
+    @asynccontextmanager
+    async def _service_lifespan():
         if warm_up:
             await asyncio.to_thread(warm_up_models, settings)
             backend = create_backend(settings.llm)
@@ -76,6 +84,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.sessions = manager
+    app.state.lifespan_hooks = []
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.inference import PolicyScorer, infer_states, joint, log, softmax
-from planner.model import FACTORS, TutoringModel
+from planner.model import TutoringModel, named_beliefs
 
 PROMPT_HINTS = {
     "explain": "Explain the idea simply in one or two sentences.",
@@ -124,8 +124,5 @@ class TutorPlanner:
             action_probabilities={
                 a: round(float(p), 4) for a, p in zip(model.actions, per_action, strict=True)
             },
-            beliefs={
-                factor: {level: round(float(p), 4) for level, p in zip(levels, q, strict=True)}
-                for (factor, levels), q in zip(FACTORS.items(), self.qs, strict=True)
-            },
+            beliefs=named_beliefs(self.qs),
         )

@@ -23,6 +23,14 @@ MODALITIES = {
 }
 
 
+def named_beliefs(qs: list[np.ndarray]) -> dict[str, dict[str, float]]:
+    """Factor marginals as {factor: {level: probability}} for clients and logs."""
+    return {
+        factor: {level: round(float(p), 4) for level, p in zip(levels, q, strict=True)}
+        for (factor, levels), q in zip(FACTORS.items(), qs, strict=True)
+    }
+
+
 @dataclass
 class TutoringModel:
     """Arrays in pymdp's layout: A[m][o, s_knowledge, s_engagement, s_confusion],

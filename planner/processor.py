@@ -20,7 +20,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from planner.agent import TutorPlanner
 from planner.frames import PlanActionFrame
-from planner.model import TutoringModel, load_tutoring_model
+from planner.model import TutoringModel, load_tutoring_model, named_beliefs
 from planner.observations import dialogue_observation
 
 
@@ -43,6 +43,10 @@ class TutorPlannerProcessor(FrameProcessor):
         self._tutor_stopped_at: float | None = None
         self._silence_s = 0.0
         self._last_action: str | None = None
+        self.last_decision: dict | None = None
+
+    def beliefs(self) -> dict[str, dict[str, float]]:
+        return named_beliefs(self.planner.qs)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -60,6 +64,8 @@ class TutorPlannerProcessor(FrameProcessor):
         self.planner.observe(self.planner.model.observation(**levels))
         decision = self.planner.decide()
         self._last_action = decision.action
+        self.last_decision = {"action": decision.action, "gesture": decision.gesture,
+                              "observation": levels}  # fmt: skip
         logger.info("planner: {} ({}) from {}", decision.action, decision.gesture, levels)
         return PlanActionFrame(
             action=decision.action,

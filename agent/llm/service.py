@@ -74,6 +74,12 @@ class TutorLLMService(LLMService):
     def backend(self) -> ChatBackend:
         return self._backend
 
+    def set_system_prompt(self, prompt: str) -> None:
+        """A new persona for the following replies (MCP's set_persona)."""
+        if not prompt.strip():
+            raise ValueError("persona is empty")
+        self._system_prompt = prompt.strip()
+
     def can_generate_metrics(self) -> bool:
         return True
 

@@ -1,0 +1,76 @@
+"""Reach into a live session: what it said, what it believes, and make it speak.
+
+Used by the MCP tools; finds the session's processors by type in its pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+from pipecat.frames.frames import TTSSpeakFrame
+from pipecat.processors.aggregators.llm_response_universal import LLMUserAggregator
+from pipecat.processors.frame_processor import FrameProcessor
+
+from agent.llm.service import TutorLLMService
+from agent.sessions import Session
+from planner.processor import TutorPlannerProcessor
+
+P = TypeVar("P", bound=FrameProcessor)
+MAX_SPEAK_CHARS = 1000
+
+
+def find_processor(session: Session, kind: type[P]) -> P | None:
+    """The first processor of this type anywhere in the session's pipeline."""
+    pending = list(session.worker.pipeline.processors)
+    while pending:
+        processor = pending.pop(0)
+        if isinstance(processor, kind):
+            return processor
+        pending.extend(getattr(processor, "processors", []) or [])
+    return None
+
+
+def transcript(session: Session) -> list[dict[str, str]]:
+    aggregator = find_processor(session, LLMUserAggregator)
+    if aggregator is None:
+        return []
+    lines = []
+    for message in aggregator.context.get_messages():
+        if isinstance(message, dict) and message.get("role") in ("user", "assistant"):
+            content = message.get("content")
+            if isinstance(content, list):
+                content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+            lines.append({"role": message["role"], "text": str(content or "")})
+    return lines
+
+
+def state(session: Session) -> dict[str, Any]:
+    planner = find_processor(session, TutorPlannerProcessor)
+    beliefs, decision = {}, None
+    if planner is not None:
+        beliefs = planner.beliefs()
+        decision = planner.last_decision
+    return {
+        "session_id": session.id,
+        "transcript": transcript(session),
+        "beliefs": beliefs,
+        "last_action": decision,
+        "turns": [asdict(record) for record in session.turns[-10:]],
+    }
+
+
+async def speak(session: Session, text: str) -> None:
+    text = text.strip()
+    if not text:
+        raise ValueError("nothing to say: text is empty")
+    if len(text) > MAX_SPEAK_CHARS:
+        raise ValueError(f"text is longer than {MAX_SPEAK_CHARS} characters")
+    await session.worker.queue_frame(TTSSpeakFrame(text))
+
+
+def set_persona(session: Session, persona: str) -> None:
+    llm = find_processor(session, TutorLLMService)
+    if llm is None:
+        raise ValueError(f"session {session.id} has no tutor LLM to take a persona")
+    llm.set_system_prompt(persona)

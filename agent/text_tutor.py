@@ -1,0 +1,105 @@
+"""The tutor's brain without audio: planner, LLM and a motion summary, for MCP's `ask`.
+
+Same planner, same backend and the same Piper alignments as a live turn, so an agent asking
+through MCP gets the answer, the action the tutor would take and what its face would do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.config import Settings
+from agent.llm.backend import ChatBackend, ChatMessage, create_backend
+from avatar.visemes import viseme_segments
+from planner.agent import TutorPlanner
+from planner.model import load_tutoring_model
+from planner.observations import dialogue_observation
+from speech.assets import piper_voice_file
+from speech.tts import shared_piper_voice
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass
+class Conversation:
+    planner: TutorPlanner
+    persona: str
+    history: list[ChatMessage] = field(default_factory=list)
+    last_action: str | None = None
+
+
+def motion_summary(text: str, voice) -> dict[str, Any]:
+    """What the avatar's face would do saying `text`: duration and the visemes it shows."""
+    segments = []
+    offset = 0.0
+    for chunk in voice.synthesize(text, include_alignments=True):
+        pairs = [(a.phoneme, int(a.num_samples)) for a in chunk.phoneme_alignments or []]
+        segments += viseme_segments(pairs, chunk.sample_rate, offset_s=offset)
+        offset += len(chunk.audio_int16_array) / chunk.sample_rate
+    spoken = [s.viseme for s in segments if s.viseme != "sil"]
+    return {
+        "duration_s": round(offset, 2),
+        "viseme_changes": len(segments),
+        "visemes": dict(Counter(spoken).most_common()),
+        "stressed_syllables": sum(s.stressed for s in segments),
+    }
+
+
+class TextTutor:
+    """Answers typed questions per conversation id, as the live tutor would speak them."""
+
+    def __init__(self, settings: Settings, backend: ChatBackend | None = None) -> None:
+        self._settings = settings
+        self._backend = backend or create_backend(settings.llm)
+        self._model = load_tutoring_model()
+        self._conversations: dict[str, Conversation] = {}
+
+    def conversation(self, conversation_id: str) -> Conversation:
+        if conversation_id not in self._conversations:
+            self._conversations[conversation_id] = Conversation(
+                TutorPlanner(self._model), self._settings.llm.system_prompt
+            )
+        return self._conversations[conversation_id]
+
+    def set_persona(self, conversation_id: str, persona: str) -> None:
+        self.conversation(conversation_id).persona = persona
+
+    async def ask(self, question: str, conversation_id: str = "default") -> dict[str, Any]:
+        question = question.strip()
+        if not question:
+            raise ValueError("question is empty")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise ValueError(f"question is longer than {MAX_QUESTION_CHARS} characters")
+        talk = self.conversation(conversation_id)
+        levels = dialogue_observation(question, talk.last_action, 0.0)
+        talk.planner.observe(self._model.observation(**levels))
+        decision = talk.planner.decide()
+        talk.last_action = decision.action
+        system = f"{talk.persona}\nFor this reply: {decision.prompt_hint}"
+        talk.history.append({"role": "user", "content": question})
+        messages: list[ChatMessage] = [{"role": "system", "content": system}, *talk.history[-8:]]
+        pieces = [
+            piece
+            async for piece in self._backend.stream(
+                messages,
+                max_tokens=self._settings.llm.max_tokens,
+                temperature=self._settings.llm.temperature,
+            )
+        ]
+        answer = "".join(pieces).strip()
+        talk.history.append({"role": "assistant", "content": answer})
+        voice = shared_piper_voice(piper_voice_file(self._settings.tts.voice_path))
+        motion = await asyncio.to_thread(motion_summary, answer, voice) if answer else {}
+        return {
+            "answer": answer,
+            "action": decision.action,
+            "gesture": decision.gesture,
+            "beliefs": decision.beliefs,
+            "motion": motion,
+        }
+
+    def transcript(self, conversation_id: str) -> list[ChatMessage]:
+        return list(self.conversation(conversation_id).history)
