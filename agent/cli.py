@@ -45,7 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"])
     _add_settings_flags(serve)
 
-    mcp = commands.add_parser("mcp", help="serve the tutor as MCP tools over stdio")
+    mcp = commands.add_parser("mcp", help="serve the tutor as MCP tools (stdio by default)")
+    mcp.add_argument(
+        "--http-port",
+        type=int,
+        help="serve streamable HTTP at http://127.0.0.1:PORT/mcp instead (loopback only, no token)",
+    )
     _add_settings_flags(mcp)
 
     evaluate = commands.add_parser("eval", help="run a benchmark; writes evals/results/")
@@ -57,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     motion = benches.add_parser("motion", help="lip-sync timing vs an amplitude baseline")
     motion.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
     _add_settings_flags(motion)
+    mcp_eval = benches.add_parser("mcp", help="the official MCP conformance suite (needs npx)")
+    mcp_eval.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
+    _add_settings_flags(mcp_eval)
     planner = benches.add_parser("planner", help="EFE tutoring vs script, greedy and random")
     planner.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
     _add_settings_flags(planner)
@@ -78,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         from agent.text_tutor import TextTutor
         from tools.mcp_server import build_mcp_server
 
-        build_mcp_server(TextTutor(settings)).run("stdio")
+        server = build_mcp_server(TextTutor(settings))
+        if args.http_port is None:
+            server.run("stdio")
+        else:  # local agents and the conformance suite; never exposed beyond loopback
+            server.run("streamable-http", host="127.0.0.1", port=args.http_port)
         return 0
     if args.command == "eval" and args.bench == "latency":
         from evals.latency import run_latency_eval
@@ -88,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         from evals.motion import run_motion_eval
 
         return run_motion_eval(args.out)
+    if args.command == "eval" and args.bench == "mcp":
+        from evals.mcp_conformance import run_mcp_eval
+
+        return run_mcp_eval(args.out)
     if args.command == "eval" and args.bench == "planner":
         from evals.planner import run_planner_eval
 

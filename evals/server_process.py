@@ -36,7 +36,7 @@ class ServerProcess:
         *,
         module: str = "agent.cli",
         command: list[str] | None = None,
-        health_path: str = "/healthz",
+        health_path: str | None = "/healthz",
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
         ready_timeout: float = 180.0,
@@ -48,7 +48,7 @@ class ServerProcess:
             sys.executable, "-m", module, *subcommand,
             "--host", "127.0.0.1", "--port", str(self.port), *(extra_args or []),
         ]  # fmt: skip
-        self._health_url = self.base_url + health_path
+        self._health_url = None if health_path is None else self.base_url + health_path
         self._env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
         self._log_path = log_path
         self._ready_timeout = ready_timeout
@@ -64,14 +64,21 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"{self._args[:4]} exited with code {self._process.returncode}")
-            try:
-                if httpx.get(self._health_url, timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
+            if self._ready():
+                return self
             time.sleep(0.25)
         self.__exit__(None, None, None)
         raise TimeoutError(f"{self._args[:4]} not ready within {self._ready_timeout:.0f}s")
+
+    def _ready(self) -> bool:
+        """The health URL answers 200, or (health_path=None) the port accepts connections."""
+        if self._health_url is None:
+            with socket.socket() as sock:
+                return sock.connect_ex(("127.0.0.1", self.port)) == 0
+        try:
+            return httpx.get(self._health_url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
