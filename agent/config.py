@@ -105,6 +105,30 @@ class ServerSettings(Section):
     )
 
 
+class ToolServerSettings(Section):
+    """An external MCP server whose tool adds facts to every turn (see docs/mcp.md)."""
+
+    name: str = Field(min_length=1)
+    tool: str = Field(min_length=1, description="the tool called each turn")
+    argument: str = Field(default="query", description="its parameter for the learner's words")
+    command: list[str] | None = Field(default=None, description="stdio: the command to launch")
+    url: str | None = Field(default=None, description="streamable HTTP endpoint")
+    bearer_token: str | None = None
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> ToolServerSettings:
+        if bool(self.command) == bool(self.url):
+            raise ValueError(f"tool server {self.name!r} needs exactly one of command or url")
+        return self
+
+
+class ToolsSettings(Section):
+    servers: list[ToolServerSettings] = Field(default_factory=list)
+    turn_budget_s: float = Field(
+        default=0.4, gt=0, le=30, description="how long a turn waits for tool answers"
+    )
+
+
 class Settings(BaseSettings):
     """Everything the service reads at start-up."""
 
@@ -121,6 +145,7 @@ class Settings(BaseSettings):
     tts: TTSSettings = TTSSettings()
     turn: TurnSettings = TurnSettings()
     server: ServerSettings = ServerSettings()
+    tools: ToolsSettings = ToolsSettings()
 
     @field_validator("host")
     @classmethod

@@ -20,7 +20,7 @@ from pipecat.transports.base_transport import BaseTransport
 
 from agent.config import Settings
 from agent.llm.backend import ChatBackend
-from agent.llm.service import TutorLLMService
+from agent.llm.service import ContextProvider, TutorLLMService
 from avatar.processor import AvatarMotionProcessor, SendMotion, SpeechClockStamper
 from planner.processor import TutorPlannerProcessor
 from speech.asr import SharedWhisperSTTService
@@ -36,6 +36,7 @@ def build_tutor_worker(
     observers: list[BaseObserver],
     send_motion: SendMotion | None = None,
     on_motion_lag: Callable[[float], None] | None = None,
+    context_provider: ContextProvider | None = None,
 ) -> PipelineWorker:
     """The PipelineWorker for one learner; run it with a WorkerRunner, cancel it to end.
 
@@ -66,6 +67,7 @@ def build_tutor_worker(
         system_prompt=settings.llm.system_prompt,
         max_tokens=settings.llm.max_tokens,
         temperature=settings.llm.temperature,
+        context_provider=context_provider,
     )
     tts = AlignedPiperTTSService(
         voice_file=settings.tts.voice_path,

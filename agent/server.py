@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request, WebSocket
@@ -29,6 +30,7 @@ from agent.sessions import CapacityError, SessionManager, WorkerBuilder
 from agent.signalling import OfferBody, PatchBody, bad_request, check_sdp, parse, read_json
 from agent.transports import websocket_connection
 from agent.ws_serializer import SUPPORTED_RATES
+from tools.mcp_client import ToolSpec, TurnToolbox
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "avatar" / "web"
 
@@ -46,13 +48,47 @@ def warm_up_models(settings: Settings) -> None:
     list(voice.synthesize("Ready."))
 
 
+def turn_toolbox(settings: Settings) -> TurnToolbox | None:
+    """The external MCP tools the settings list, or None."""
+    if not settings.tools.servers:
+        return None
+    specs = [
+        ToolSpec(
+            name=server.name,
+            tool=server.tool,
+            argument=server.argument,
+            command=server.command,
+            url=server.url,
+            headers={"Authorization": f"Bearer {server.bearer_token}"}
+            if server.bearer_token
+            else {},
+        )
+        for server in settings.tools.servers
+    ]
+    return TurnToolbox(specs, settings.tools.turn_budget_s)
+
+
+@asynccontextmanager
+async def running(toolbox: TurnToolbox):
+    await toolbox.start()
+    try:
+        yield toolbox
+    finally:
+        await toolbox.close()
+
+
 def create_app(
     settings: Settings, *, warm_up: bool = True, build_worker: WorkerBuilder = build_tutor_worker
 ) -> FastAPI:
     """Build the app; warm_up=False skips model preloading (signalling-only tests)."""
     metrics = ServiceMetrics()
+    toolbox = turn_toolbox(settings)
     manager = SessionManager(
-        settings, metrics, lambda: create_backend(settings.llm), build_worker=build_worker
+        settings,
+        metrics,
+        lambda: create_backend(settings.llm),
+        build_worker=build_worker,
+        context_provider=toolbox.context_for if toolbox else None,
     )
     handler = SmallWebRTCRequestHandler(ice_servers=list(settings.server.ice_servers))
     ready = asyncio.Event()
@@ -85,6 +121,8 @@ def create_app(
     app.state.metrics = metrics
     app.state.sessions = manager
     app.state.lifespan_hooks = []
+    if toolbox is not None:
+        app.state.lifespan_hooks.append(partial(running, toolbox))
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -19,6 +19,7 @@ from agent.client_events import ClientEventRelay, latency_event
 from agent.config import Settings
 from agent.latency import TurnLatencyObserver, TurnRecord
 from agent.llm.backend import ChatBackend
+from agent.llm.service import ContextProvider
 from agent.metrics import ServiceMetrics
 from agent.pipeline import build_tutor_worker
 from agent.transports import Connection, webrtc_connection
@@ -53,8 +54,10 @@ class SessionManager:
         metrics: ServiceMetrics,
         backend_factory: Callable[[], ChatBackend],
         build_worker: WorkerBuilder = build_tutor_worker,
+        context_provider: ContextProvider | None = None,
     ) -> None:
         self._settings = settings
+        self._context_provider = context_provider
         self._build_worker = build_worker
         self._metrics = metrics
         self._backend_factory = backend_factory
@@ -104,6 +107,7 @@ class SessionManager:
                 observers=[TurnLatencyObserver(session_id, on_turn), ClientEventRelay(send_event)],
                 send_motion=connection.send_motion,
                 on_motion_lag=self._metrics.motion_lag_ms.observe,
+                context_provider=self._context_provider,
             )
         )
         session = Session(id=session_id, connection=connection, worker=worker, backend=backend)

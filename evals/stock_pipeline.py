@@ -40,6 +40,7 @@ def build_stock_worker(
     observers: list[BaseObserver],
     send_motion=None,  # the stock pipeline has no avatar
     on_motion_lag=None,
+    context_provider=None,
 ) -> PipelineWorker:
     stt = WhisperSTTService(
         device="cpu" if settings.asr.device == "cpu" else "auto",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -40,6 +41,17 @@ def chat_messages(system_prompt: str, context_messages: list[Any]) -> list[ChatM
     return messages
 
 
+# Facts for a learner's words within the turn's budget (tools/mcp_client.TurnToolbox).
+ContextProvider = Callable[[str], Awaitable[list[str]]]
+
+
+def last_user_text(messages: list[Any]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return text_of(message.get("content"))
+    return ""
+
+
 class TutorLLMService(LLMService):
     """Streams a tutor answer for every LLMContextFrame; stops when interrupted."""
 
@@ -50,6 +62,7 @@ class TutorLLMService(LLMService):
         system_prompt: str,
         max_tokens: int,
         temperature: float,
+        context_provider: ContextProvider | None = None,
         **kwargs: Any,
     ) -> None:
         settings = PipecatLLMSettings(
@@ -69,6 +82,7 @@ class TutorLLMService(LLMService):
         self._backend = backend
         self._system_prompt = system_prompt
         self._turn_hint = ""
+        self._context_provider = context_provider
 
     @property
     def backend(self) -> ChatBackend:
@@ -91,6 +105,11 @@ class TutorLLMService(LLMService):
             await self.push_frame(frame, direction)
             return
         system = self._system_prompt
+        if self._context_provider is not None:
+            facts = await self._context_provider(last_user_text(frame.context.get_messages()))
+            if facts:
+                logger.info("tool facts for this turn: {}", facts)
+                system += "\nFacts you may use (from tools): " + " ".join(facts)
         if self._turn_hint:
             system, self._turn_hint = f"{system}\nFor this reply: {self._turn_hint}", ""
         messages = chat_messages(system, frame.context.get_messages())
