@@ -30,6 +30,9 @@ from agent.sessions import CapacityError, SessionManager, WorkerBuilder
 from agent.signalling import OfferBody, PatchBody, bad_request, check_sdp, parse, read_json
 from agent.transports import websocket_connection
 from agent.ws_serializer import SUPPORTED_RATES
+from avatar.blendshapes import ARKIT_BLENDSHAPES
+from avatar.frames import MOTION_PROTOCOL_VERSION
+from avatar.visemes import VISEMES
 from tools.mcp_client import ToolSpec, TurnToolbox
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "avatar" / "web"
@@ -144,6 +147,15 @@ def create_app(
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/api/avatar/schema")
+    async def avatar_schema() -> dict:
+        """Names behind the motion frames' arrays, in wire order (docs/protocol.md)."""
+        return {
+            "version": MOTION_PROTOCOL_VERSION,
+            "visemes": list(VISEMES),
+            "blendshapes": list(ARKIT_BLENDSHAPES),
+        }
 
     @app.get("/api/turns")
     async def recent_turns(limit: int = 100) -> list[dict]:

@@ -119,3 +119,9 @@ def test_missing_model_file_refuses_the_session_clearly(real_offer_sdp, tmp_path
         assert (
             'eco1_offers_rejected_total{reason="session_start"} 1.0' in client.get("/metrics").text
         )
+
+
+def test_avatar_schema_names_the_motion_arrays(client):
+    schema = client.get("/api/avatar/schema").json()
+    assert schema["version"] == 2 and len(schema["visemes"]) == 15
+    assert schema["blendshapes"][17] == "jawOpen" and len(schema["blendshapes"]) == 52

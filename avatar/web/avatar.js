@@ -4,20 +4,12 @@
 // move when the sound is heard (docs/protocol.md, "motion").
 "use strict";
 
-const BS = [
-  "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft",
-  "eyeSquintLeft", "eyeWideLeft", "eyeBlinkRight", "eyeLookDownRight", "eyeLookInRight",
-  "eyeLookOutRight", "eyeLookUpRight", "eyeSquintRight", "eyeWideRight", "jawForward",
-  "jawLeft", "jawRight", "jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthLeft",
-  "mouthRight", "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
-  "mouthDimpleLeft", "mouthDimpleRight", "mouthStretchLeft", "mouthStretchRight",
-  "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthPressLeft",
-  "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
-  "mouthUpperUpRight", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft",
-  "browOuterUpRight", "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "noseSneerLeft",
-  "noseSneerRight", "tongueOut",
-];
-const IDX = Object.fromEntries(BS.map((name, i) => [name, i]));
+// Blendshape order comes from the server (GET /api/avatar/schema), the one source of truth.
+let IDX = {};
+fetch("/api/avatar/schema")
+  .then((response) => response.json())
+  .then((schema) => { IDX = Object.fromEntries(schema.blendshapes.map((name, i) => [name, i])); });
+
 
 class AvatarRenderer {
   constructor(canvas) {
@@ -45,7 +37,7 @@ class AvatarRenderer {
   }
 
   draw(frame) {
-    const bs = (name) => frame.bs[IDX[name]] || 0;
+    const bs = (name) => (name in IDX ? frame.bs[IDX[name]] : 0) || 0;
     const { ctx, canvas } = this;
     const w = canvas.width, h = canvas.height;
     const [qw, qx, qy, qz] = frame.head;
