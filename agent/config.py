@@ -95,6 +95,9 @@ class ServerSettings(Section):
     liveness_timeout_s: float = Field(
         default=5.0, gt=0, description="a client that pings and then stops is gone after this"
     )
+    db_path: Path = Field(
+        default=Path("data/eco1.sqlite3"), description="SQLite file for sessions and events"
+    )
     mcp_token: str | None = Field(
         default=None,
         min_length=16,

@@ -87,4 +87,5 @@ def build_tutor_worker(
         params=PipelineParams(enable_metrics=True),
         observers=observers,
         idle_timeout_secs=settings.server.session_idle_timeout_s,
+        enable_rtvi=False,  # the client speaks Eco-1's protocol (docs/protocol.md), not RTVI
     )

@@ -28,6 +28,7 @@ from agent.metrics import ServiceMetrics
 from agent.pipeline import build_tutor_worker
 from agent.sessions import CapacityError, SessionManager, WorkerBuilder
 from agent.signalling import OfferBody, PatchBody, bad_request, check_sdp, parse, read_json
+from agent.store import SessionStore
 from agent.transports import websocket_connection
 from agent.ws_serializer import SUPPORTED_RATES
 from avatar.blendshapes import ARKIT_BLENDSHAPES
@@ -86,12 +87,14 @@ def create_app(
     """Build the app; warm_up=False skips model preloading (signalling-only tests)."""
     metrics = ServiceMetrics()
     toolbox = turn_toolbox(settings)
+    store = SessionStore(settings.server.db_path)
     manager = SessionManager(
         settings,
         metrics,
         lambda: create_backend(settings.llm),
         build_worker=build_worker,
         context_provider=toolbox.context_for if toolbox else None,
+        store=store,
     )
     handler = SmallWebRTCRequestHandler(ice_servers=list(settings.server.ice_servers))
     ready = asyncio.Event()
@@ -118,6 +121,7 @@ def create_app(
         monitor.cancel()
         await manager.close_all()
         await handler.close()
+        store.close()
 
     app = FastAPI(title="Eco-1 tutor", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
@@ -156,6 +160,14 @@ def create_app(
             "visemes": list(VISEMES),
             "blendshapes": list(ARKIT_BLENDSHAPES),
         }
+
+    @app.get("/api/sessions/{session_id}/events")
+    async def session_events(session_id: str, kind: str | None = None) -> list[dict]:
+        """Every event the session's learner was sent, from the durable store."""
+        events = store.events(session_id, kind)
+        if not events and session_id not in {s["id"] for s in store.sessions()}:
+            raise HTTPException(status_code=404, detail=f"no session {session_id!r}")
+        return events
 
     @app.get("/api/turns")
     async def recent_turns(limit: int = 100) -> list[dict]:

@@ -22,6 +22,7 @@ from agent.llm.backend import ChatBackend
 from agent.llm.service import ContextProvider
 from agent.metrics import ServiceMetrics
 from agent.pipeline import build_tutor_worker
+from agent.store import SessionStore
 from agent.transports import Connection, webrtc_connection
 
 # Builds one session's worker from its transport; the latency eval swaps in a stock pipeline.
@@ -55,8 +56,10 @@ class SessionManager:
         backend_factory: Callable[[], ChatBackend],
         build_worker: WorkerBuilder = build_tutor_worker,
         context_provider: ContextProvider | None = None,
+        store: SessionStore | None = None,
     ) -> None:
         self._settings = settings
+        self._store = store
         self._context_provider = context_provider
         self._build_worker = build_worker
         self._metrics = metrics
@@ -89,6 +92,8 @@ class SessionManager:
         backend: ChatBackend = self._backend_factory()
 
         async def send_event(message: dict[str, Any]) -> None:
+            if self._store is not None:  # stored before sent: what a client saw is on disk
+                self._store.record(session_id, message)
             await transport.output().queue_frame(OutputTransportMessageUrgentFrame(message=message))
 
         async def on_turn(record: TurnRecord) -> None:
@@ -124,6 +129,8 @@ class SessionManager:
                 if isinstance(message, dict) and message.get("type") == "ping":
                     session.last_ping = time.monotonic()
 
+        if self._store is not None:
+            self._store.session_started(session_id, type(transport).__name__)
         session.task = asyncio.create_task(self._run(session), name=f"session-{session_id}")
         self._sessions[session_id] = session
         self._metrics.sessions.inc()
@@ -161,6 +168,8 @@ class SessionManager:
 
     async def _free(self, session: Session) -> None:
         self._sessions.pop(session.id, None)
+        if self._store is not None:
+            self._store.session_ended(session.id)
         self._metrics.sessions_active.set(len(self._sessions))
         try:
             await session.connection.close()

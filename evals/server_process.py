@@ -7,10 +7,12 @@ OpenAI-compatible server (the real remote-backend peer in tests).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,7 +51,10 @@ class ServerProcess:
             "--host", "127.0.0.1", "--port", str(self.port), *(extra_args or []),
         ]  # fmt: skip
         self._health_url = None if health_path is None else self.base_url + health_path
-        self._env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+        # Each server gets its own database unless the caller names one.
+        self._scratch = tempfile.mkdtemp(prefix="eco1-server-")
+        default_db = {"ECO1_SERVER__DB_PATH": str(Path(self._scratch) / "eco1.sqlite3")}
+        self._env = {**os.environ, "HF_HUB_OFFLINE": "1", **default_db, **(env or {})}
         self._log_path = log_path
         self._ready_timeout = ready_timeout
         self._process: subprocess.Popen | None = None
@@ -80,6 +85,12 @@ class ServerProcess:
         except httpx.HTTPError:
             return False
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as when the host loses the process."""
+        if self._process and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -93,6 +104,7 @@ class ServerProcess:
                 self._process.wait()
         if self._log not in (None, subprocess.DEVNULL):
             self._log.close()
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 def llama_cpp_server(model_alias: str = "smollm2") -> ServerProcess:

@@ -27,8 +27,9 @@ def real_offer_sdp() -> str:
 
 
 @pytest.fixture()
-def client():
-    settings = load_settings(overrides={"server": {"max_sdp_bytes": 8192}})
+def client(tmp_path):
+    overrides = {"server": {"max_sdp_bytes": 8192, "db_path": str(tmp_path / "db.sqlite3")}}
+    settings = load_settings(overrides=overrides)
     with TestClient(create_app(settings, warm_up=False)) as test_client:
         yield test_client
 
@@ -108,7 +109,10 @@ def test_server_keeps_serving_after_bad_input(client):
 
 
 def test_missing_model_file_refuses_the_session_clearly(real_offer_sdp, tmp_path):
-    overrides = {"tts": {"voice_path": str(tmp_path / "nobody.onnx")}}
+    overrides = {
+        "tts": {"voice_path": str(tmp_path / "nobody.onnx")},
+        "server": {"db_path": str(tmp_path / "db.sqlite3")},
+    }
     settings = load_settings(overrides=overrides)
     with TestClient(create_app(settings, warm_up=False)) as client:
         response = client.post("/api/offer", json={"sdp": real_offer_sdp, "type": "offer"})
