@@ -229,7 +229,7 @@ def load_settings(
         or os.environ.get("ECO1_PROFILE")
         or file_values.get("profile", "nano")
     )
-    if chosen not in PROFILES:
+    if not isinstance(chosen, str) or chosen not in PROFILES:
         raise ConfigError(f"unknown profile {chosen!r}; choose one of: {', '.join(PROFILES)}")
     values = _deep_merge(PROFILES[chosen], file_values)
     values = _deep_merge(values, overrides)

@@ -70,11 +70,12 @@ def viseme_segments(
     cursor = 0
     for phoneme, count in alignments:
         start, cursor = cursor, cursor + int(count)
-        if phoneme in JOINS_NEXT:
+        if phoneme in JOINS_NEXT or (phoneme in EXTENDS_PREVIOUS and pending_start is not None):
+            # (a length mark after a stress mark stays with the sound still to come)
             pending_start = start if pending_start is None else pending_start
             pending_stress = pending_stress or phoneme in STRESS_MARKS
             continue
-        if phoneme in EXTENDS_PREVIOUS and raw:
+        if phoneme in EXTENDS_PREVIOUS and raw and pending_start is None:
             viseme, first, _, stressed = raw[-1]
             raw[-1] = (viseme, first, cursor, stressed)
             continue
