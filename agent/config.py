@@ -74,6 +74,13 @@ class TTSSettings(Section):
     clause_min_words: int = Field(
         default=4, ge=1, le=50, description="a clause break only cuts after this many words"
     )
+    first_clause_words: int = Field(
+        default=7,
+        ge=0,
+        le=50,
+        description="an answer's first clause is cut at a phrase boundary after this many "
+        "words even without punctuation; 0 waits for punctuation",
+    )
 
 
 class TurnSettings(Section):

@@ -73,6 +73,7 @@ def build_tutor_worker(
         voice_file=settings.tts.voice_path,
         use_cuda=settings.tts.use_cuda,
         clause_min_words=settings.tts.clause_min_words,
+        first_clause_words=settings.tts.first_clause_words,
     )
     stamp = [SpeechClockStamper()] if send_motion else []
     avatar = [AvatarMotionProcessor(send_motion, on_lag=on_motion_lag)] if send_motion else []

@@ -2,7 +2,10 @@
 
 Pipecat's default aggregator waits for a whole sentence; a tutor's first sentence is often
 15+ words, which costs the learner a second of silence on CPU. A clause break (, ; :) cuts
-once the clause holds enough words to sound natural; sentence ends always cut.
+once the clause holds enough words to sound natural; sentence ends always cut. The first
+clause of an answer is also cut at a phrase boundary (before "that", "because", "to", ...)
+once it runs long without punctuation, so the learner hears something early; later clauses
+are synthesized while the first one plays, so they can wait for punctuation.
 """
 
 from __future__ import annotations
@@ -15,6 +18,33 @@ SENTENCE_END = ".!?"
 CLAUSE_BREAK = ",;:"
 # Words whose trailing period does not end a sentence.
 ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "st", "vs", "etc", "e.g", "i.e", "prof", "approx"}
+
+
+# Words that start a new phrase: cutting just before one keeps prosody natural.
+PHRASE_STARTERS = {
+    "that", "which", "who", "because", "and", "but", "or", "so", "to", "of", "in", "on",
+    "from", "by", "with", "when", "where", "while", "as", "for", "into", "through", "like",
+}  # fmt: skip
+
+
+def find_phrase_cut(buffer: str, after_words: int, force_words: int) -> int:
+    """Index of the space before the first phrase starter that follows `after_words` complete
+    words, or after `force_words` complete words if none came; -1 while neither is reached."""
+    words, start = [], None
+    for index, char in enumerate(buffer):
+        if char.isspace():
+            if start is not None:
+                words.append((start, buffer[start:index].lower().strip(".,;:!?\"'")))
+                start = None
+        elif start is None:
+            start = index
+    # Only words followed by whitespace are complete ("becau" may still grow).
+    for position, (word_start, word) in enumerate(words):
+        if position >= after_words and word in PHRASE_STARTERS:
+            return word_start - 1
+        if position >= force_words:
+            return word_start - 1
+    return -1
 
 
 def find_cut(buffer: str, min_words: int) -> int:
@@ -42,10 +72,19 @@ def find_cut(buffer: str, min_words: int) -> int:
 class ClauseTextAggregator(BaseTextAggregator):
     """A Pipecat text aggregator that yields clauses instead of whole sentences."""
 
-    def __init__(self, min_words: int = 4, **kwargs) -> None:
+    def __init__(self, min_words: int = 4, first_clause_words: int | None = 7, **kwargs) -> None:
         super().__init__(aggregation_type=TextType.SENTENCE, **kwargs)
         self._min_words = min_words
+        self._first_clause_words = first_clause_words  # None: punctuation only
         self._buffer = ""
+        self._first = True  # the next clause opens an answer
+
+    def _next_cut(self) -> int:
+        cut = find_cut(self._buffer, self._min_words)
+        if cut < 0 and self._first and self._first_clause_words:
+            words = self._first_clause_words
+            cut = find_phrase_cut(self._buffer, after_words=words, force_words=2 * words)
+        return cut
 
     @property
     def text(self) -> Aggregation:
@@ -53,17 +92,18 @@ class ClauseTextAggregator(BaseTextAggregator):
 
     async def aggregate(self, text: str) -> AsyncIterator[Aggregation]:
         self._buffer += text
-        while (cut := find_cut(self._buffer, self._min_words)) >= 0:
+        while (cut := self._next_cut()) >= 0:
             clause, self._buffer = self._buffer[:cut].strip(), self._buffer[cut:]
             if clause:
+                self._first = False
                 yield Aggregation(text=clause, type=TextType.SENTENCE)
 
     async def flush(self) -> Aggregation | None:
-        rest, self._buffer = self._buffer.strip(), ""
+        rest, self._buffer, self._first = self._buffer.strip(), "", True
         return Aggregation(text=rest, type=TextType.SENTENCE) if rest else None
 
     async def handle_interruption(self) -> None:
-        self._buffer = ""
+        self._buffer, self._first = "", True
 
     async def reset(self) -> None:
-        self._buffer = ""
+        self._buffer, self._first = "", True

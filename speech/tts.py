@@ -62,6 +62,7 @@ class AlignedPiperTTSService(TTSService):
         voice_file: Path | None = None,
         use_cuda: bool = False,
         clause_min_words: int = 4,
+        first_clause_words: int = 7,
         **kwargs,
     ) -> None:
         self._voice_file = piper_voice_file(voice_file)
@@ -72,7 +73,9 @@ class AlignedPiperTTSService(TTSService):
             **kwargs,
         )
         self._voice = shared_piper_voice(self._voice_file, use_cuda)
-        self._text_aggregator = ClauseTextAggregator(min_words=clause_min_words)
+        self._text_aggregator = ClauseTextAggregator(
+            min_words=clause_min_words, first_clause_words=first_clause_words or None
+        )
         self._pending_alignments: list[PhonemeAlignmentFrame] = []
 
     @property

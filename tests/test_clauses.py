@@ -40,3 +40,25 @@ async def test_interruption_drops_buffered_text():
     _ = [a async for a in aggregator.aggregate("half a clause")]
     await aggregator.handle_interruption()
     assert await aggregator.flush() is None
+
+
+async def test_a_long_first_clause_is_cut_at_a_phrase_boundary_only_once():
+    aggregator = ClauseTextAggregator(min_words=4, first_clause_words=7)
+    text = (
+        "Photosynthesis is a vital process that plants use to convert light into food "
+        "which they store in their leaves and stems for later."
+    )
+    clauses = await collect(aggregator, [word + " " for word in text.split()])
+    assert clauses[0] == "Photosynthesis is a vital process that plants use"
+    assert clauses[1].startswith("to convert light") and clauses[1].endswith("for later.")
+    # A new answer opens with a short clause again.
+    second = "Bees collect nectar from many different flowers and then bring it home"
+    again = await collect(aggregator, [w + " " for w in second.split()])
+    assert again == ["Bees collect nectar from many different flowers", "and then bring it home"]
+
+
+def test_phrase_cut_waits_for_complete_words():
+    from speech.clauses import find_phrase_cut
+
+    assert find_phrase_cut("one two three four five six seven eight becau", 7, 14) == -1
+    assert find_phrase_cut("a b c d e f g h i j k l m n o p", 7, 10) == len("a b c d e f g h i j")
