@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     motion = benches.add_parser("motion", help="lip-sync timing vs an amplitude baseline")
     motion.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
     _add_settings_flags(motion)
+    asr = benches.add_parser("asr", help="WER and time of greedy vs beam-search decoding")
+    asr.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
+    _add_settings_flags(asr)
     mcp_eval = benches.add_parser("mcp", help="the official MCP conformance suite (needs npx)")
     mcp_eval.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
     _add_settings_flags(mcp_eval)
@@ -100,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         from evals.motion import run_motion_eval
 
         return run_motion_eval(args.out)
+    if args.command == "eval" and args.bench == "asr":
+        from evals.asr import run_asr_eval
+
+        return run_asr_eval(args.out)
     if args.command == "eval" and args.bench == "mcp":
         from evals.mcp_conformance import run_mcp_eval
 

@@ -62,6 +62,7 @@ class ASRSettings(Section):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     compute_type: Literal["int8", "int8_float16", "float16", "float32", "default"] = "int8"
     no_speech_prob: float = Field(default=0.6, ge=0.0, le=1.0)
+    beam_size: int = Field(default=5, ge=1, le=10, description="1 = greedy decoding")
 
 
 class TTSSettings(Section):

@@ -47,6 +47,7 @@ def build_tutor_worker(
         device=settings.asr.device,
         compute_type=settings.asr.compute_type,
         no_speech_prob=settings.asr.no_speech_prob,
+        beam_size=settings.asr.beam_size,
     )
     context = LLMContext()
     user_turns, assistant_turns = LLMContextAggregatorPair(

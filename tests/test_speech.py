@@ -51,3 +51,22 @@ async def test_tts_service_emits_audio_and_alignments():
     assert len(pcm) > 0.5 * 16000 and np.abs(pcm).max() > 1000
     assert alignments and all(a.total_samples > 0 for a in alignments)
     assert alignments[0].text == "Gravity pulls things together."
+
+
+def test_word_errors_counts_edits():
+    from evals.asr import word_errors
+
+    assert word_errors("How do bees make honey?", "how do bees make honey") == (0, 5)
+    assert word_errors("How does a rainbow form?", "How does the rain perform?") == (3, 5)
+    assert word_errors("What is gravity?", "") == (3, 3)
+
+
+async def test_asr_service_transcribes_segments(question_pcm_16k):
+    from pipecat.frames.frames import TranscriptionFrame
+
+    from speech.asr import SharedWhisperSTTService
+
+    service = SharedWhisperSTTService()
+    frames = [f async for f in service.run_stt(question_pcm_16k.tobytes())]
+    texts = [f.text for f in frames if isinstance(f, TranscriptionFrame)]
+    assert len(texts) == 1 and mentions(texts[0], "photosynthesis")
