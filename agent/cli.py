@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -55,23 +56,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="run a benchmark; writes evals/results/")
     benches = evaluate.add_subparsers(dest="bench", required=True)
-    latency = benches.add_parser("latency", help="WebRTC turns over loopback vs stock Pipecat")
-    latency.add_argument("--turns", type=int, default=12, help="turns per pipeline (default 12)")
-    latency.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
-    _add_settings_flags(latency)
-    motion = benches.add_parser("motion", help="lip-sync timing vs an amplitude baseline")
-    motion.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
-    _add_settings_flags(motion)
-    asr = benches.add_parser("asr", help="WER and time of greedy vs beam-search decoding")
-    asr.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
-    _add_settings_flags(asr)
-    mcp_eval = benches.add_parser("mcp", help="the official MCP conformance suite (needs npx)")
-    mcp_eval.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
-    _add_settings_flags(mcp_eval)
-    planner = benches.add_parser("planner", help="EFE tutoring vs script, greedy and random")
-    planner.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
-    _add_settings_flags(planner)
+    benchmarks = {
+        "latency": "WebRTC turns over loopback vs stock Pipecat",
+        "motion": "lip-sync timing vs an amplitude baseline",
+        "asr": "WER and time of Whisper decoding settings",
+        "mcp": "the official MCP conformance suite (needs npx)",
+        "planner": "EFE tutoring vs script, greedy and random",
+    }
+    for name, summary in benchmarks.items():
+        bench = benches.add_parser(name, help=summary)
+        bench.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
+        if name == "latency":
+            bench.add_argument(
+                "--turns", type=int, default=12, help="turns per pipeline (default 12)"
+            )
+        _add_settings_flags(bench)
     return parser
+
+
+def run_benchmark(args: argparse.Namespace, settings) -> int:
+    """Each benchmark's module is imported only when it runs."""
+    if args.bench == "latency":
+        from evals.latency import run_latency_eval
+
+        return run_latency_eval(settings, turns=args.turns, out_dir=args.out)
+    runners = {
+        "motion": ("evals.motion", "run_motion_eval"),
+        "asr": ("evals.asr", "run_asr_eval"),
+        "mcp": ("evals.mcp_conformance", "run_mcp_eval"),
+        "planner": ("evals.planner", "run_planner_eval"),
+    }
+    module, function = runners[args.bench]
+    return getattr(importlib.import_module(module), function)(args.out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,26 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         else:  # local agents and the conformance suite; never exposed beyond loopback
             server.run("streamable-http", host="127.0.0.1", port=args.http_port)
         return 0
-    if args.command == "eval" and args.bench == "latency":
-        from evals.latency import run_latency_eval
-
-        return run_latency_eval(settings, turns=args.turns, out_dir=args.out)
-    if args.command == "eval" and args.bench == "motion":
-        from evals.motion import run_motion_eval
-
-        return run_motion_eval(args.out)
-    if args.command == "eval" and args.bench == "asr":
-        from evals.asr import run_asr_eval
-
-        return run_asr_eval(args.out)
-    if args.command == "eval" and args.bench == "mcp":
-        from evals.mcp_conformance import run_mcp_eval
-
-        return run_mcp_eval(args.out)
-    if args.command == "eval" and args.bench == "planner":
-        from evals.planner import run_planner_eval
-
-        return run_planner_eval(args.out)
+    if args.command == "eval":
+        return run_benchmark(args, settings)
     return 2
 
 

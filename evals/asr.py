@@ -20,6 +20,7 @@ from piper import SynthesisConfig
 from tqdm import tqdm
 
 from evals.latency import percentiles
+from evals.plots import BarPanel, bar_panels
 from evals.speech_samples import QUESTIONS
 from speech.asr import shared_whisper_model, transcribe
 from speech.assets import piper_voice_file, whisper_model_dir
@@ -101,20 +102,13 @@ def run_asr_eval(out_dir: Path) -> int:
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(result["wer"])
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    left.bar(names, [result["wer"][n] for n in names], color="tab:red")
-    left.set_title("word error rate")
-    right.bar(names, [result["ms"][n]["p50"] for n in names], color="tab:blue", label="p50")
-    right.scatter(names, [result["ms"][n]["p95"] for n in names], color="k", label="p95", zorder=3)
-    right.set_title("ms per question (tiny.en int8, CPU)")
-    right.legend()
-    fig.suptitle(result["conditions"], fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    p50 = {name: ms["p50"] for name, ms in result["ms"].items()}
+    p95 = {name: ms["p95"] for name, ms in result["ms"].items()}
+    bar_panels(
+        path,
+        [
+            BarPanel("word error rate", result["wer"], "tab:red"),
+            BarPanel("ms per question, p50 bars (tiny.en int8, CPU)", p50, "tab:blue", p95, "p95"),
+        ],
+        result["conditions"],
+    )

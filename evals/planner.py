@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from evals.latency import percentiles
+from evals.plots import BarPanel, bar_panels
 from planner.agent import TutorPlanner
 from planner.inference import all_policies, infer_states, policy_posterior
 from planner.learners import SimulatedLearner, population
@@ -145,18 +146,16 @@ def run_planner_eval(out_dir: Path) -> int:
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(result["learning_gain"])
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.bar(names, [result["learning_gain"][n] for n in names], color="tab:green")
-    left.set_title("learning gain (0 = none, 1 = reached mastery)")
-    right.bar(names, [result["turns_to_mastery"][n] for n in names], color="tab:blue")
-    right.set_title(f"turns to mastery (never = {result['turns'] + 1})")
-    fig.suptitle(f"{result['learners']} simulated learners, {result['turns']} turns each")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    never = result["turns"] + 1
+    bar_panels(
+        path,
+        [
+            BarPanel(
+                "learning gain (0 = none, 1 = reached mastery)",
+                result["learning_gain"],
+                "tab:green",
+            ),  # fmt: skip
+            BarPanel(f"turns to mastery (never = {never})", result["turns_to_mastery"]),
+        ],
+        f"{result['learners']} simulated learners, {result['turns']} turns each",
+    )
