@@ -103,6 +103,13 @@ class ServerSettings(Section):
     liveness_timeout_s: float = Field(
         default=5.0, gt=0, description="a client that pings and then stops is gone after this"
     )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="browser origins allowed to open sessions; empty allows any (development)",
+    )
+    offers_per_minute: int = Field(
+        default=30, ge=1, le=100000, description="new sessions per client address per minute"
+    )
     db_path: Path = Field(
         default=Path("data/eco1.sqlite3"), description="SQLite file for sessions and events"
     )

@@ -22,6 +22,7 @@ from pipecat.transports.smallwebrtc.request_handler import (
 
 from agent.client_events import event
 from agent.config import Settings
+from agent.guards import RateLimiter, origin_allowed
 from agent.llm.backend import create_backend
 from agent.loop_monitor import watch_event_loop
 from agent.metrics import ServiceMetrics
@@ -174,6 +175,22 @@ def create_app(
         """The latest answered turns with their stage latencies (newest last)."""
         return [asdict(record) for record in list(metrics.recent_turns)[-max(1, limit) :]]
 
+    limiter = RateLimiter(settings.server.offers_per_minute)
+
+    def admit(origin: str | None, client: str) -> None:
+        """Origin and rate checks before any work is done for a new session."""
+        if not origin_allowed(origin, settings.server.allowed_origins):
+            metrics.offers_rejected.labels(reason="origin").inc()
+            raise HTTPException(status_code=403, detail=f"origin {origin!r} is not allowed")
+        wait = limiter.retry_after(client)
+        if wait > 0:
+            metrics.offers_rejected.labels(reason="rate").inc()
+            raise HTTPException(
+                status_code=429,
+                detail=f"too many new sessions from {client}; retry in {wait:.0f} s",
+                headers={"Retry-After": str(int(wait) + 1)},
+            )
+
     @app.post("/api/offer")
     async def offer(request: Request) -> dict:
         body = parse(OfferBody, await read_json(request, settings.server.max_sdp_bytes))
@@ -182,6 +199,8 @@ def create_app(
             metrics.offers_rejected.labels(reason="unknown_pc_id").inc()
             raise HTTPException(status_code=404, detail=f"no session with pc_id {body.pc_id!r}")
         if not body.pc_id:
+            # Garbage was refused above, cheaply; a plausible offer costs a handshake.
+            admit(request.headers.get("origin"), request.client.host if request.client else "?")
             try:
                 manager.reserve()
             except CapacityError as exc:
@@ -240,6 +259,13 @@ def create_app(
     async def websocket_session(websocket: WebSocket, rate: int = 16000) -> None:
         """A whole session over one WebSocket: PCM audio both ways plus the JSON events."""
         await websocket.accept()
+        try:
+            client = websocket.client.host if websocket.client else "?"
+            admit(websocket.headers.get("origin"), client)
+        except HTTPException as refused:
+            await websocket.send_json(event("error", message=refused.detail))
+            await websocket.close(code=1008, reason=str(refused.detail)[:120])
+            return
         if rate not in SUPPORTED_RATES:
             message = f"rate {rate} Hz is not supported; use one of {SUPPORTED_RATES}"
             await websocket.send_json(event("error", message=message))

@@ -129,3 +129,41 @@ def test_avatar_schema_names_the_motion_arrays(client):
     schema = client.get("/api/avatar/schema").json()
     assert schema["version"] == 2 and len(schema["visemes"]) == 15
     assert schema["blendshapes"][17] == "jawOpen" and len(schema["blendshapes"]) == 52
+
+
+def guarded_client(tmp_path, **server):
+    overrides = {"server": {"db_path": str(tmp_path / "db.sqlite3"), **server}}
+    return TestClient(create_app(load_settings(overrides=overrides), warm_up=False))
+
+
+def test_foreign_origins_are_refused(tmp_path, real_offer_sdp):
+    with guarded_client(tmp_path, allowed_origins=["https://tutor.example"]) as client:
+        body = {"sdp": real_offer_sdp, "type": "offer"}
+        refused = client.post("/api/offer", json=body, headers={"Origin": "https://evil.example"})
+        assert refused.status_code == 403 and "not allowed" in refused.json()["detail"]
+        with client.websocket_connect("/ws", headers={"Origin": "https://evil.example"}) as ws:
+            assert "not allowed" in ws.receive_json()["message"]
+
+
+def test_too_many_new_sessions_from_one_client_get_429(tmp_path, real_offer_sdp):
+    with guarded_client(tmp_path, offers_per_minute=2, max_sessions=1) as client:
+        body = {"sdp": real_offer_sdp, "type": "offer"}
+        statuses = []
+        for _ in range(3):
+            # max_sessions=1 with a session-less app: the first takes the slot or fails to
+            # start; what matters is that the third is refused before any work is done.
+            statuses.append(client.post("/api/offer", json=body).status_code)
+        assert statuses[2] == 429
+        third = client.post("/api/offer", json=body)
+        assert third.status_code == 429 and int(third.headers["Retry-After"]) >= 1
+
+
+def test_rate_limiter_window():
+    from agent.guards import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(2, window_s=60, clock=lambda: now[0])
+    assert limiter.retry_after("a") == 0 and limiter.retry_after("a") == 0
+    assert limiter.retry_after("a") == 60 and limiter.retry_after("b") == 0
+    now[0] = 61.0
+    assert limiter.retry_after("a") == 0

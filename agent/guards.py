@@ -1,0 +1,40 @@
+"""Who may open sessions: origin checks and per-client rate limits for /api/offer and /ws."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+
+
+class RateLimiter:
+    """At most `limit` new sessions per `window_s` from one client address (sliding window)."""
+
+    def __init__(self, limit: int, window_s: float = 60.0, clock=time.monotonic) -> None:
+        self._limit = limit
+        self._window_s = window_s
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def retry_after(self, client: str) -> float:
+        """0 if the client may go ahead now (and count it), else seconds until it may."""
+        now = self._clock()
+        seen = self._seen[client]
+        while seen and now - seen[0] >= self._window_s:
+            seen.popleft()
+        if len(seen) >= self._limit:
+            return self._window_s - (now - seen[0])
+        seen.append(now)
+        if len(self._seen) > 10_000:  # forget idle clients so memory stays bounded
+            for key in [k for k, v in self._seen.items() if not v]:
+                del self._seen[key]
+        return 0.0
+
+
+def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
+    """No list means any origin (development); with a list, a browser's Origin must be in it.
+
+    Requests without an Origin header (native clients, curl) are not browsers and pass.
+    """
+    if not allowed or origin is None:
+        return True
+    return origin.rstrip("/") in {a.rstrip("/") for a in allowed}
