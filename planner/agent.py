@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
-from planner.inference import PolicyScorer, infer_states, joint, log, softmax
+from planner.inference import PolicyScorer, infer_states, joint, log, pruned_sequences, softmax
 from planner.model import TutoringModel, named_beliefs
 
 PROMPT_HINTS = {
@@ -93,16 +92,9 @@ class TutorPlanner:
         """Score pruned policies by expected free energy; act on the first step."""
         model, A, B = self.model, self.A, self.B
         scorer = PolicyScorer(A, B, model.C)  # beliefs and A change every turn
-        n = len(model.actions)
-        first = [scorer.score(self.qs, (u,)) for u in range(n)]
-        keep = (
-            sorted(np.argsort(first)[::-1][: model.keep_first]) if model.horizon > 1 else range(n)
+        sequences = pruned_sequences(
+            scorer, self.qs, len(model.actions), model.horizon, model.keep_first
         )
-        sequences = [
-            (int(u), *rest)
-            for u in keep
-            for rest in itertools.product(range(n), repeat=max(0, model.horizon - 1))
-        ]
         G = np.array([scorer.score(self.qs, seq) for seq in sequences])
         habits = np.array([model.habits[seq[0]] for seq in sequences])
         q_pi = softmax(G * model.gamma + log(habits / habits.sum()))

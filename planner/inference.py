@@ -135,22 +135,29 @@ def all_policies(num_actions: int, horizon: int, num_factors: int) -> list[np.nd
     ]
 
 
-def pruned_policies(qs, A, B, C, num_actions: int, horizon: int, keep_first: int):
-    """Policies whose first action is among the keep_first best by one-step G.
+def pruned_sequences(
+    scorer: PolicyScorer, qs, num_actions: int, horizon: int, keep_first: int
+) -> list[tuple[int, ...]]:
+    """Action sequences whose first action is among the keep_first best by one-step G.
 
     Cuts the 7^H tree to keep_first·7^(H-1) sequences; a first action that already looks
     poor for one step is not extended.
     """
-    n = len(B)
     if horizon <= 1 or keep_first >= num_actions:
-        return all_policies(num_actions, horizon, n)
-    one_step = [negative_efe(qs, A, B, C, np.full((1, n), u)) for u in range(num_actions)]
-    best = sorted(np.argsort(one_step)[::-1][:keep_first])
+        return list(itertools.product(range(num_actions), repeat=max(1, horizon)))
+    one_step = [scorer.score(qs, (u,)) for u in range(num_actions)]
+    best = sorted(int(u) for u in np.argsort(one_step)[::-1][:keep_first])
     return [
-        np.tile(np.array((first, *rest))[:, None], (1, n))
+        (first, *rest)
         for first in best
         for rest in itertools.product(range(num_actions), repeat=horizon - 1)
     ]
+
+
+def pruned_policies(qs, A, B, C, num_actions: int, horizon: int, keep_first: int):
+    """pruned_sequences as pymdp-style policy arrays (the same action on every factor)."""
+    sequences = pruned_sequences(PolicyScorer(A, B, C), qs, num_actions, horizon, keep_first)
+    return [np.tile(np.array(seq)[:, None], (1, len(B))) for seq in sequences]
 
 
 class PolicyScorer:
