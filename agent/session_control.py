@@ -14,6 +14,7 @@ from pipecat.processors.frame_processor import FrameProcessor
 
 from agent.llm.service import TutorLLMService
 from agent.sessions import Session
+from planner.observations import text_of
 from planner.processor import TutorPlannerProcessor
 
 P = TypeVar("P", bound=FrameProcessor)
@@ -38,10 +39,7 @@ def transcript(session: Session) -> list[dict[str, str]]:
     lines = []
     for message in aggregator.context.get_messages():
         if isinstance(message, dict) and message.get("role") in ("user", "assistant"):
-            content = message.get("content")
-            if isinstance(content, list):
-                content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-            lines.append({"role": message["role"], "text": str(content or "")})
+            lines.append({"role": message["role"], "text": text_of(message.get("content"))})
     return lines
 
 

@@ -8,6 +8,8 @@ reply counts as correct and a hedged one ("I don't know") as wrong.
 
 from __future__ import annotations
 
+from typing import Any
+
 QUESTION_STARTS = ("what", "why", "how", "when", "where", "who", "which", "can", "could",
                    "is", "are", "do", "does", "did", "will", "would", "should")  # fmt: skip
 HEDGES = ("don't know", "dont know", "not sure", "no idea", "i forgot", "confused", "i guess")
@@ -36,3 +38,20 @@ def dialogue_observation(
         "silence": silence,
         "face": "present" if face_present else "absent",
     }
+
+
+def text_of(content: Any) -> str:
+    """Plain text of a context message's content (a string or a list of typed parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+def last_user_text(messages: list[Any]) -> str:
+    """What the learner said last, from an LLM context's messages."""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return text_of(message.get("content"))
+    return ""

@@ -21,18 +21,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from planner.agent import TutorPlanner
 from planner.frames import PlanActionFrame
 from planner.model import TutoringModel, load_tutoring_model, named_beliefs
-from planner.observations import dialogue_observation
-
-
-def last_user_text(messages: list) -> str:
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):
-                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
+from planner.observations import dialogue_observation, last_user_text
 
 
 class TutorPlannerProcessor(FrameProcessor):

@@ -19,15 +19,7 @@ from pipecat.services.settings import LLMSettings as PipecatLLMSettings
 
 from agent.llm.backend import ChatBackend, ChatMessage
 from planner.frames import PlanActionFrame
-
-
-def text_of(content: Any) -> str:
-    """Plain text of a context message's content (a string or a list of typed parts)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return ""
+from planner.observations import last_user_text, text_of
 
 
 def chat_messages(system_prompt: str, context_messages: list[Any]) -> list[ChatMessage]:
@@ -43,13 +35,6 @@ def chat_messages(system_prompt: str, context_messages: list[Any]) -> list[ChatM
 
 # Facts for a learner's words within the turn's budget (tools/mcp_client.TurnToolbox).
 ContextProvider = Callable[[str], Awaitable[list[str]]]
-
-
-def last_user_text(messages: list[Any]) -> str:
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            return text_of(message.get("content"))
-    return ""
 
 
 class TutorLLMService(LLMService):
