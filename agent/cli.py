@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_settings_flags(mcp)
 
+    train = commands.add_parser("train", help="train a model; see docs/training.md")
+    models = train.add_subparsers(dest="model", required=True)
+    _add_zjepa_flags(models.add_parser("zjepa", help="the z-JEPA world model on simulator clips"))
+
     evaluate = commands.add_parser("eval", help="run a benchmark; writes evals/results/")
     benches = evaluate.add_subparsers(dest="bench", required=True)
     benchmarks = {
@@ -74,6 +78,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_zjepa_flags(parser: argparse.ArgumentParser) -> None:
+    from perception.train_config import TrainConfig
+
+    defaults = TrainConfig()
+    parser.add_argument(
+        "--config",
+        dest="zjepa_config",
+        default=defaults.config,
+        choices=["tiny", "tiny-moe", "small", "base", "large", "huge"],
+    )
+    for name in ("steps", "batch", "clips", "seed", "warmup", "checkpoint_every"):
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name)
+        )
+    for name in ("lr", "weight_decay", "ema_start", "ema_end"):
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name)
+        )
+    parser.add_argument(
+        "--data", type=Path, default=defaults.data, help="dataset folder (made if missing)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=defaults.out, help="run folder: checkpoints, curves"
+    )
+    parser.add_argument(
+        "--export", type=Path, help="also write the small inference checkpoint here"
+    )
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.safetensors")
+
+
+def run_training(args: argparse.Namespace) -> int:
+    from perception.train import TrainConfig, train  # torch loads only when training
+
+    fields = {
+        k: getattr(args, k) for k in vars(TrainConfig()) if k != "config" and hasattr(args, k)
+    }
+    losses = train(TrainConfig(config=args.zjepa_config, **fields))
+    print(" ".join(f"{k}={v:.4f}" for k, v in losses.items()))
+    return 0
+
+
 def run_benchmark(args: argparse.Namespace, settings) -> int:
     """Each benchmark's module is imported only when it runs."""
     if args.bench == "latency":
@@ -92,6 +137,8 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "train":
+        return run_training(args)
     try:
         settings = load_settings(args.config, _overrides(args), profile=args.profile)
     except ConfigError as exc:
