@@ -1,0 +1,1 @@
+"""Per-learner model personalization with 1-bit deltas (BitDelta)."""
