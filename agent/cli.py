@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         "asr": "WER and time of Whisper decoding settings",
         "mcp": "the official MCP conformance suite (needs npx)",
         "planner": "EFE tutoring vs script, greedy and random",
+        "zjepa": "z-JEPA probes, future prediction and streaming cost",
+        "bitdelta": "1-bit per-user deltas on SmolLM2-135M and the z-JEPA predictor",
+        "reliability": "load, injected faults, soak, fuzzing and a SIGKILL on real servers",
     }
     for name, summary in benchmarks.items():
         bench = benches.add_parser(name, help=summary)
@@ -88,11 +91,11 @@ def _add_zjepa_flags(parser: argparse.ArgumentParser) -> None:
         default=defaults.config,
         choices=["tiny", "tiny-moe", "small", "base", "large", "huge"],
     )
-    for name in ("steps", "batch", "clips", "seed", "warmup", "checkpoint_every"):
+    for name in ("steps", "future_steps", "batch", "clips", "seed", "warmup", "checkpoint_every"):
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name)
         )
-    for name in ("lr", "weight_decay", "ema_start", "ema_end"):
+    for name in ("lr", "future_lr", "weight_decay", "ema_start", "ema_end"):
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name)
         )
@@ -130,6 +133,9 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
         "asr": ("evals.asr", "run_asr_eval"),
         "mcp": ("evals.mcp_conformance", "run_mcp_eval"),
         "planner": ("evals.planner", "run_planner_eval"),
+        "zjepa": ("evals.zjepa", "run_zjepa_eval"),
+        "bitdelta": ("evals.bitdelta", "run_bitdelta_eval"),
+        "reliability": ("evals.reliability", "run_reliability_eval"),
     }
     module, function = runners[args.bench]
     return getattr(importlib.import_module(module), function)(args.out)

@@ -21,7 +21,9 @@ from pipecat.observers.base_observer import BaseObserver, FramePushed
 from pipecat.processors.frame_processor import FrameDirection
 
 from agent.latency import TurnRecord
+from perception.frames import LearnerObservationFrame
 from planner.frames import PlanActionFrame
+from speech.frames import FallbackFrame
 
 PROTOCOL_VERSION = 1
 
@@ -48,6 +50,18 @@ def frame_event(frame) -> dict[str, Any] | None:
             gesture=frame.gesture,
             probabilities=frame.probabilities,
             beliefs=frame.beliefs,
+        )
+    if isinstance(frame, FallbackFrame):
+        return event("fallback", stage=frame.stage, reason=frame.reason)
+    if isinstance(frame, LearnerObservationFrame):
+        return event(
+            "perception",
+            face_present=frame.face_present,
+            motion_energy=frame.motion_energy,
+            speaking_fraction=frame.speaking_fraction,
+            silence_s=frame.silence_s,
+            video_steps=frame.video_steps,
+            frames_dropped=frame.frames_dropped,
         )
     if isinstance(frame, UserStartedSpeakingFrame):
         return event("speaking", role="user", speaking=True)

@@ -50,6 +50,9 @@ class LLMSettings(Section):
     threads: int = Field(default=1, ge=1, le=256)
     gpu_layers: int = Field(default=0, ge=-1, description="-1 offloads every layer")
     timeout_s: float = Field(default=30.0, gt=0)
+    first_token_timeout_s: float = Field(
+        default=10.0, gt=0, description="no first token by then: the tutor says a fallback line"
+    )
     system_prompt: str = TUTOR_SYSTEM_PROMPT
 
 
@@ -113,14 +116,39 @@ class ServerSettings(Section):
     db_path: Path = Field(
         default=Path("data/eco1.sqlite3"), description="SQLite file for sessions and events"
     )
+    api_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="token for /api/offer, /ws, session data and /mcp/ (Bearer header or "
+        "?token=); `eco1 serve` makes one at start when unset, unless open_access",
+    )
+    open_access: bool = Field(
+        default=False, description="serve without a token (a trusted network only)"
+    )
     mcp_token: str | None = Field(
         default=None,
         min_length=16,
-        description="bearer token for MCP over HTTP at /mcp/; unset leaves /mcp/ off",
+        description="bearer token for MCP over HTTP at /mcp/ (default: api_token)",
     )
     ice_servers: list[str] = Field(
         default_factory=list, description="STUN/TURN URLs; empty for loopback and LAN"
     )
+    faults: dict[str, float] = Field(
+        default_factory=dict,
+        description="testing only: rates of injected llm_error, llm_timeout, tts_error",
+    )
+
+    @field_validator("faults")
+    @classmethod
+    def _known_faults(cls, value: dict[str, float]) -> dict[str, float]:
+        from agent.faults import FAULT_KINDS
+
+        for kind, rate in value.items():
+            if kind not in FAULT_KINDS:
+                raise ValueError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}")
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"fault rate for {kind} must be in [0, 1], got {rate}")
+        return value
 
 
 class ToolServerSettings(Section):
@@ -147,6 +175,16 @@ class ToolsSettings(Section):
     )
 
 
+class PerceptionSettings(Section):
+    """z-JEPA perception of the learner's camera and microphone."""
+
+    enabled: bool = Field(default=True, description="encode camera/mic into latents")
+    checkpoint: Path | None = Field(
+        default=None, description="z-JEPA export (default: the tiny checkpoint in the package)"
+    )
+    fps: float = Field(default=8.0, gt=0, le=30, description="camera frames sampled per second")
+
+
 class Settings(BaseSettings):
     """Everything the service reads at start-up."""
 
@@ -164,6 +202,7 @@ class Settings(BaseSettings):
     turn: TurnSettings = TurnSettings()
     server: ServerSettings = ServerSettings()
     tools: ToolsSettings = ToolsSettings()
+    perception: PerceptionSettings = PerceptionSettings()
 
     @field_validator("host")
     @classmethod

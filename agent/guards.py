@@ -1,9 +1,11 @@
-"""Who may open sessions: origin checks and per-client rate limits for /api/offer and /ws."""
+"""Who may open sessions: API tokens, origin checks and per-client rate limits."""
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections import defaultdict, deque
+from collections.abc import Mapping
 
 
 class RateLimiter:
@@ -38,3 +40,19 @@ def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
     if not allowed or origin is None:
         return True
     return origin.rstrip("/") in {a.rstrip("/") for a in allowed}
+
+
+def presented_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    """The token a request carries: `Authorization: Bearer <t>`, else `?token=<t>` (the
+    browser's WebSocket API cannot set headers)."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return query.get("token") or None
+
+
+def token_ok(expected: str | None, given: str | None) -> bool:
+    """True when no token is required, or the given one matches (constant time)."""
+    if expected is None:
+        return True
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())

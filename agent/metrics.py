@@ -53,6 +53,18 @@ class ServiceMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.client_messages_rejected = Counter(
+            "eco1_client_messages_rejected",
+            "Data-channel messages dropped for not following the protocol",
+            registry=self.registry,
+        )
+        self.faults_injected = Counter(
+            "eco1_faults_injected", "Faults injected for testing", ["kind"], registry=self.registry
+        )
+        self.fallbacks = Counter(
+            "eco1_fallbacks", "Turns where a stage failed and a fallback was spoken", ["stage"],
+            registry=self.registry,
+        )  # fmt: skip
         self.loop_lag_ms = Histogram(
             "eco1_event_loop_lag_ms",
             "How late a 50 ms event-loop timer fired, in milliseconds",

@@ -37,6 +37,7 @@ def build_tutor_worker(
     send_motion: SendMotion | None = None,
     on_motion_lag: Callable[[float], None] | None = None,
     context_provider: ContextProvider | None = None,
+    fault: Callable[[str], bool] | None = None,
 ) -> PipelineWorker:
     """The PipelineWorker for one learner; run it with a WorkerRunner, cancel it to end.
 
@@ -69,18 +70,22 @@ def build_tutor_worker(
         max_tokens=settings.llm.max_tokens,
         temperature=settings.llm.temperature,
         context_provider=context_provider,
+        first_token_timeout_s=settings.llm.first_token_timeout_s,
+        fault=fault,
     )
     tts = AlignedPiperTTSService(
         voice_file=settings.tts.voice_path,
         use_cuda=settings.tts.use_cuda,
         clause_min_words=settings.tts.clause_min_words,
         first_clause_words=settings.tts.first_clause_words,
+        fault=fault,
     )
+    perception = _perception(settings)
     stamp = [SpeechClockStamper()] if send_motion else []
     avatar = [AvatarMotionProcessor(send_motion, on_lag=on_motion_lag)] if send_motion else []
     pipeline = Pipeline(
         [
-            transport.input(), stt, user_turns, TutorPlannerProcessor(), llm, tts,
+            transport.input(), *perception, stt, user_turns, TutorPlannerProcessor(), llm, tts,
             *stamp, transport.output(), *avatar, assistant_turns,
         ]
     )  # fmt: skip
@@ -91,3 +96,14 @@ def build_tutor_worker(
         idle_timeout_secs=settings.server.session_idle_timeout_s,
         enable_rtvi=False,  # the client speaks Eco-1's protocol (docs/protocol.md), not RTVI
     )
+
+
+def _perception(settings: Settings) -> list:
+    """The camera/mic perception stage, when enabled (the default)."""
+    if not settings.perception.enabled:
+        return []
+    from perception.checkpoint import shared_model
+    from perception.processor import PerceptionProcessor
+
+    model = shared_model(settings.perception.checkpoint)
+    return [PerceptionProcessor(model, fps=settings.perception.fps)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sys
 
 import uvicorn
@@ -28,6 +29,15 @@ def check_model_files(settings: Settings) -> None:
     piper_voice_file(settings.tts.voice_path)
     if settings.llm.backend == "embedded":
         smollm2_gguf(settings.llm.model_path)
+    if settings.perception.enabled:
+        from perception.checkpoint import DEFAULT_CHECKPOINT
+
+        path = settings.perception.checkpoint or DEFAULT_CHECKPOINT
+        if not path.exists():
+            raise ModelFileMissing(
+                f"z-JEPA checkpoint not found at {path} (set perception.checkpoint, "
+                "or perception.enabled = false)"
+            )
 
 
 def serve(settings: Settings) -> int:
@@ -37,10 +47,14 @@ def serve(settings: Settings) -> int:
     except ModelFileMissing as exc:
         print(f"eco1: {exc}", file=sys.stderr)
         return 2
+    if not settings.server.api_token and not settings.server.open_access:
+        # The development default: a fresh token each start, printed in the URL to open.
+        settings.server.api_token = secrets.token_urlsafe(24)
     shown_host = "localhost" if settings.host in ("0.0.0.0", "127.0.0.1") else settings.host
-    print(
-        f"Eco-1 tutor (profile {settings.profile}) starting: open http://{shown_host}:{settings.port}/"
-    )
+    url = f"http://{shown_host}:{settings.port}/"
+    if not settings.server.open_access:
+        url += f"?token={settings.server.api_token}"
+    print(f"Eco-1 tutor (profile {settings.profile}) starting: open {url}")
     app = create_app(settings)
     # The command line is the composition root: the MCP endpoint (tools/) sits on the agent.
     from tools.mcp_http import add_mcp_endpoint

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request, WebSocket
+from fastapi.requests import HTTPConnection
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from loguru import logger
@@ -22,7 +23,8 @@ from pipecat.transports.smallwebrtc.request_handler import (
 
 from agent.client_events import event
 from agent.config import Settings
-from agent.guards import RateLimiter, origin_allowed
+from agent.faults import FaultInjector
+from agent.guards import RateLimiter, origin_allowed, presented_token, token_ok
 from agent.llm.backend import create_backend
 from agent.loop_monitor import watch_event_loop
 from agent.metrics import ServiceMetrics
@@ -89,6 +91,12 @@ def create_app(
     metrics = ServiceMetrics()
     toolbox = turn_toolbox(settings)
     store = SessionStore(settings.server.db_path)
+    faults = None
+    if settings.server.faults:
+        logger.warning("fault injection is ON: {}", settings.server.faults)
+        faults = FaultInjector(
+            settings.server.faults, on_fire=lambda k: metrics.faults_injected.labels(kind=k).inc()
+        )
     manager = SessionManager(
         settings,
         metrics,
@@ -96,6 +104,7 @@ def create_app(
         build_worker=build_worker,
         context_provider=toolbox.context_for if toolbox else None,
         store=store,
+        fault=faults,
     )
     handler = SmallWebRTCRequestHandler(ice_servers=list(settings.server.ice_servers))
     ready = asyncio.Event()
@@ -132,6 +141,18 @@ def create_app(
     if toolbox is not None:
         app.state.lifespan_hooks.append(partial(running, toolbox))
 
+    api_token = None if settings.server.open_access else settings.server.api_token
+
+    def authorize(connection: HTTPConnection) -> None:
+        """401 unless the request carries the API token (when one is configured)."""
+        if not token_ok(api_token, presented_token(connection.headers, connection.query_params)):
+            metrics.offers_rejected.labels(reason="token").inc()
+            raise HTTPException(
+                status_code=401,
+                detail="missing or wrong API token (Authorization: Bearer <token> or ?token=)",
+                headers={"WWW-Authenticate": 'Bearer realm="eco1"'},
+            )
+
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")
@@ -163,7 +184,10 @@ def create_app(
         }
 
     @app.get("/api/sessions/{session_id}/events")
-    async def session_events(session_id: str, kind: str | None = None) -> list[dict]:
+    async def session_events(
+        session_id: str, request: Request, kind: str | None = None
+    ) -> list[dict]:
+        authorize(request)
         """Every event the session's learner was sent, from the durable store."""
         events = store.events(session_id, kind)
         if not events and session_id not in {s["id"] for s in store.sessions()}:
@@ -171,7 +195,8 @@ def create_app(
         return events
 
     @app.get("/api/turns")
-    async def recent_turns(limit: int = 100) -> list[dict]:
+    async def recent_turns(request: Request, limit: int = 100) -> list[dict]:
+        authorize(request)
         """The latest answered turns with their stage latencies (newest last)."""
         return [asdict(record) for record in list(metrics.recent_turns)[-max(1, limit) :]]
 
@@ -193,6 +218,7 @@ def create_app(
 
     @app.post("/api/offer")
     async def offer(request: Request) -> dict:
+        authorize(request)
         body = parse(OfferBody, await read_json(request, settings.server.max_sdp_bytes))
         check_sdp(body.sdp)
         if body.pc_id and body.pc_id not in manager.sessions:
@@ -237,6 +263,7 @@ def create_app(
 
     @app.patch("/api/offer")
     async def ice_candidates(request: Request) -> dict:
+        authorize(request)
         body = parse(PatchBody, await read_json(request, settings.server.max_sdp_bytes))
         if body.pc_id not in manager.sessions:
             raise HTTPException(status_code=404, detail=f"no session with pc_id {body.pc_id!r}")
@@ -260,6 +287,7 @@ def create_app(
         """A whole session over one WebSocket: PCM audio both ways plus the JSON events."""
         await websocket.accept()
         try:
+            authorize(websocket)
             client = websocket.client.host if websocket.client else "?"
             admit(websocket.headers.get("origin"), client)
         except HTTPException as refused:
@@ -288,7 +316,8 @@ def create_app(
             await asyncio.wait({session.task})
 
     @app.delete("/api/sessions/{session_id}")
-    async def end_session(session_id: str) -> dict:
+    async def end_session(session_id: str, request: Request) -> dict:
+        authorize(request)
         if not await manager.stop(session_id):
             raise HTTPException(status_code=404, detail=f"no session {session_id!r}")
         return {"status": "ended"}

@@ -15,7 +15,8 @@ from pipecat.pipeline.runner import WorkerRunner
 from pipecat.pipeline.worker import PipelineWorker
 from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 
-from agent.client_events import ClientEventRelay, latency_event
+from agent.client_events import ClientEventRelay, event, latency_event
+from agent.client_messages import ClientMessageError, parse_client_message
 from agent.config import Settings
 from agent.latency import TurnLatencyObserver, TurnRecord
 from agent.llm.backend import ChatBackend
@@ -57,8 +58,10 @@ class SessionManager:
         build_worker: WorkerBuilder = build_tutor_worker,
         context_provider: ContextProvider | None = None,
         store: SessionStore | None = None,
+        fault: Callable[[str], bool] | None = None,
     ) -> None:
         self._settings = settings
+        self._fault = fault
         self._store = store
         self._context_provider = context_provider
         self._build_worker = build_worker
@@ -94,6 +97,8 @@ class SessionManager:
         async def send_event(message: dict[str, Any]) -> None:
             if self._store is not None:  # stored before sent: what a client saw is on disk
                 self._store.record(session_id, message)
+            if message.get("type") == "fallback":
+                self._metrics.fallbacks.labels(stage=message.get("stage", "?")).inc()
             await transport.output().queue_frame(OutputTransportMessageUrgentFrame(message=message))
 
         async def on_turn(record: TurnRecord) -> None:
@@ -113,6 +118,7 @@ class SessionManager:
                 send_motion=connection.send_motion,
                 on_motion_lag=self._metrics.motion_lag_ms.observe,
                 context_provider=self._context_provider,
+                fault=self._fault,
             )
         )
         session = Session(id=session_id, connection=connection, worker=worker, backend=backend)
@@ -126,7 +132,13 @@ class SessionManager:
 
             @transport.event_handler("on_app_message")
             async def _on_app_message(_transport, message, _sender) -> None:
-                if isinstance(message, dict) and message.get("type") == "ping":
+                try:
+                    parsed = parse_client_message(message)
+                except ClientMessageError as exc:
+                    self._metrics.client_messages_rejected.inc()
+                    await send_event(event("error", message=f"dropped a message: {exc}"))
+                    return
+                if parsed.type == "ping":
                     session.last_ping = time.monotonic()
 
         if self._store is not None:

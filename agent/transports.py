@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import WebSocket
 from pipecat.frames.frames import OutputTransportMessageUrgentFrame
-from pipecat.transports.base_transport import BaseTransport, TransportParams
+from pipecat.transports.base_transport import BaseTransport, TransportParams, VideoInSourceParams
 from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
@@ -34,7 +34,12 @@ class Connection:
 def webrtc_connection(connection: SmallWebRTCConnection) -> Connection:
     """Mic (and camera) in, audio out at 24 kHz (Opus resamples to 48 kHz on the wire)."""
     params = TransportParams(
-        audio_in_enabled=True, audio_out_enabled=True, audio_out_sample_rate=TUTOR_AUDIO_RATE
+        audio_in_enabled=True,
+        audio_out_enabled=True,
+        audio_out_sample_rate=TUTOR_AUDIO_RATE,
+        video_in_enabled=True,  # the camera, if the learner shares one, feeds perception
+        # Passed on at up to 15 frames a second; perception samples its own rate from these.
+        video_in_sources={"camera": VideoInSourceParams(framerate=15)},
     )
     transport = SmallWebRTCTransport(webrtc_connection=connection, params=params)
     # Motion goes on its own channel: unordered and never retransmitted, since a late

@@ -20,9 +20,10 @@ from pipecat.frames.frames import (
 )
 from pipecat.serializers.base_serializer import FrameSerializer
 
+from agent.client_messages import ClientMessageError, parse_client_message
+
 SUPPORTED_RATES = (8000, 16000, 24000, 48000)
 MAX_AUDIO_MESSAGE_BYTES = 48000 * 2  # one second at the highest rate
-MAX_TEXT_MESSAGE_BYTES = 16 * 1024
 
 
 class WireFormatError(ValueError):
@@ -62,16 +63,9 @@ class EcoWireSerializer(FrameSerializer):
             if isinstance(data, bytes):
                 check_audio(data)
                 return InputAudioRawFrame(audio=data, sample_rate=self._rate, num_channels=1)
-            if len(data) > MAX_TEXT_MESSAGE_BYTES:
-                raise WireFormatError(f"text message exceeds {MAX_TEXT_MESSAGE_BYTES} bytes")
-            try:
-                message = json.loads(data)
-            except json.JSONDecodeError as exc:
-                raise WireFormatError(f"text messages must be JSON: {exc}") from exc
-            if not isinstance(message, dict) or "type" not in message:
-                raise WireFormatError('text messages must be JSON objects with a "type"')
-            return InputTransportMessageFrame(message=message)
-        except WireFormatError as exc:
+            message = parse_client_message(data)
+            return InputTransportMessageFrame(message=message.model_dump())
+        except (WireFormatError, ClientMessageError) as exc:
             logger.warning("dropped a malformed client message: {}", exc)
             await self._report_error(str(exc))
             return None

@@ -42,9 +42,11 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-async def one_turn(base_url: str, pcm: np.ndarray, expect: tuple[str, ...]) -> dict[str, Any]:
+async def one_turn(
+    server: ServerProcess, pcm: np.ndarray, expect: tuple[str, ...]
+) -> dict[str, Any]:
     """Ask one question on a fresh connection; return client-side marks and the transcript."""
-    client = TutorClient(base_url)
+    client = TutorClient(server.base_url, server.token)
     await client.connect()
     try:
         speech_end = await client.say(pcm)
@@ -67,8 +69,10 @@ async def one_turn(base_url: str, pcm: np.ndarray, expect: tuple[str, ...]) -> d
         await client.close()
 
 
-def server_turn(base_url: str) -> dict[str, Any]:
-    turns = httpx.get(f"{base_url}/api/turns", params={"limit": 1}, timeout=10).json()
+def server_turn(server: ServerProcess) -> dict[str, Any]:
+    turns = httpx.get(
+        f"{server.base_url}/api/turns", params={"limit": 1}, headers=server.headers, timeout=10
+    ).json()
     return turns[-1]
 
 
@@ -125,18 +129,20 @@ def plot(result: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-async def run_turns(urls: dict[str, str], turns: int) -> dict[str, list[dict[str, Any]]]:
+async def run_turns(
+    servers: dict[str, ServerProcess], turns: int
+) -> dict[str, list[dict[str, Any]]]:
     samples = [(synthesize(text), words) for text, words in QUESTIONS]
-    results: dict[str, list[dict[str, Any]]] = {design: [] for design in urls}
-    failures: dict[str, int] = {design: 0 for design in urls}
-    progress = tqdm(total=turns * len(urls), desc="latency turns", unit="turn")
+    results: dict[str, list[dict[str, Any]]] = {design: [] for design in servers}
+    failures: dict[str, int] = {design: 0 for design in servers}
+    progress = tqdm(total=turns * len(servers), desc="latency turns", unit="turn")
     for index in range(turns):
         pcm, words = samples[index % len(samples)]
         order = DESIGNS if index % 2 == 0 else DESIGNS[::-1]  # alternate who goes first
         for design in order:
             try:
-                marks = await one_turn(urls[design], pcm, words)
-                record = server_turn(urls[design])
+                marks = await one_turn(servers[design], pcm, words)
+                record = server_turn(servers[design])
                 results[design].append({**marks, "stages": turn_stages(marks, record)})
             except (TimeoutError, httpx.HTTPError) as exc:
                 failures[design] += 1
@@ -160,7 +166,7 @@ def run_latency_eval(settings: Settings, *, turns: int, out_dir: Path) -> int:
         ServerProcess(module="evals.stock_pipeline", log_path=logs / "baseline.log") as stock,
     ):
         started = time.time()
-        runs = asyncio.run(run_turns({"eco1": eco1.base_url, "baseline": stock.base_url}, turns))
+        runs = asyncio.run(run_turns({"eco1": eco1, "baseline": stock}, turns))
     result = summarize(runs["eco1"])
     result["baseline"] = summarize(runs["baseline"])
     result["ratio_p50"] = {

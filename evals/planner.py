@@ -133,8 +133,7 @@ def run_planner_eval(out_dir: Path) -> int:
                               for n, v in mastery.items()},  # fmt: skip
         "pymdp_max_abs_diff": pymdp_max_abs_diff(model),
         "decide_ms": percentiles(decide_timings(model)),
-        "latent_success": {"cem": None, "scripted": None, "random": None,
-                           "pending": "needs the z-JEPA action-conditioned predictor (issue 4)"},
+        **latent_control(),
         "notes": "turns_to_mastery counts never-mastered learners as turns + 1",
     }  # fmt: skip
     (out_dir / "planner.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -143,6 +142,14 @@ def run_planner_eval(out_dir: Path) -> int:
                                              "pymdp_max_abs_diff")}))  # fmt: skip
     print(f"wrote {out_dir / 'planner.json'} and {out_dir / 'planner.png'}")
     return 0
+
+
+def latent_control() -> dict[str, Any]:
+    """The predator-steering task on the shipped z-JEPA checkpoint (evals/latent_control.py)."""
+    from evals.latent_control import run_latent_control
+    from perception.checkpoint import load_inference
+
+    return run_latent_control(load_inference())
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
@@ -156,6 +163,9 @@ def plot(result: dict[str, Any], path: Path) -> None:
                 "tab:green",
             ),  # fmt: skip
             BarPanel(f"turns to mastery (never = {never})", result["turns_to_mastery"]),
+            BarPanel("latent control: prey caught", result["latent_success"], "tab:orange"),
         ],
-        f"{result['learners']} simulated learners, {result['turns']} turns each",
+        f"{result['learners']} simulated learners, {result['turns']} turns each; "
+        f"predator steering over {result['latent_setup']['test_episodes']} episodes",
+        width=14.0,
     )

@@ -7,6 +7,7 @@ OpenAI-compatible server (the real remote-backend peer in tests).
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -53,8 +54,13 @@ class ServerProcess:
         self._health_url = None if health_path is None else self.base_url + health_path
         # Each server gets its own database unless the caller names one.
         self._scratch = tempfile.mkdtemp(prefix="eco1-server-")
-        default_db = {"ECO1_SERVER__DB_PATH": str(Path(self._scratch) / "eco1.sqlite3")}
-        self._env = {**os.environ, "HF_HUB_OFFLINE": "1", **default_db, **(env or {})}
+        defaults = {
+            "ECO1_SERVER__DB_PATH": str(Path(self._scratch) / "eco1.sqlite3"),
+            "ECO1_SERVER__API_TOKEN": secrets.token_urlsafe(24),  # clients use self.token
+        }
+        self._env = {**os.environ, "HF_HUB_OFFLINE": "1", **defaults, **(env or {})}
+        self.token = self._env["ECO1_SERVER__API_TOKEN"]
+        self.headers = {"Authorization": f"Bearer {self.token}"}
         self._log_path = log_path
         self._ready_timeout = ready_timeout
         self._process: subprocess.Popen | None = None
@@ -90,6 +96,15 @@ class ServerProcess:
         if self._process and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+
+    def rss_mb(self) -> float:
+        """The server process's resident memory now, from /proc (Linux)."""
+        if self._process is None:
+            return 0.0
+        for line in Path(f"/proc/{self._process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+        return 0.0
 
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
-from av import AudioFrame
+from av import AudioFrame, VideoFrame
 
 MIC_RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms at 48 kHz, what Opus carries per packet
@@ -65,6 +65,29 @@ class MicrophoneTrack(MediaStreamTrack):
         return frame
 
 
+class CameraTrack(MediaStreamTrack):
+    """A paced camera that plays uint8 RGB frames (H, W, 3) from an iterator, looping none."""
+
+    kind = "video"
+
+    def __init__(self, frames, fps: float = 10.0) -> None:
+        super().__init__()
+        self._frames = iter(frames)
+        self.fps = fps
+        self._count = 0
+        self._start: float | None = None
+
+    async def recv(self) -> VideoFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        await asyncio.sleep(max(0.0, self._start + self._count / self.fps - time.monotonic()))
+        frame = VideoFrame.from_ndarray(np.ascontiguousarray(next(self._frames)), format="rgb24")
+        frame.pts = int(self._count * 90000 / self.fps)
+        frame.time_base = fractions.Fraction(1, 90000)
+        self._count += 1
+        return frame
+
+
 @dataclass
 class ReceivedAudio:
     """The tutor's audio as it arrived, with arrival wall times of audible frames."""
@@ -83,10 +106,14 @@ class ReceivedAudio:
 class TutorClient:
     """One learner connection: offer over HTTP, mic track out, audio and events in."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(
+        self, base_url: str, token: str | None = None, camera: CameraTrack | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.pc = RTCPeerConnection()
         self.mic = MicrophoneTrack()
+        self.camera = camera
         self.audio = ReceivedAudio()
         self.events: list[dict[str, Any]] = []
         self.motion: list[dict[str, Any]] = []  # avatar frames from the "motion" channel
@@ -96,6 +123,8 @@ class TutorClient:
 
     async def connect(self, timeout: float = 20.0) -> None:
         self.pc.addTransceiver(self.mic, direction="sendrecv")
+        if self.camera is not None:
+            self.pc.addTransceiver(self.camera, direction="sendonly")
         channel = self.pc.createDataChannel("events", ordered=True)
         channel.on("message", self._on_message)
 
@@ -112,7 +141,9 @@ class TutorClient:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         offer = {"sdp": self.pc.localDescription.sdp, "type": self.pc.localDescription.type}
         async with httpx.AsyncClient(timeout=timeout) as http:
-            response = await http.post(f"{self.base_url}/api/offer", json=offer)
+            response = await http.post(
+                f"{self.base_url}/api/offer", json=offer, headers=self.headers
+            )
         response.raise_for_status()
         answer = response.json()
         self.pc_id = answer["pc_id"]

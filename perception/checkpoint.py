@@ -67,6 +67,24 @@ def export_inference(model: ZJEPA, path: Path, meta: dict) -> int:
     return path.stat().st_size
 
 
+def write_sidecar(export: Path, run_dir: Path, command: str, points: int = 120) -> Path:
+    """export.json beside the export: how it was made, its meta and its loss curve."""
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines() if run_dir.exists() else []
+    records = [json.loads(line) for line in lines if line.strip()]
+    stride = max(1, len(records) // points)
+    sidecar = export.with_suffix(".json")
+    meta = read_meta(export)
+    runs = []  # a resumed run keeps the record of the runs before it
+    if sidecar.exists() and meta.get("train", {}).get("resume"):
+        runs = json.loads(sidecar.read_text()).get("runs", [])
+    runs.append(
+        {"command": command, "until_step": meta.get("step"), "seconds": meta.get("seconds")}
+    )
+    body = {"command": command, "runs": runs, "meta": meta, "curve": records[::stride]}
+    sidecar.write_text(json.dumps(body, indent=1) + "\n")
+    return sidecar
+
+
 def load_inference(path: Path | None = None) -> ZJEPA:
     """The model from an export (default: the checkpoint shipped in the package), eval mode."""
     path = Path(path or DEFAULT_CHECKPOINT)

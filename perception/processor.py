@@ -152,8 +152,13 @@ class PerceptionProcessor(FrameProcessor):
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+MAX_SIDE = 4096  # larger camera frames are refused, not resized
+
+
 def _to_rgb(frame: InputImageRawFrame) -> np.ndarray:
     width, height = frame.size
+    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+        raise ValueError(f"image size {width}x{height} does not match 1..{MAX_SIDE} per side")
     data = np.frombuffer(frame.image, dtype=np.uint8)
     channels = data.size // max(1, width * height)
     if channels not in (3, 4) or data.size != width * height * channels:

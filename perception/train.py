@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -20,12 +21,14 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from perception.captions import caption_embeddings
-from perception.checkpoint import export_inference, load_training, save_training
+from perception.checkpoint import export_inference, load_training, save_training, write_sidecar
 from perception.objectives import ema_update, momentum_at
 from perception.sim import ClipSpec
-from perception.sim.shards import MANIFEST, read_shards, write_shards
+from perception.sim.shards import matches, read_shards, write_shards
 from perception.train_config import TrainConfig
 from perception.zjepa import CONFIGS, VIDEO_MASKS, ZJEPA, Batch
+
+TRAIN_FIRST_SEED = 1_000_000  # evaluation draws from 5_000_000 on
 
 
 def learning_rate(step: int, cfg: TrainConfig) -> float:
@@ -46,9 +49,10 @@ def _distributed() -> tuple[int, int]:
 
 
 def prepare_data(cfg: TrainConfig, spec: ClipSpec, rank: int):
-    """Rank 0 simulates the dataset if it is missing; everyone then reads it."""
-    if rank == 0 and not (cfg.data / MANIFEST).exists():
-        write_shards(cfg.data, cfg.clips, spec, first_seed=1_000_000)
+    """Rank 0 simulates the dataset unless a finished one of this spec and size is there;
+    everyone then reads it."""
+    if rank == 0 and not matches(cfg.data, spec, cfg.clips):
+        write_shards(cfg.data, cfg.clips, spec, first_seed=TRAIN_FIRST_SEED)
     if dist.is_initialized():
         dist.barrier()
     arrays = read_shards(cfg.data, spec)
@@ -91,9 +95,9 @@ def train(cfg: TrainConfig) -> dict:
         start = int(load_training(ckpt, model, optimizer)["step"])
     runner = model
     if world > 1:
-        runner = torch.nn.parallel.DistributedDataParallel(
-            model, find_unused_parameters=zcfg.moe is not None
-        )
+        # Some parameters sit out some steps (the look-ahead carry outside "future" masks,
+        # experts nobody routed to), so DDP must not wait for their gradients.
+        runner = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
     rng = np.random.default_rng(cfg.seed * 1000 + rank + start)
     n = len(ids)
     per_rank = cfg.batch // world
@@ -137,12 +141,52 @@ def train(cfg: TrainConfig) -> dict:
         if rank == 0 and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
             save_training(ckpt, model, optimizer, _meta(cfg, done, losses, began, world))
     bar.close()
+    total = cfg.steps + cfg.future_steps
+    if max(start, cfg.steps) < total:
+        losses = _future_phase(model, arrays, cfg, max(start, cfg.steps), device, rank, log_path)
+        if rank == 0:
+            save_training(ckpt, model, optimizer, _meta(cfg, total, losses, began, world))
     if rank == 0 and cfg.export is not None:
-        export_inference(model, cfg.export, _meta(cfg, cfg.steps, losses, began, world))
+        export_inference(model, cfg.export, _meta(cfg, total, losses, began, world))
+        write_sidecar(cfg.export, cfg.out, command_line())
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
     return losses
+
+
+def _future_phase(model, arrays, cfg: TrainConfig, first: int, device, rank: int, log_path: Path):
+    """The predictor alone learns to look one tubelet step ahead, encoders frozen. In joint
+    training it shares its capacity with the block masks and loses to copying the last
+    step; a few hundred steps on this task alone fix that (evals/results/zjepa.json)."""
+    params = [p for m in (model.video_predictor, model.carry_in, model.pan_embed)
+              for p in m.parameters()]  # fmt: skip
+    optimizer = torch.optim.AdamW(params, lr=cfg.future_lr)
+    rng = np.random.default_rng([cfg.seed, first])  # the same rows on every rank
+    n = len(arrays["video"])
+    bar = tqdm(total=cfg.future_steps, initial=first - cfg.steps, desc="predictor, look-ahead",
+               disable=rank != 0)  # fmt: skip
+    loss = torch.zeros(())
+    for step in range(first, cfg.steps + cfg.future_steps):
+        rows = rng.integers(0, n, cfg.batch)
+        frames = torch.from_numpy(arrays["video"][rows]).to(device)
+        pans = torch.from_numpy(arrays["pans"][rows]).to(device)
+        loss = model.future_loss(frames, pans)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        bar.update(1)
+        if rank == 0 and step % cfg.log_every == 0:
+            with log_path.open("a") as f:
+                f.write(json.dumps({"step": step, "future": float(loss.detach())}) + "\n")
+    bar.close()
+    return {"future": float(loss.detach())}
+
+
+def command_line() -> str:
+    """This process's command, as the user would type it (`eco1 train ...`)."""
+    args = sys.argv[1:]
+    return "eco1 " + " ".join(args) if args and args[0] == "train" else " ".join(sys.argv)
 
 
 def _meta(cfg: TrainConfig, step: int, losses: dict, began: float, world: int) -> dict:

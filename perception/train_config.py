@@ -11,6 +11,8 @@ from pathlib import Path
 class TrainConfig:
     config: str = "tiny"
     steps: int = 3000
+    future_steps: int = 300  # then the predictor alone, on looking ahead (encoders frozen)
+    future_lr: float = 3e-4
     batch: int = 32
     lr: float = 5e-4
     min_lr: float = 1e-5

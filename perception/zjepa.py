@@ -91,6 +91,7 @@ class ZJEPA(nn.Module):
             "audio_pos", sincos_grid(p.dim, (self.audio.num_tokens,)), persistent=False
         )
         self.pan_embed = nn.Linear(2, p.dim)
+        self.carry_in = nn.Linear(self.video.dim, p.dim)
         self.point_pos = nn.Linear(3, p.dim)
         self.audio_to_video = nn.Sequential(
             nn.Linear(self.audio.dim, 2 * self.video.dim),
@@ -138,9 +139,7 @@ class ZJEPA(nn.Module):
         out: dict[str, torch.Tensor] = {}
         ctx, tgt = self.video_masks(mask_kind, b, rng)
         zv, aux_v = self.video(video, ctx)
-        pred = self.video_predictor(
-            zv, self.video_positions(ctx, batch.pans), self.video_positions(tgt, batch.pans)
-        )
+        pred = self.predict_video(zv, ctx, tgt, batch.pans, future=mask_kind == "future")
         out["video"] = jepa_l1(pred, gather_tokens(tv, tgt))
         actx, atgt = sequence_masks(b, self.audio.num_tokens, 0.5, rng)
         za, aux_a = self.audio(batch.audio, actx)
@@ -174,9 +173,29 @@ class ZJEPA(nn.Module):
         ctx, tgt = self.video_masks("future", b, np.random.default_rng(0))
         video = to_video_tensor(frames)
         z, _ = self.target_video(video, ctx)
-        return self.video_predictor(
-            z, self.video_positions(ctx, pans), self.video_positions(tgt, pans)
-        )
+        return self.predict_video(z, ctx, tgt, pans, future=True)
+
+    def future_loss(self, frames: torch.Tensor, pans: torch.Tensor) -> torch.Tensor:
+        """The look-ahead task alone, encoders frozen (training's final predictor phase)."""
+        video = to_video_tensor(frames)
+        ctx, tgt = self.video_masks("future", video.shape[0], np.random.default_rng(0))
+        with torch.no_grad():
+            target, _ = self.target_video(video)
+            z = target[:, : ctx.shape[1]]  # frame-causal: the context's own encoding
+        pred = self.predict_video(z, ctx, tgt, pans, future=True)
+        return jepa_l1(pred, gather_tokens(target, tgt))
+
+    def predict_video(self, z, ctx, tgt, pans, future: bool) -> torch.Tensor:
+        """The predictor over video tokens. Looking ahead, it predicts a change: the last
+        observed step's latents (layer-normed) are both its input at the target positions
+        and the base its output is added to, so "nothing moves" is the easy answer and
+        motion and camera pans are what it has to learn."""
+        target_pos = self.video_positions(tgt, pans)
+        if not future:
+            return self.video_predictor(z, self.video_positions(ctx, pans), target_pos)
+        last = layer_normed(z[:, -self.video.tokens_per_step :])
+        target_pos = target_pos + self.carry_in(last)
+        return last + self.video_predictor(z, self.video_positions(ctx, pans), target_pos)
 
 
 def _frozen_copy(module: nn.Module) -> nn.Module:

@@ -1,6 +1,7 @@
 """The planner in the live pipeline: between the user's turn and the LLM.
 
-On each committed learner turn it observes (planner/observations.py), updates beliefs,
+On each committed learner turn it observes (planner/observations.py: the dialogue, plus the
+face from perception's LearnerObservationFrame when a camera is on), updates beliefs,
 chooses an action and pushes a PlanActionFrame ahead of the LLM request, so the LLM prompt
 and the avatar's gesture follow the same decision.
 """
@@ -18,6 +19,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from perception.frames import LearnerObservationFrame
 from planner.agent import TutorPlanner
 from planner.frames import PlanActionFrame
 from planner.model import TutoringModel, load_tutoring_model, named_beliefs
@@ -32,6 +34,7 @@ class TutorPlannerProcessor(FrameProcessor):
         self._tutor_stopped_at: float | None = None
         self._silence_s = 0.0
         self._last_action: str | None = None
+        self._face_present = True  # assumed until a camera says otherwise
         self.last_decision: dict | None = None
 
     def beliefs(self) -> dict[str, dict[str, float]]:
@@ -43,13 +46,15 @@ class TutorPlannerProcessor(FrameProcessor):
             self._tutor_stopped_at = self._clock()
         elif isinstance(frame, UserStartedSpeakingFrame) and self._tutor_stopped_at is not None:
             self._silence_s = self._clock() - self._tutor_stopped_at
+        elif isinstance(frame, LearnerObservationFrame) and frame.face_present is not None:
+            self._face_present = frame.face_present
         elif isinstance(frame, LLMContextFrame) and not frame.speculation:
             await self.push_frame(self.decide(frame), direction)
         await self.push_frame(frame, direction)
 
     def decide(self, frame: LLMContextFrame) -> PlanActionFrame:
         text = last_user_text(frame.context.get_messages())
-        levels = dialogue_observation(text, self._last_action, self._silence_s)
+        levels = dialogue_observation(text, self._last_action, self._silence_s, self._face_present)
         self.planner.observe(self.planner.model.observation(**levels))
         decision = self.planner.decide()
         self._last_action = decision.action

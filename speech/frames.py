@@ -35,3 +35,11 @@ class PhonemeAlignmentFrame(DataFrame):
     @property
     def total_samples(self) -> int:
         return sum(item.num_samples for item in self.alignments)
+
+
+@dataclass
+class FallbackFrame(DataFrame):
+    """A stage failed and the tutor said something generic instead of going silent."""
+
+    stage: str = ""  # "llm" or "tts"
+    reason: str = ""

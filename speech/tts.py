@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 
 from loguru import logger
-from pipecat.frames.frames import ErrorFrame, Frame
+from pipecat.frames.frames import Frame
 from pipecat.services.piper.tts import PiperTTSService
 from pipecat.services.tts_service import TTSService
 from piper import PiperVoice
 
 from speech.assets import piper_voice_file
 from speech.clauses import ClauseTextAggregator
-from speech.frames import PhonemeAlignment, PhonemeAlignmentFrame
+from speech.frames import FallbackFrame, PhonemeAlignment, PhonemeAlignmentFrame
 
 _voices: dict[tuple[str, bool], PiperVoice] = {}
 _voices_lock = threading.Lock()
@@ -34,6 +34,30 @@ def shared_piper_voice(voice_file: Path, use_cuda: bool = False) -> PiperVoice:
         if key not in _voices:
             _voices[key] = PiperVoice.load(voice_file, use_cuda=use_cuda, include_alignments=True)
         return _voices[key]
+
+
+TTS_FALLBACK_LINE = "Sorry, give me a moment."
+_fallbacks: dict[int, bytes] = {}
+
+
+def fallback_audio(voice: PiperVoice) -> bytes:
+    """The fallback line, synthesized once per voice while Piper is known to work."""
+    with _voices_lock:
+        if id(voice) not in _fallbacks:
+            _fallbacks[id(voice)] = b"".join(
+                c.audio_int16_bytes for c in voice.synthesize(TTS_FALLBACK_LINE)
+            )
+        return _fallbacks[id(voice)]
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _failing(reason: str):
+    """A chunk iterator that raises on first use (the injected TTS fault)."""
+    raise RuntimeError(reason)
+    yield  # pragma: no cover - makes this a generator
 
 
 def alignment_frame(chunk, text: str, context_id: str | None) -> PhonemeAlignmentFrame | None:
@@ -63,6 +87,7 @@ class AlignedPiperTTSService(TTSService):
         use_cuda: bool = False,
         clause_min_words: int = 4,
         first_clause_words: int = 7,
+        fault: Callable[[str], bool] | None = None,
         **kwargs,
     ) -> None:
         self._voice_file = piper_voice_file(voice_file)
@@ -77,6 +102,8 @@ class AlignedPiperTTSService(TTSService):
             min_words=clause_min_words, first_clause_words=first_clause_words or None
         )
         self._pending_alignments: list[PhonemeAlignmentFrame] = []
+        self._fault = fault or (lambda _kind: False)
+        self._fallback = fallback_audio(self._voice)
 
     @property
     def voice(self) -> PiperVoice:
@@ -86,7 +113,10 @@ class AlignedPiperTTSService(TTSService):
         return True
 
     async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
-        chunks = iter(self._voice.synthesize(text, include_alignments=True))
+        if self._fault("tts_error"):
+            chunks = _failing(f"injected TTS failure on {text!r}")
+        else:
+            chunks = iter(self._voice.synthesize(text, include_alignments=True))
 
         def next_chunk():
             return next(chunks, None)
@@ -107,8 +137,16 @@ class AlignedPiperTTSService(TTSService):
                     yield self._pending_alignments.pop(0)
                 yield frame
         except Exception as exc:
+            # The clause is lost; a line recorded at start-up stands in, so the learner hears
+            # that something went wrong instead of a gap, and the next clause goes on.
             logger.error("Piper failed on {!r}: {}", text, exc)
-            yield ErrorFrame(error=f"TTS failed: {exc}")
+            yield FallbackFrame(stage="tts", reason=str(exc))
+            async for frame in self._stream_audio_frames_from_iterator(
+                _once(self._fallback),
+                in_sample_rate=self._voice.config.sample_rate,
+                context_id=context_id,
+            ):
+                yield frame
         finally:
             self._pending_alignments.clear()
             await self.stop_ttfb_metrics()

@@ -63,7 +63,7 @@ def test_page_talks_to_the_tutor(tmp_path: Path, microphone_wav: Path):
             options=chromium_options(tmp_path / "profile", microphone_wav),
         )
         try:
-            driver.get(server.base_url + "/")
+            driver.get(f"{server.base_url}/?token={server.token}")  # as `eco1 serve` prints it
             driver.find_element(By.ID, "connect").click()
             deadline, speaking_shot = time.monotonic() + 60, False
             while time.monotonic() < deadline:
@@ -92,6 +92,8 @@ def test_page_talks_to_the_tutor(tmp_path: Path, microphone_wav: Path):
             assert mentions(lines[roles.index("user")].text, "sky", "blue")
             assert len(lines[roles.index("tutor")].text.split()) >= 5
             assert "voice-to-voice" in driver.find_element(By.ID, "latency").text
+            # Chromium's fake camera reaches perception; its test pattern is not a face
+            assert "camera: no face" in driver.find_element(By.ID, "perception").text
             audio_live = driver.execute_script(
                 "const s = document.getElementById('tutor-audio').srcObject;"
                 "return !!s && s.getAudioTracks().some(t => t.readyState === 'live');"

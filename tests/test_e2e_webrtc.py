@@ -43,7 +43,7 @@ async def wait_until(condition, timeout: float, what: str) -> None:
 
 
 async def test_spoken_question_gets_transcript_and_spoken_answer(server, question):
-    client = TutorClient(server.base_url)
+    client = TutorClient(server.base_url, server.token)
     await client.connect()
     try:
         speech_end = await client.say(question)
@@ -65,14 +65,14 @@ async def test_spoken_question_gets_transcript_and_spoken_answer(server, questio
     finally:
         await client.close()
     await wait_until(lambda: sessions(server.base_url) == 0, 30, "session teardown")
-    turns = httpx.get(f"{server.base_url}/api/turns").json()
+    turns = httpx.get(f"{server.base_url}/api/turns", headers=server.headers).json()
     assert turns and mentions(turns[-1]["text"], "photosynthesis")
     metrics = httpx.get(f"{server.base_url}/metrics").text
     assert 'eco1_stage_latency_ms_count{stage="v2v_ms"}' in metrics
 
 
 async def test_barge_in_stops_the_tutor(server, question):
-    client = TutorClient(server.base_url)
+    client = TutorClient(server.base_url, server.token)
     await client.connect()
     try:
         await client.say(synthesize("Please explain how the water cycle works, step by step."))
@@ -94,14 +94,14 @@ async def test_barge_in_stops_the_tutor(server, question):
 
 
 async def test_client_vanishing_mid_answer_frees_the_session(server, question):
-    leaver = TutorClient(server.base_url)
+    leaver = TutorClient(server.base_url, server.token)
     await leaver.connect()
     await leaver.say(question)
     await leaver.wait_event("speaking", 60, role="tutor", speaking=True)
     await leaver.close()  # gone mid-answer, without a goodbye
     await wait_until(lambda: sessions(server.base_url) == 0, 30, "the session to be freed")
 
-    stayer = TutorClient(server.base_url)
+    stayer = TutorClient(server.base_url, server.token)
     await stayer.connect()
     try:
         speech_end = await stayer.say(question)
@@ -120,7 +120,7 @@ async def test_remote_openai_compatible_backend_answers_a_spoken_question(questi
         flags = ["--llm-backend", "openai", "--llm-base-url", f"{llm.base_url}/v1"]
         with ServerProcess([*flags, "--llm-model", "smollm2"]) as tutor:
             assert httpx.get(f"{tutor.base_url}/healthz").json()["llm_backend"] == "openai"
-            client = TutorClient(tutor.base_url)
+            client = TutorClient(tutor.base_url, tutor.token)
             await client.connect()
             try:
                 await client.say(question)
@@ -134,7 +134,12 @@ async def test_remote_openai_compatible_backend_answers_a_spoken_question(questi
 async def test_killed_client_is_detected_and_freed(server):
     """A client process killed mid-answer stops pinging; the liveness watchdog frees it."""
     learner = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("vanishing_client.py")), server.base_url],
+        [
+            sys.executable,
+            str(Path(__file__).with_name("vanishing_client.py")),
+            server.base_url,
+            server.token,
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -153,7 +158,7 @@ async def test_killed_client_is_detected_and_freed(server):
 
 
 async def test_avatar_motion_streams_at_60hz_and_the_mouth_moves_with_speech(server, question):
-    client = TutorClient(server.base_url)
+    client = TutorClient(server.base_url, server.token)
     await client.connect()
     try:
         await asyncio.sleep(1.0)
@@ -182,3 +187,34 @@ async def test_avatar_motion_streams_at_60hz_and_the_mouth_moves_with_speech(ser
         line for line in metrics.splitlines() if line.startswith("eco1_motion_lag_ms_count")
     )
     assert float(count.split()[-1]) > 10
+
+
+def _camera_frames():
+    """The simulator's long take, scaled up to a webcam-like 192 px."""
+    from perception.sim.clips import continuous_frames
+
+    for frame, _audio, _behaviour in continuous_frames(seed=4, size=64):
+        yield np.kron(frame, np.ones((3, 3, 1), dtype=np.uint8))
+
+
+async def test_camera_frames_become_perception_events(server):
+    from evals.webrtc_client import CameraTrack
+
+    client = TutorClient(
+        server.base_url, server.token, camera=CameraTrack(_camera_frames(), fps=10)
+    )
+    await client.connect()
+    try:
+        await client.wait_event("perception", 20)
+        await wait_until(
+            lambda: any(e["video_steps"] >= 4 for e in client.events_of("perception")),
+            30,
+            "four encoded tubelet steps",
+        )
+        latest = client.events_of("perception")[-1]
+        assert latest["face_present"] is False  # animals, not a learner's face
+        assert latest["motion_energy"] > 0.0
+        assert 0.0 <= latest["speaking_fraction"] <= 1.0 and latest["silence_s"] > 0.5
+    finally:
+        await client.close()
+    await wait_until(lambda: sessions(server.base_url) == 0, 30, "session teardown")

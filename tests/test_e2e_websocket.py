@@ -60,7 +60,7 @@ async def stream(ws, pcm: np.ndarray, seconds_after: float) -> None:
 
 
 async def test_spoken_question_over_websocket_with_a_malformed_message_first(server):
-    url = server.base_url.replace("http", "ws") + f"/ws?rate={RATE}"
+    url = server.base_url.replace("http", "ws") + f"/ws?rate={RATE}&token={server.token}"
     received = Received()
     async with websockets.connect(url, max_size=2**22) as ws:
         reader = asyncio.create_task(received.read(ws))
@@ -85,7 +85,7 @@ async def test_spoken_question_over_websocket_with_a_malformed_message_first(ser
 
 
 async def test_unsupported_rate_is_refused_with_a_reason(server):
-    url = server.base_url.replace("http", "ws") + "/ws?rate=44100"
+    url = server.base_url.replace("http", "ws") + f"/ws?rate=44100&token={server.token}"
     async with websockets.connect(url) as ws:
         message = json.loads(await ws.recv())
         assert message["type"] == "error" and "44100" in message["message"]

@@ -122,3 +122,36 @@ def test_settings_reject_or_accept_but_never_crash(values):
         load_settings(overrides=json.loads(json.dumps(values)))
     except ConfigError as exc:
         assert str(exc)
+
+
+@FUZZ
+@given(message=json_values | st.text(max_size=300) | st.binary(max_size=300))
+def test_client_messages_are_parsed_or_refused_with_a_reason(message):
+    from agent.client_messages import ClientMessageError, parse_client_message
+
+    try:
+        parsed = parse_client_message(message)
+    except ClientMessageError as exc:
+        assert str(exc)
+    else:
+        assert parsed.type == "ping"
+
+
+@FUZZ
+@given(
+    data=st.binary(max_size=2000),
+    width=st.integers(-5, 64),
+    height=st.integers(-5, 64),
+)
+def test_camera_frames_of_any_size_are_decoded_or_refused(data, width, height):
+    from pipecat.frames.frames import InputImageRawFrame
+
+    from perception.processor import _to_rgb
+
+    frame = InputImageRawFrame(image=data, size=(width, height), format="RGB")
+    try:
+        rgb = _to_rgb(frame)
+    except ValueError as exc:
+        assert "does not match" in str(exc)
+    else:
+        assert rgb.shape == (height, width, 3)

@@ -151,3 +151,48 @@ async def test_planner_hint_steers_only_the_next_reply():
     )
     assert backend.seen[0][0]["content"] == "SYS\nFor this reply: Give one example."
     assert backend.seen[1][0]["content"] == "SYS"
+
+
+class HangingBackend(ScriptedBackend):
+    async def stream(self, messages, *, max_tokens, temperature):
+        await asyncio.Event().wait()
+        yield "never"
+
+
+async def _answer(service) -> tuple[list, list]:
+    context = LLMContext(messages=[{"role": "user", "content": "hi"}])
+    return await run_test(service, frames_to_send=[LLMContextFrame(context)])
+
+
+@pytest.mark.parametrize(
+    ("backend", "fault", "reason"),
+    [
+        (ScriptedBackend([], fail=True), None, "boom"),
+        (HangingBackend([]), None, "no first token in time"),
+        (ScriptedBackend(["never said"]), lambda kind: kind == "llm_error", "injected"),
+        (ScriptedBackend(["never said"]), lambda kind: kind == "llm_timeout", "no first token"),
+    ],
+)
+async def test_a_silent_failure_becomes_a_spoken_fallback(backend, fault, reason):
+    from agent.llm.service import LLM_FALLBACK_LINE
+    from speech.frames import FallbackFrame
+
+    service = TutorLLMService(backend, system_prompt="SYS", max_tokens=10, temperature=0.0,
+                              first_token_timeout_s=0.3, fault=fault)  # fmt: skip
+    down, _ = await _answer(service)
+    fallback = [f for f in down if isinstance(f, FallbackFrame)]
+    assert len(fallback) == 1 and fallback[0].stage == "llm" and reason in fallback[0].reason
+    assert [f.text for f in down if isinstance(f, LLMTextFrame)] == [LLM_FALLBACK_LINE]
+    assert isinstance(down[-1], LLMFullResponseEndFrame)
+
+
+async def test_a_failure_after_speaking_adds_no_fallback():
+    from speech.frames import FallbackFrame
+
+    down, up = await _answer(
+        TutorLLMService(
+            ScriptedBackend(["Half"], fail=True), system_prompt="S", max_tokens=5, temperature=0.0
+        )  # fmt: skip
+    )
+    assert not any(isinstance(f, FallbackFrame) for f in down)
+    assert [f.text for f in down if isinstance(f, LLMTextFrame)] == ["Half"]

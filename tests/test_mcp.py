@@ -87,7 +87,7 @@ async def test_http_round_trip_drives_a_live_session():
         url = f"{server.base_url}/mcp/"
         refused = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
         assert refused.status_code == 401
-        learner = TutorClient(server.base_url)
+        learner = TutorClient(server.base_url, server.token)
         await learner.connect()
         try:
             await learner.say(synthesize("What is photosynthesis?"))

@@ -113,7 +113,7 @@ async def test_live_turn_consults_configured_tools(tmp_path):
     log = tmp_path / "server.log"
     env = {"ECO1_TOOLS__SERVERS": servers, "ECO1_TOOLS__TURN_BUDGET_S": "2"}
     with ServerProcess(env=env, log_path=log) as server:
-        client = TutorClient(server.base_url)
+        client = TutorClient(server.base_url, server.token)
         await client.connect()
         try:
             await client.say(synthesize("What do plants need to grow?"))

@@ -146,3 +146,23 @@ async def test_planner_processor_steers_the_turn():
     assert down.index(plan) < next(i for i, f in enumerate(down) if isinstance(f, LLMContextFrame))
     assert plan.action in ("explain", "example", "hint") and plan.prompt_hint
     assert plan.beliefs["confusion"]["confused"] > 0.3
+
+
+async def test_planner_hears_from_perception_whether_a_face_is_there():
+    from pipecat.frames.frames import LLMContextFrame
+    from pipecat.processors.aggregators.llm_context import LLMContext
+    from pipecat.tests.utils import run_test
+
+    from perception.frames import LearnerObservationFrame
+    from planner.processor import TutorPlannerProcessor
+
+    context = LLMContext(messages=[{"role": "user", "content": "ok"}])
+    seen, gone = TutorPlannerProcessor(), TutorPlannerProcessor()
+    await run_test(seen, frames_to_send=[LLMContextFrame(context)])
+    await run_test(
+        gone,
+        frames_to_send=[LearnerObservationFrame(face_present=False), LLMContextFrame(context)],
+    )
+    assert seen.last_decision["observation"]["face"] == "present"
+    assert gone.last_decision["observation"]["face"] == "absent"
+    assert gone.beliefs()["engagement"]["drifting"] > seen.beliefs()["engagement"]["drifting"]

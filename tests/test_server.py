@@ -167,3 +167,38 @@ def test_rate_limiter_window():
     assert limiter.retry_after("a") == 60 and limiter.retry_after("b") == 0
     now[0] = 61.0
     assert limiter.retry_after("a") == 0
+
+
+TOKEN = "token-for-the-tests-0123456789"
+
+
+def test_the_api_token_guards_sessions_and_learner_data(tmp_path):
+    with guarded_client(tmp_path, api_token=TOKEN) as client:
+        garbage = {"sdp": "hello", "type": "offer"}
+        missing = client.post("/api/offer", json=garbage)
+        assert missing.status_code == 401 and "token" in missing.json()["detail"]
+        assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+        wrong = client.post("/api/offer", json=garbage, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        right = client.post(
+            "/api/offer", json=garbage, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        assert right.status_code == 400  # past the gate, refused for the SDP itself
+        assert client.post(f"/api/offer?token={TOKEN}", json=garbage).status_code == 400
+        assert client.get("/api/turns").status_code == 401
+        assert client.get("/api/turns", params={"token": TOKEN}).status_code == 200
+        assert client.get("/api/sessions/x/events").status_code == 401
+        assert client.delete("/api/sessions/x").status_code == 401
+        assert client.get("/healthz").status_code == 200  # health and the page stay open
+        assert client.get("/").status_code == 200
+        with client.websocket_connect("/ws") as ws:
+            assert "token" in ws.receive_json()["message"]
+        with client.websocket_connect(f"/ws?rate=44100&token={TOKEN}") as ws:
+            assert "not supported" in ws.receive_json()["message"]  # admitted, then checked
+        refused = client.get("/metrics").text
+        assert 'eco1_offers_rejected_total{reason="token"}' in refused
+
+
+def test_open_access_needs_no_token(tmp_path):
+    with guarded_client(tmp_path, api_token=TOKEN, open_access=True) as client:
+        assert client.get("/api/turns").status_code == 200

@@ -70,3 +70,17 @@ async def test_asr_service_transcribes_segments(question_pcm_16k):
     frames = [f async for f in service.run_stt(question_pcm_16k.tobytes())]
     texts = [f.text for f in frames if isinstance(f, TranscriptionFrame)]
     assert len(texts) == 1 and mentions(texts[0], "photosynthesis")
+
+
+async def test_a_failing_clause_is_replaced_by_the_fallback_line():
+    from speech.frames import FallbackFrame
+
+    tts = AlignedPiperTTSService(fault=lambda kind: kind == "tts_error")
+    down, _ = await run_test(tts, frames_to_send=[TTSSpeakFrame("Gravity pulls things.")])
+    fallback = [f for f in down if isinstance(f, FallbackFrame)]
+    assert len(fallback) == 1 and fallback[0].stage == "tts" and "injected" in fallback[0].reason
+    pcm = np.frombuffer(
+        b"".join(f.audio for f in down if isinstance(f, TTSAudioRawFrame)), np.int16
+    )
+    assert len(pcm) > 0.3 * 16000 and np.abs(pcm).max() > 1000  # the stand-in line is heard
+    assert not any(isinstance(f, PhonemeAlignmentFrame) for f in down)

@@ -42,6 +42,9 @@ async def test_pcm_and_json_come_in(serializer, errors):
         ("{oops", "must be JSON"),
         ("[1, 2]", '"type"'),
         ("x" * 20000, "exceeds"),
+        ('{"v": 1, "type": "dance"}', "unknown message type"),
+        ('{"v": 2, "type": "ping"}', "bad ping message: v"),
+        ('{"v": 1, "type": "ping", "extra": true}', "extra"),
     ],
 )
 async def test_bad_messages_are_dropped_with_a_reason(serializer, errors, data, reason):

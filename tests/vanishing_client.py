@@ -10,8 +10,8 @@ from evals.speech_samples import synthesize
 from evals.webrtc_client import TutorClient
 
 
-async def main(base_url: str) -> None:
-    client = TutorClient(base_url)
+async def main(base_url: str, token: str) -> None:
+    client = TutorClient(base_url, token)
     await client.connect()
     await client.say(synthesize("What is photosynthesis?"))
     await client.wait_event("speaking", 60, role="tutor", speaking=True)
@@ -20,4 +20,4 @@ async def main(base_url: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(sys.argv[1], sys.argv[2]))

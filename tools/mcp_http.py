@@ -10,12 +10,12 @@ from agent.text_tutor import TextTutor
 from tools.http_auth import BearerTokenGate
 from tools.mcp_server import build_mcp_server
 
-OFF = "MCP over HTTP is off: set server.mcp_token (ECO1_SERVER__MCP_TOKEN)"
+OFF = "MCP over HTTP is off: set server.api_token or server.mcp_token (ECO1_SERVER__MCP_TOKEN)"
 
 
 def add_mcp_endpoint(app: FastAPI, settings: Settings) -> None:
     """Mount the MCP server (sharing the app's live sessions) or a route saying it is off."""
-    token = settings.server.mcp_token
+    token = settings.server.mcp_token or settings.server.api_token  # never open, even then
     if not token:
 
         @app.api_route(

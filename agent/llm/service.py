@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -17,9 +18,11 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.llm_service import LLMService
 from pipecat.services.settings import LLMSettings as PipecatLLMSettings
 
+from agent.faults import FaultInjected
 from agent.llm.backend import ChatBackend, ChatMessage
 from planner.frames import PlanActionFrame
 from planner.observations import last_user_text, text_of
+from speech.frames import FallbackFrame
 
 
 def chat_messages(system_prompt: str, context_messages: list[Any]) -> list[ChatMessage]:
@@ -31,6 +34,15 @@ def chat_messages(system_prompt: str, context_messages: list[Any]) -> list[ChatM
         if role in ("user", "assistant") and text.strip():
             messages.append({"role": role, "content": text.strip()})
     return messages
+
+
+LLM_FALLBACK_LINE = "Sorry, I lost my train of thought. Could you ask me that again?"
+
+
+async def _never() -> AsyncIterator[str]:
+    """An LLM stream that hangs (the injected timeout)."""
+    await asyncio.Event().wait()
+    yield ""
 
 
 # Facts for a learner's words within the turn's budget (tools/mcp_client.TurnToolbox).
@@ -48,6 +60,8 @@ class TutorLLMService(LLMService):
         max_tokens: int,
         temperature: float,
         context_provider: ContextProvider | None = None,
+        first_token_timeout_s: float = 10.0,
+        fault: Callable[[str], bool] | None = None,
         **kwargs: Any,
     ) -> None:
         settings = PipecatLLMSettings(
@@ -68,6 +82,17 @@ class TutorLLMService(LLMService):
         self._system_prompt = system_prompt
         self._turn_hint = ""
         self._context_provider = context_provider
+        self._first_token_timeout_s = first_token_timeout_s
+        self._fault = fault or (lambda _kind: False)
+
+    def _open_stream(self, messages: list[ChatMessage]) -> AsyncIterator[str]:
+        if self._fault("llm_error"):
+            raise FaultInjected("injected LLM failure")
+        if self._fault("llm_timeout"):
+            return _never()
+        return self._backend.stream(
+            messages, max_tokens=self._settings.max_tokens, temperature=self._settings.temperature
+        )
 
     @property
     def backend(self) -> ChatBackend:
@@ -101,19 +126,27 @@ class TutorLLMService(LLMService):
         await self.push_frame(LLMFullResponseStartFrame())
         await self.start_processing_metrics()
         await self.start_ttfb_metrics()
-        stream = self._backend.stream(
-            messages, max_tokens=self._settings.max_tokens, temperature=self._settings.temperature
-        )
+        spoke = False
         try:
+            stream = self._open_stream(messages)
             # aclosing: a barge-in cancels this task, and the backend must stop generating
             # now, not whenever the abandoned generator is garbage-collected.
             async with aclosing(stream):
-                async for piece in stream:
+                pieces = aiter(stream)
+                first = await asyncio.wait_for(anext(pieces, None), self._first_token_timeout_s)
+                if first is not None:
                     await self.stop_ttfb_metrics()
+                    await self._push_llm_text(first)
+                    spoke = True
+                async for piece in pieces:
                     await self._push_llm_text(piece)
         except Exception as exc:  # a failing backend degrades the turn, not the session
-            logger.error("LLM backend {} failed: {}", self._backend.name, exc)
-            await self.push_error(error_msg=f"LLM failed: {exc}", exception=exc)
+            reason = "no first token in time" if isinstance(exc, TimeoutError) else str(exc)
+            logger.error("LLM backend {} failed: {}", self._backend.name, reason)
+            await self.push_error(error_msg=f"LLM failed: {reason}", exception=exc)
+            if not spoke:  # say something rather than leave the learner in silence
+                await self.push_frame(FallbackFrame(stage="llm", reason=reason))
+                await self._push_llm_text(LLM_FALLBACK_LINE)
         finally:
             await self.stop_ttfb_metrics()
             await self.stop_processing_metrics()

@@ -39,6 +39,10 @@ function onMessage(raw) {
     const s = message.stages;
     $("latency").textContent = `turn ${message.turn}: voice-to-voice ${Math.round(s.v2v_ms ?? 0)} ms, ` +
       `commit-to-audio ${Math.round(s.commit_to_audio_ms ?? 0)} ms`;
+  } else if (message.type === "perception") {
+    const face = message.face_present === null ? "no camera" : message.face_present ? "face seen" : "no face";
+    $("perception").textContent = `camera: ${face} · motion ${message.motion_energy.toFixed(3)} · ` +
+      `you spoke ${Math.round(100 * message.speaking_fraction)}% of the last seconds`;
   }
 }
 
@@ -100,11 +104,16 @@ async function connect() {
 
     await pc.setLocalDescription(await pc.createOffer());
     await waitForIce(pc);
+    // The API token comes in the URL `eco1 serve` prints (…/?token=…); it goes in a header.
+    const token = new URLSearchParams(window.location.search).get("token");
+    const headers = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = `Bearer ${token}`;
     const response = await fetch("/api/offer", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers,
       body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
     });
+    if (response.status === 401) throw new Error("this page needs the URL with ?token= that eco1 serve printed");
     if (!response.ok) throw new Error((await response.json()).detail || response.statusText);
     const answer = await response.json();
     state.pcId = answer.pc_id;

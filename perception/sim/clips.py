@@ -24,6 +24,7 @@ class ClipSpec:
     fps: float = 8.0
     points: int = 256
     warmup: int = 12  # steps run before recording, so behaviours are under way
+    stride: int = 5  # simulation steps per rendered frame: motion of a few pixels per frame
 
     @property
     def seconds(self) -> float:
@@ -67,7 +68,7 @@ def make_clip(seed: int, spec: ClipSpec = ClipSpec()) -> Clip:
         rng,
         herd_size=int(rng.integers(4, 7)) * 2,
     )
-    world.segment_left = spec.warmup + spec.frames + 1
+    world.segment_left = spec.warmup + spec.frames * spec.stride + 1
     texture = ground_texture(world)
     for _ in range(spec.warmup):
         world.step()
@@ -76,6 +77,8 @@ def make_clip(seed: int, spec: ClipSpec = ClipSpec()) -> Clip:
     for t in range(spec.frames):
         video[t] = render_frame(world, texture, spec.size)
         world.step(pans[t])
+        for _ in range(spec.stride - 1):
+            world.step()
     points = point_cloud(world, spec.points, rng)
     audio = soundtrack(biome, world.species, BEHAVIOURS[behaviour_i], spec.seconds, rng)
     upcoming = BEHAVIOURS.index(world.next_behaviour())
@@ -105,7 +108,7 @@ class ClipStream:
 
 
 def continuous_frames(
-    seed: int, size: int, fps: float = 8.0
+    seed: int, size: int, fps: float = 8.0, stride: int = ClipSpec.stride
 ) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
     """One long take, behaviours switching along the chain: (frame, audio chunk, behaviour)."""
     rng = np.random.default_rng(seed)
@@ -116,7 +119,8 @@ def continuous_frames(
         frame = render_frame(world, texture, size)
         audio = soundtrack(biome, world.species, world.behaviour, 1.0 / fps, rng)
         yield frame, audio, BEHAVIOURS.index(world.behaviour)
-        world.step()
+        for _ in range(stride):
+            world.step()
 
 
 __all__ = ["SAMPLE_RATE", "Clip", "ClipSpec", "ClipStream", "continuous_frames", "make_clip"]

@@ -53,6 +53,8 @@ def write_shards(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MANIFEST).unlink(missing_ok=True)
+    for old in out_dir.glob("shard-*.npz"):  # a dataset of another spec or size
+        old.unlink()
     jobs = [(first_seed + s, min(shard_size, clips - s), spec) for s in range(0, clips, shard_size)]
     names = []
     with get_context("spawn").Pool(max(1, workers)) as pool:
@@ -66,6 +68,15 @@ def write_shards(
     manifest = {"spec": asdict(spec), "clips": clips, "first_seed": first_seed, "shards": names}
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return out_dir
+
+
+def matches(data_dir: Path, spec: ClipSpec, clips: int) -> bool:
+    """Whether data_dir holds a finished dataset of this spec and size."""
+    path = Path(data_dir) / MANIFEST
+    if not path.exists():
+        return False
+    manifest = json.loads(path.read_text())
+    return manifest["spec"] == asdict(spec) and manifest["clips"] == clips
 
 
 def read_shards(data_dir: Path, spec: ClipSpec | None = None) -> dict[str, np.ndarray]:
