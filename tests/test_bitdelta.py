@@ -136,3 +136,39 @@ def test_store_round_trip_isolation_and_encryption(tmp_path):
     assert torch.equal(secret.load("carol")[names[0]].bits, deltas[names[0]].bits)
     with pytest.raises(DeltaStoreError, match="no key"):
         DeltaStore(tmp_path / "enc").load("carol")
+
+
+@pytest.mark.slow
+def test_bitdelta_on_the_real_smollm2():
+    """The packaged SmolLM2 in torch: a fine-tune's BitDelta equals its dense reconstruction."""
+    import copy
+
+    from agent.personalization.bitdelta import unpack_signs
+    from agent.personalization.smollm import (
+        encode_pairs,
+        fine_tune,
+        load_smollm2,
+        perplexity,
+        personal_layer,
+    )
+    from agent.personalization.tutor_corpus import examples
+
+    base, tokenizer = load_smollm2()
+    assert 1.0 < perplexity(base, tokenizer) < 1000
+    fine = copy.deepcopy(base)
+    fine_tune(fine, tokenizer, steps=2, batch=2)
+    names = linear_names(base, personal_layer)
+    assert len(names) == 30 * 7  # every projection of the 30 blocks
+    deltas = make_deltas(base, fine, names)
+    dense = copy.deepcopy(base)
+    with torch.no_grad():
+        for name in names:
+            layer, d = dense.get_submodule(name), deltas[name]
+            layer.weight += d.alpha * unpack_signs(d.bits, layer.in_features)
+    personal = PersonalizedModel(copy.deepcopy(base), names)
+    personal.activate("learner", deltas)
+    ids, _ = encode_pairs(tokenizer, examples(held_out=True)[:2])
+    with torch.no_grad():
+        expected = dense(input_ids=ids).logits
+        got = personal.run("learner", lambda m: m(input_ids=ids).logits)
+    assert torch.allclose(got, expected, atol=1e-3)

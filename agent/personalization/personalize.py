@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from agent.personalization.bitdelta import BitDeltaLinear, PackedDelta, compress
 
@@ -107,7 +108,7 @@ def distill_scales(
         a.requires_grad_(True)
     optimizer = torch.optim.Adam(alphas, lr=lr)
     losses = []
-    for step in range(steps):
+    for step in tqdm(range(steps), desc="distilling scales", unit="step"):
         x = batches[step % len(batches)]
         with torch.no_grad():
             target = teacher(x)

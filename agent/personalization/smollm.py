@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from agent.personalization.tutor_corpus import examples
 from speech.assets import smollm2_gguf
@@ -56,7 +57,7 @@ def fine_tune(
     generator = torch.Generator().manual_seed(0)
     model.train()
     losses = []
-    for _ in range(steps):
+    for _ in tqdm(range(steps), desc="fine-tuning SmolLM2", unit="step"):
         rows = torch.randint(0, len(ids), (batch,), generator=generator)
         loss = model(input_ids=ids[rows], labels=labels[rows]).loss
         optimizer.zero_grad()
