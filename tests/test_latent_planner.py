@@ -80,6 +80,7 @@ def test_ensemble_learns_latent_dynamics_better_than_copying():
     ensemble = train_ensemble(train, (4, 4), members=2, steps=150, batch=32)
     predicted = ensemble.rollout(z[80], act[80:, None])  # one step from the same start
     assert predicted.shape == (2, len(act) - 80, 16, 96)
-    model_err = float((ensemble.members[0](z[80:], act[80:]) - z_next[80:]).abs().mean())
+    with torch.no_grad():
+        model_err = float((ensemble.members[0](z[80:], act[80:]) - z_next[80:]).abs().mean())
     copy_err = float((z[80:] - z_next[80:]).abs().mean())
     assert model_err < copy_err
