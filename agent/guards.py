@@ -42,13 +42,16 @@ def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
     return origin.rstrip("/") in {a.rstrip("/") for a in allowed}
 
 
+def bearer_value(authorization: str) -> str | None:
+    """The token in an `Authorization: Bearer <t>` header value, if that is what it is."""
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
 def presented_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
     """The token a request carries: `Authorization: Bearer <t>`, else `?token=<t>` (the
     browser's WebSocket API cannot set headers)."""
-    scheme, _, value = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return query.get("token") or None
+    return bearer_value(headers.get("authorization", "")) or query.get("token") or None
 
 
 def token_ok(expected: str | None, given: str | None) -> bool:

@@ -10,7 +10,13 @@ from loguru import logger
 
 from agent.config import Settings
 from agent.server import create_app
-from speech.assets import ModelFileMissing, piper_voice_file, smollm2_gguf, whisper_model_dir
+from speech.assets import (
+    ModelFileMissing,
+    piper_voice_file,
+    require_file,
+    smollm2_gguf,
+    whisper_model_dir,
+)
 
 
 def configure_logging(level: str) -> None:
@@ -32,12 +38,11 @@ def check_model_files(settings: Settings) -> None:
     if settings.perception.enabled:
         from perception.checkpoint import DEFAULT_CHECKPOINT
 
-        path = settings.perception.checkpoint or DEFAULT_CHECKPOINT
-        if not path.exists():
-            raise ModelFileMissing(
-                f"z-JEPA checkpoint not found at {path} (set perception.checkpoint, "
-                "or perception.enabled = false)"
-            )
+        require_file(
+            settings.perception.checkpoint or DEFAULT_CHECKPOINT,
+            "z-JEPA checkpoint",
+            "ECO1_PERCEPTION__CHECKPOINT (or ECO1_PERCEPTION__ENABLED=false)",
+        )
 
 
 def serve(settings: Settings) -> int:

@@ -51,11 +51,7 @@ async def one_turn(
     try:
         speech_end = await client.say(pcm)
         heard = await client.wait_event("transcript", 30, role="user", final=True)
-        deadline = time.monotonic() + 60
-        while (first_audio := client.audio.first_audible_after(speech_end)) is None:
-            if time.monotonic() > deadline:
-                raise TimeoutError("no answer audio within 60 s")
-            await asyncio.sleep(0.01)
+        first_audio = await client.wait_audio_after(speech_end, 60)
         await client.wait_event("latency", 10)
         first_clause = await client.wait_event("transcript", 10, role="tutor")
         return {

@@ -47,11 +47,10 @@ async def ask(server: ServerProcess, pcm: np.ndarray, timeout: float = 60.0) -> 
     await client.connect()
     try:
         speech_end = await client.say(pcm)
-        deadline = time.monotonic() + timeout
-        while client.audio.first_audible_after(speech_end) is None:
-            if time.monotonic() > deadline:
-                return {"spoke": False, "pc_id": client.pc_id, "events": client.events}
-            await asyncio.sleep(0.05)
+        try:
+            await client.wait_audio_after(speech_end, timeout)
+        except TimeoutError:
+            return {"spoke": False, "pc_id": client.pc_id, "events": client.events}
         await client.wait_event("latency", 15)
         return {"spoke": True, "pc_id": client.pc_id, "events": client.events}
     finally:

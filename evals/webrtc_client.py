@@ -214,6 +214,14 @@ class TutorClient:
         await self._wait(lambda: found() is not None, timeout, f"a {kind} event {match or ''}")
         return found()  # type: ignore[return-value]
 
+    async def wait_audio_after(self, moment: float, timeout: float) -> float:
+        """Wall time of the first audible tutor audio at or after `moment` (TimeoutError if
+        none arrives within timeout)."""
+        await self._wait(
+            lambda: self.audio.first_audible_after(moment) is not None, timeout, "tutor audio"
+        )
+        return self.audio.first_audible_after(moment)  # type: ignore[return-value]
+
     async def say(self, pcm_48k: np.ndarray) -> float:
         """Speak and wait until the last sample has left; returns that wall time."""
         duration = self.mic.say(pcm_48k)

@@ -49,18 +49,16 @@ def _distributed() -> tuple[int, int]:
 
 
 def prepare_data(cfg: TrainConfig, spec: ClipSpec, rank: int):
-    """Rank 0 simulates the dataset unless a finished one of this spec and size is there;
-    everyone then reads it."""
+    """Rank 0 simulates the dataset unless a finished one of this spec and size is there,
+    and caches its caption embeddings; the other ranks wait, then read both."""
     if rank == 0 and not matches(cfg.data, spec, cfg.clips):
         write_shards(cfg.data, cfg.clips, spec, first_seed=TRAIN_FIRST_SEED)
-    if dist.is_initialized():
-        dist.barrier()
+    if rank != 0 and dist.is_initialized():
+        dist.barrier()  # rank 0 meets it below, once the cache is written
     arrays = read_shards(cfg.data, spec)
-    if rank == 0:  # computes and caches the caption embeddings once
-        caption_embeddings(cfg.data, arrays["description"])
-    if dist.is_initialized():
-        dist.barrier()
     ids, embeddings = caption_embeddings(cfg.data, arrays["description"])
+    if rank == 0 and dist.is_initialized():
+        dist.barrier()
     return arrays, torch.from_numpy(ids), torch.from_numpy(embeddings)
 
 

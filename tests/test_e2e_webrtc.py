@@ -50,9 +50,7 @@ async def test_spoken_question_gets_transcript_and_spoken_answer(server, questio
         heard = await client.wait_event("transcript", 30, role="user", final=True)
         assert mentions(heard["text"], "photosynthesis"), heard["text"]
         await client.wait_event("speaking", 60, role="tutor", speaking=True)
-        await wait_until(
-            lambda: client.audio.first_audible_after(speech_end) is not None, 10, "tutor audio"
-        )
+        await client.wait_audio_after(speech_end, 10)
         await client.wait_event("transcript", 30, role="tutor")
         action = await client.wait_event("action", 10)
         assert action["action"] in ("explain", "example", "check", "hint", "encourage",
@@ -106,9 +104,7 @@ async def test_client_vanishing_mid_answer_frees_the_session(server, question):
     try:
         speech_end = await stayer.say(question)
         await stayer.wait_event("transcript", 30, role="user", final=True)
-        await wait_until(
-            lambda: stayer.audio.first_audible_after(speech_end) is not None, 60, "answer audio"
-        )
+        await stayer.wait_audio_after(speech_end, 60)
     finally:
         await stayer.close()
     assert server.alive(), "server died"

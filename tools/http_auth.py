@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from agent.guards import bearer_value, token_ok
 
 
 class BearerTokenGate:
@@ -15,14 +16,13 @@ class BearerTokenGate:
         if len(token) < 16:
             raise ValueError("the MCP bearer token must be at least 16 characters")
         self._app = app
-        self._token = token.encode()
+        self._token = token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = dict(scope.get("headers") or [])
-            given = headers.get(b"authorization", b"")
-            scheme, _, value = given.partition(b" ")
-            if scheme.lower() != b"bearer" or not hmac.compare_digest(value.strip(), self._token):
+            given = bearer_value(headers.get(b"authorization", b"").decode("latin-1"))
+            if not token_ok(self._token, given):
                 body = json.dumps({"error": "missing or wrong bearer token"}).encode()
                 await send({
                     "type": "http.response.start",
