@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         "zjepa": "z-JEPA probes, future prediction and streaming cost",
         "bitdelta": "1-bit per-user deltas on SmolLM2-135M and the z-JEPA predictor",
         "reliability": "load, injected faults, soak, fuzzing and a SIGKILL on real servers",
+        "controller": "HLLM controller vs always/never thinking under rising load",
     }
     for name, summary in benchmarks.items():
         bench = benches.add_parser(name, help=summary)
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
             bench.add_argument(
                 "--turns", type=int, default=12, help="turns per pipeline (default 12)"
             )
+        if name == "controller":
+            bench.add_argument("--quick", action="store_true", help="3 questions, 2 load levels")
+            bench.add_argument("--budget-ms", type=float, help="commit_to_audio budget to hold")
         _add_settings_flags(bench)
     return parser
 
@@ -128,6 +132,10 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
         from evals.latency import run_latency_eval
 
         return run_latency_eval(settings, turns=args.turns, out_dir=args.out)
+    if args.bench == "controller":
+        from evals.controller import run_controller_eval
+
+        return run_controller_eval(settings, args.out, quick=args.quick, budget_ms=args.budget_ms)
     runners = {
         "motion": ("evals.motion", "run_motion_eval"),
         "asr": ("evals.asr", "run_asr_eval"),

@@ -20,6 +20,7 @@ from pipecat.frames.frames import (
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 from pipecat.processors.frame_processor import FrameDirection
 
+from agent.frames import CitationsFrame, ControllerDecisionFrame, ThinkingFrame
 from agent.latency import TurnRecord
 from perception.frames import LearnerObservationFrame
 from planner.frames import PlanActionFrame
@@ -51,6 +52,12 @@ def frame_event(frame) -> dict[str, Any] | None:
             probabilities=frame.probabilities,
             beliefs=frame.beliefs,
         )
+    if isinstance(frame, ThinkingFrame):
+        return event("thinking", text=frame.text)
+    if isinstance(frame, CitationsFrame):
+        return event("citations", citations=frame.citations)
+    if isinstance(frame, ControllerDecisionFrame):
+        return event("controller", **frame.report)
     if isinstance(frame, FallbackFrame):
         return event("fallback", stage=frame.stage, reason=frame.reason)
     if isinstance(frame, LearnerObservationFrame):

@@ -23,6 +23,11 @@ TUTOR_SYSTEM_PROMPT = (
 )
 
 
+# Loss multipliers per decision part (1.0 = no change). Placeholder guesses until
+# `eco1 eval controller` measures them for the embedded model.
+DEFAULT_QUALITY_GAINS = {"think:48": 0.9, "think:128": 0.8, "critique:1": 0.85}
+
+
 class Section(BaseModel):
     """A settings section; unknown keys are errors, so typos do not pass silently."""
 
@@ -54,6 +59,11 @@ class LLMSettings(Section):
         default=10.0, gt=0, description="no first token by then: the tutor says a fallback line"
     )
     system_prompt: str = TUTOR_SYSTEM_PROMPT
+    thinking: bool = Field(
+        default=False,
+        description="the remote endpoint serves a thinking model with Qwen3-style "
+        "chat_template_kwargs and a reasoning parser (vLLM, SGLang); the embedded one always can",
+    )
 
 
 class ASRSettings(Section):
@@ -185,6 +195,53 @@ class PerceptionSettings(Section):
     fps: float = Field(default=8.0, gt=0, le=30, description="camera frames sampled per second")
 
 
+class RetrievalSettings(Section):
+    """Hybrid search over markdown notes, whose best passages the tutor is given each turn."""
+
+    enabled: bool = True
+    notes_dir: Path | None = Field(
+        default=None, description="folder of *.md notes (default: the shipped knowledge base)"
+    )
+    k: int = Field(default=1, ge=0, le=10, description="passages given per turn")
+    bm25_weight: float = Field(default=0.5, ge=0.0)
+    dense_weight: float = Field(default=0.5, ge=0.0)
+    min_score: float = Field(default=0.35, ge=0.0, le=1.0, description="weaker passages unused")
+
+
+class ControllerSettings(Section):
+    """The HLLM controller: per turn, thinking budget, experts, backend tier, critique rounds."""
+
+    enabled: bool = True
+    budget_ms: float = Field(
+        default=2000.0, gt=0, description="commit_to_audio budget (150 on a GPU host)"
+    )
+    target_fraction: float = Field(
+        default=0.7, gt=0.0, le=1.0, description="λ_ℓ holds mean latency at this share of budget"
+    )
+    think_budgets: list[int] = Field(default=[0, 48, 128], min_length=1)
+    experts: list[int] = Field(default=[1, 2], min_length=1, description="MoE top-k choices")
+    max_critique_rounds: int = Field(default=1, ge=0, le=3)
+    compute_budget_tokens: float = Field(default=200.0, gt=0)
+    eta_latency: float = Field(default=0.5, ge=0.0)
+    eta_compute: float = Field(default=0.05, ge=0.0)
+    stay: float = Field(default=0.8, ge=0.0, lt=1.0, description="how sticky decisions are")
+    temperature: float = Field(default=0.1, gt=0.0)
+    quality_gains: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_QUALITY_GAINS),
+        description="loss multipliers per decision part (from `eco1 eval controller`)",
+    )
+    remote: LLMSettings | None = Field(
+        default=None, description="a second, remote tier (backend = 'openai') to route to"
+    )
+
+    @field_validator("think_budgets", "experts")
+    @classmethod
+    def _non_negative(cls, values: list[int]) -> list[int]:
+        if any(v < 0 for v in values):
+            raise ValueError("values must be non-negative")
+        return sorted(set(values))
+
+
 class Settings(BaseSettings):
     """Everything the service reads at start-up."""
 
@@ -203,6 +260,8 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     tools: ToolsSettings = ToolsSettings()
     perception: PerceptionSettings = PerceptionSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    controller: ControllerSettings = ControllerSettings()
 
     @field_validator("host")
     @classmethod
@@ -217,6 +276,9 @@ class Settings(BaseSettings):
             ("http://", "https://")
         ):
             raise ValueError("llm.base_url must start with http:// or https://")
+        remote = self.controller.remote
+        if remote is not None and remote.backend != "openai":
+            raise ValueError("controller.remote must have backend = 'openai'")
         return self
 
 
@@ -227,6 +289,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "llm": {"gpu_layers": -1, "threads": 4, "max_tokens": 160},
         "asr": {"device": "cuda", "compute_type": "float16"},
         "tts": {"use_cuda": True},
+        "controller": {"budget_ms": 150.0},
     },
 }
 

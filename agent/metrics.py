@@ -77,7 +77,43 @@ class ServiceMetrics:
             buckets=(1, 2, 5, 10, 17, 20, 33, 50, 100, 250),
             registry=self.registry,
         )
+        self.controller_lambda = Gauge(
+            "eco1_controller_lambda", "HLLM controller dual variables", ["constraint"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.controller_decision = Gauge(
+            "eco1_controller_decision", "The controller's latest decision, part by part", ["part"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.controller_predicted_ms = Gauge(
+            "eco1_controller_predicted_ms",
+            "Predicted commit_to_audio of the latest decision (mean and 95th percentile)",
+            ["quantity"],
+            registry=self.registry,
+        )
+        self.controller_decisions = Counter(
+            "eco1_controller_decisions", "Turns decided, by decision", ["decision"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.controller_switches = Counter(
+            "eco1_controller_switches", "Times the held decision changed", registry=self.registry
+        )
         self.recent_turns: deque[TurnRecord] = deque(maxlen=history)
+
+    def record_decision(self, report) -> None:
+        """Expose one HLLM controller decision (agent.controller.ControllerReport)."""
+        decision = report.decision
+        self.controller_lambda.labels(constraint="latency").set(report.lambda_latency)
+        self.controller_lambda.labels(constraint="compute").set(report.lambda_compute)
+        self.controller_decision.labels(part="think_tokens").set(decision.think_tokens)
+        self.controller_decision.labels(part="experts_k").set(decision.experts_k)
+        self.controller_decision.labels(part="critique_rounds").set(decision.critique_rounds)
+        self.controller_decision.labels(part="remote_tier").set(decision.tier != "embedded")
+        self.controller_predicted_ms.labels(quantity="mean").set(report.predicted_ms)
+        self.controller_predicted_ms.labels(quantity="p95").set(report.predicted_upper_ms)
+        self.controller_decisions.labels(decision=decision.name).inc()
+        self.controller_switches.inc(report.switched)
+        self.stage_ms.labels(stage="controller").observe(report.decide_ms)
 
     def record_turn(self, record: TurnRecord) -> None:
         """Count a finished turn, observe each stage, keep it for /api/turns, log it."""

@@ -19,6 +19,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
 from pipecat.transports.base_transport import BaseTransport
 
 from agent.config import Settings
+from agent.controller.turn_compute import TurnCompute
 from agent.llm.backend import ChatBackend
 from agent.llm.service import ContextProvider, TutorLLMService
 from avatar.processor import AvatarMotionProcessor, SendMotion, SpeechClockStamper
@@ -38,10 +39,13 @@ def build_tutor_worker(
     on_motion_lag: Callable[[float], None] | None = None,
     context_provider: ContextProvider | None = None,
     fault: Callable[[str], bool] | None = None,
+    compute: TurnCompute | None = None,
+    session_id: str = "",
 ) -> PipelineWorker:
     """The PipelineWorker for one learner; run it with a WorkerRunner, cancel it to end.
 
-    With send_motion, an avatar motion stream (60 Hz JSON) follows the audio clock.
+    With send_motion, an avatar motion stream (60 Hz JSON) follows the audio clock; with
+    compute, the host's HLLM controller and knowledge base shape every answer.
     """
     stt = SharedWhisperSTTService(
         model_dir=settings.asr.model_path,
@@ -72,6 +76,8 @@ def build_tutor_worker(
         context_provider=context_provider,
         first_token_timeout_s=settings.llm.first_token_timeout_s,
         fault=fault,
+        compute=compute,
+        session_id=session_id,
     )
     tts = AlignedPiperTTSService(
         voice_file=settings.tts.voice_path,

@@ -23,6 +23,7 @@ from pipecat.transports.smallwebrtc.request_handler import (
 
 from agent.client_events import event
 from agent.config import Settings
+from agent.controller.factory import HostCompute
 from agent.faults import FaultInjector
 from agent.guards import RateLimiter, origin_allowed, presented_token, token_ok
 from agent.llm.backend import create_backend
@@ -97,6 +98,7 @@ def create_app(
         faults = FaultInjector(
             settings.server.faults, on_fire=lambda k: metrics.faults_injected.labels(kind=k).inc()
         )
+    host_compute = HostCompute(settings, lambda: len(manager.sessions), metrics)
     manager = SessionManager(
         settings,
         metrics,
@@ -105,6 +107,7 @@ def create_app(
         context_provider=toolbox.context_for if toolbox else None,
         store=store,
         fault=faults,
+        compute=host_compute,
     )
     handler = SmallWebRTCRequestHandler(ice_servers=list(settings.server.ice_servers))
     ready = asyncio.Event()
@@ -121,6 +124,7 @@ def create_app(
     async def _service_lifespan():
         if warm_up:
             await asyncio.to_thread(warm_up_models, settings)
+            await asyncio.to_thread(host_compute)  # knowledge base, controller, tiers
             backend = create_backend(settings.llm)
             await backend.warm_up()
             await backend.close()

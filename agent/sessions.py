@@ -18,6 +18,7 @@ from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 from agent.client_events import ClientEventRelay, event, latency_event
 from agent.client_messages import ClientMessageError, parse_client_message
 from agent.config import Settings
+from agent.controller.turn_compute import TurnCompute
 from agent.latency import TurnLatencyObserver, TurnRecord
 from agent.llm.backend import ChatBackend
 from agent.llm.service import ContextProvider
@@ -59,8 +60,10 @@ class SessionManager:
         context_provider: ContextProvider | None = None,
         store: SessionStore | None = None,
         fault: Callable[[str], bool] | None = None,
+        compute: Callable[[], TurnCompute | None] = lambda: None,
     ) -> None:
         self._settings = settings
+        self._compute = compute
         self._fault = fault
         self._store = store
         self._context_provider = context_provider
@@ -101,7 +104,11 @@ class SessionManager:
                 self._metrics.fallbacks.labels(stage=message.get("stage", "?")).inc()
             await transport.output().queue_frame(OutputTransportMessageUrgentFrame(message=message))
 
+        compute = await asyncio.to_thread(self._compute)  # the first call loads the index
+
         async def on_turn(record: TurnRecord) -> None:
+            if compute is not None:
+                compute.observe_latency(session_id, record.stages.get("commit_to_audio_ms"))
             session.turns.append(record)
             self._metrics.record_turn(record)
             await send_event(latency_event(record))
@@ -119,6 +126,8 @@ class SessionManager:
                 on_motion_lag=self._metrics.motion_lag_ms.observe,
                 context_provider=self._context_provider,
                 fault=self._fault,
+                compute=compute,
+                session_id=session_id,
             )
         )
         session = Session(id=session_id, connection=connection, worker=worker, backend=backend)
@@ -180,6 +189,8 @@ class SessionManager:
 
     async def _free(self, session: Session) -> None:
         self._sessions.pop(session.id, None)
+        if (compute := self._compute()) is not None and compute.controller is not None:
+            compute.controller.forget(session.id)
         if self._store is not None:
             self._store.session_ended(session.id)
         self._metrics.sessions_active.set(len(self._sessions))

@@ -41,6 +41,7 @@ def build_stock_worker(
     send_motion=None,  # the stock pipeline has no avatar
     on_motion_lag=None,
     context_provider=None,
+    **_tutor_only,  # faults, the controller: parts of Eco-1's pipeline, not the stock one
 ) -> PipelineWorker:
     stt = WhisperSTTService(
         device="cpu" if settings.asr.device == "cpu" else "auto",

@@ -92,6 +92,7 @@ class MoEFeedForward(nn.Module):
     def __init__(self, dim: int, hidden: int, config: MoEConfig = MoEConfig()) -> None:
         super().__init__()
         self.config = config
+        self.inference_top_k: int | None = None  # set per turn by the HLLM controller
         self.router = nn.Linear(dim, config.experts, bias=False)
         self.w_in = nn.Parameter(torch.randn(config.experts, dim, hidden) * dim**-0.5)
         self.b_in = nn.Parameter(torch.zeros(config.experts, hidden))
@@ -103,7 +104,7 @@ class MoEFeedForward(nn.Module):
         self, x: torch.Tensor, gate_state: torch.Tensor | None = None, top_k: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         cfg = self.config
-        k = top_k or cfg.top_k
+        k = top_k or self.inference_top_k or cfg.top_k
         b, n, d = x.shape
         flat = x.reshape(b * n, d)
         logits = self.router(flat)
@@ -127,3 +128,11 @@ class MoEFeedForward(nn.Module):
         self.last_load = assigned.detach().sum(0)
         new_state = probs.detach().reshape(b, n, -1).mean(1)
         return out.reshape(b, n, d), aux, new_state
+
+
+def set_inference_top_k(model: nn.Module, k: int) -> int:
+    """Route every MoE layer of model through k experts from now on; returns how many."""
+    layers = [m for m in model.modules() if isinstance(m, MoEFeedForward)]
+    for layer in layers:
+        layer.inference_top_k = max(1, min(int(k), layer.config.experts))
+    return len(layers)

@@ -196,3 +196,36 @@ async def test_a_failure_after_speaking_adds_no_fallback():
     )
     assert not any(isinstance(f, FallbackFrame) for f in down)
     assert [f.text for f in down if isinstance(f, LLMTextFrame)] == ["Half"]
+
+
+async def test_the_controller_can_route_a_turn_to_the_remote_tier(openai_server):
+    from agent.config import load_settings
+    from agent.controller.decision import Decision
+    from agent.controller.factory import backend_tiers
+    from agent.controller.turn_compute import TurnCompute
+
+    remote = {"backend": "openai", "base_url": f"{openai_server.base_url}/v1", "model": "x"}
+    settings = load_settings(overrides={"controller": {"remote": remote}})
+    tiers = backend_tiers(settings)
+    assert set(tiers) == {"embedded", "remote"}
+    remote_backend = tiers["remote"]
+    calls = []
+
+    def counted_stream(*args, **kwargs):
+        calls.append(args)
+        return remote_backend.__class__.stream(remote_backend, *args, **kwargs)
+
+    remote_backend.stream = counted_stream
+    compute = TurnCompute(tiers, fixed=Decision(tier="remote"))
+    plan = await compute.prepare("s", "What do plants need to grow?")
+    assert plan.backend is tiers["remote"]
+    service = TutorLLMService(
+        tiers["embedded"], system_prompt="SYS", max_tokens=16, temperature=0.0, compute=compute
+    )
+    context = LLMContext(messages=[{"role": "user", "content": "What do plants need to grow?"}])
+    down, _ = await run_test(
+        service, frames_to_send=[LLMContextFrame(context)], expected_down_frames=None
+    )
+    assert len("".join(f.text for f in down if isinstance(f, LLMTextFrame)).split()) >= 3
+    assert len(calls) == 1  # answered by the remote server, not the embedded model
+    await tiers["remote"].close()

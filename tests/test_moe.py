@@ -81,3 +81,19 @@ def test_moe_layer_drops_over_capacity_tokens_and_carries_gate_state():
     _, _, s1 = sticky(x)
     _, _, s2 = sticky(x, gate_state=s1)
     assert (s2.max(-1).values >= s1.max(-1).values - 1e-6).all()  # routing sharpens, not flaps
+
+
+def test_the_controller_can_change_how_many_experts_route_each_token():
+    from perception.moe import set_inference_top_k
+
+    torch.manual_seed(0)
+    layer = MoEFeedForward(8, 16, MoEConfig(experts=4, top_k=2))
+    x = torch.randn(1, 6, 8)
+    two, _, _ = layer(x)
+    model = torch.nn.Sequential(layer)
+    assert set_inference_top_k(model, 1) == 1 and layer.inference_top_k == 1
+    one, _, _ = layer(x)
+    assert not torch.allclose(one, two)
+    assert torch.allclose(one, layer(x, top_k=1)[0])
+    set_inference_top_k(model, 99)
+    assert layer.inference_top_k == 4  # never more than the layer has

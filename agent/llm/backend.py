@@ -8,7 +8,10 @@ so the controller can later pick a backend per turn.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Protocol, TypedDict
+
+from agent.llm.thinking import Piece
 
 if TYPE_CHECKING:
     from agent.config import LLMSettings
@@ -47,3 +50,26 @@ def create_backend(settings: LLMSettings) -> ChatBackend:
     from agent.llm.openai_backend import OpenAICompatibleBackend
 
     return OpenAICompatibleBackend(settings)
+
+
+async def turn_pieces(
+    backend: ChatBackend,
+    messages: list[ChatMessage],
+    *,
+    max_tokens: int,
+    temperature: float,
+    think_tokens: int = 0,
+) -> AsyncIterator[Piece]:
+    """A reply as Pieces: with a thought first when asked and the backend can think."""
+    if think_tokens > 0 and getattr(backend, "supports_thinking", False):
+        stream = backend.stream_turn(  # type: ignore[attr-defined]
+            messages, max_tokens=max_tokens, temperature=temperature, think_tokens=think_tokens
+        )
+        async with aclosing(stream) as pieces:
+            async for piece in pieces:
+                yield piece
+        return
+    async with aclosing(backend.stream(messages, max_tokens=max_tokens,
+                                       temperature=temperature)) as texts:  # fmt: skip
+        async for text in texts:
+            yield Piece(text)

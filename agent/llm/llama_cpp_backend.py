@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
+from contextlib import aclosing
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
 from loguru import logger
 
 from agent.llm.backend import BackendError, ChatMessage
+from agent.llm.thinking import THINK_CLOSE, THINK_OPEN, Piece, forced_close
 from speech.assets import smollm2_gguf
 
 if TYPE_CHECKING:
@@ -27,6 +30,7 @@ class LlamaCppBackend:
     """Streams chat completions from a local gguf through llama-cpp-python."""
 
     name = "embedded"
+    supports_thinking = True
     _instances: ClassVar[dict[tuple, LlamaCppBackend]] = {}
     _instances_lock: ClassVar[threading.Lock] = threading.Lock()
 
@@ -36,6 +40,7 @@ class LlamaCppBackend:
         self._llama = None
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
+        self._formatter = None
 
     @classmethod
     def shared(cls, settings: LLMSettings) -> LlamaCppBackend:
@@ -79,8 +84,23 @@ class LlamaCppBackend:
         async for _ in self.stream(primer, max_tokens=1, temperature=0.0):
             pass
 
+    def _chat_prompt(self, llama, messages: list[ChatMessage]) -> tuple[str, list[str]]:
+        """The model's own chat template applied to messages, and its stop strings."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            vocab = llama._model
+            self._formatter = Jinja2ChatFormatter(
+                llama.metadata["tokenizer.chat_template"],
+                eos_token=vocab.token_get_text(llama.token_eos()),
+                bos_token=vocab.token_get_text(llama.token_bos()),
+            )
+        formatted = self._formatter(messages=messages)
+        stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]
+        return formatted.prompt, [s for s in stops if s]
+
     def _generate(self, messages, max_tokens, temperature, emit, stop: threading.Event) -> None:
-        """Runs in a worker thread; hands each text piece to emit()."""
+        """Runs in a worker thread; hands each answer text piece to emit()."""
         with self._generate_lock:
             if stop.is_set():
                 return
@@ -94,9 +114,36 @@ class LlamaCppBackend:
                 if piece:
                     emit(piece)
 
-    async def stream(
-        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
-    ) -> AsyncIterator[str]:
+    def _generate_thinking(
+        self, messages, max_tokens, temperature, think_tokens, emit, stop: threading.Event
+    ) -> None:
+        """A thought of at most think_tokens, closed by force, then the answer (as Pieces)."""
+        with self._generate_lock:
+            if stop.is_set():
+                return
+            llama = self._model()
+            prompt, stops = self._chat_prompt(llama, messages)
+            thought = ""
+            for chunk in llama.create_completion(
+                prompt + THINK_OPEN + "\n", max_tokens=think_tokens, temperature=temperature,
+                stop=[THINK_CLOSE, *stops], stream=True,
+            ):  # fmt: skip
+                if stop.is_set():
+                    return
+                if piece := chunk["choices"][0]["text"]:
+                    thought += piece
+                    emit(Piece(piece, thinking=True))
+            for chunk in llama.create_completion(
+                prompt + forced_close(thought), max_tokens=max_tokens, temperature=temperature,
+                stop=stops, stream=True,
+            ):  # fmt: skip
+                if stop.is_set():
+                    return
+                if piece := chunk["choices"][0]["text"]:
+                    emit(Piece(piece))
+
+    async def _run_in_thread(self, job) -> AsyncIterator:
+        """Yields what job(emit, stop) emits from a worker thread; cancelling stops the job."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()
@@ -106,7 +153,7 @@ class LlamaCppBackend:
 
         def run() -> None:
             try:
-                self._generate(list(messages), max_tokens, temperature, emit, stop)
+                job(emit, stop)
             except Exception as exc:  # surfaced to the awaiting coroutine
                 emit(exc)
             finally:
@@ -122,6 +169,32 @@ class LlamaCppBackend:
         finally:
             # Barge-in or a vanished client cancels us: the thread stops at its next token.
             stop.set()
+
+    async def stream(
+        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
+    ) -> AsyncIterator[str]:
+        job = partial(self._generate, list(messages), max_tokens, temperature)
+        async with aclosing(self._run_in_thread(job)) as pieces:
+            async for piece in pieces:
+                yield piece
+
+    async def stream_turn(
+        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float,
+        think_tokens: int = 0,
+    ) -> AsyncIterator[Piece]:  # fmt: skip
+        """Answer pieces, preceded by a budget-forced thought when think_tokens > 0."""
+        if think_tokens <= 0:
+            async with aclosing(self.stream(messages, max_tokens=max_tokens,
+                                            temperature=temperature)) as answer:  # fmt: skip
+                async for text in answer:
+                    yield Piece(text)
+            return
+        job = partial(
+            self._generate_thinking, list(messages), max_tokens, temperature, think_tokens
+        )
+        async with aclosing(self._run_in_thread(job)) as pieces:
+            async for piece in pieces:
+                yield piece
 
     async def close(self) -> None:
         """The shared model stays loaded for the next session."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
+from functools import partial
 from typing import Any
 
 from loguru import logger
@@ -18,8 +19,13 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.llm_service import LLMService
 from pipecat.services.settings import LLMSettings as PipecatLLMSettings
 
+from agent.controller.turn_compute import TurnCompute, TurnPlan
 from agent.faults import FaultInjected
-from agent.llm.backend import ChatBackend, ChatMessage
+from agent.frames import CitationsFrame, ControllerDecisionFrame, ThinkingFrame
+from agent.llm.backend import ChatBackend, ChatMessage, turn_pieces
+from agent.llm.critique import critique_and_revise
+from agent.llm.thinking import Piece
+from agent.retrieval.grounding import grounding_or_none
 from planner.frames import PlanActionFrame
 from planner.observations import last_user_text, text_of
 from speech.frames import FallbackFrame
@@ -39,10 +45,14 @@ def chat_messages(system_prompt: str, context_messages: list[Any]) -> list[ChatM
 LLM_FALLBACK_LINE = "Sorry, I lost my train of thought. Could you ask me that again?"
 
 
-async def _never() -> AsyncIterator[str]:
+async def _never() -> AsyncIterator[Piece]:
     """An LLM stream that hangs (the injected timeout)."""
     await asyncio.Event().wait()
-    yield ""
+    yield Piece("")
+
+
+async def _one(text: str) -> AsyncIterator[Piece]:
+    yield Piece(text)
 
 
 # Facts for a learner's words within the turn's budget (tools/mcp_client.TurnToolbox).
@@ -62,6 +72,9 @@ class TutorLLMService(LLMService):
         context_provider: ContextProvider | None = None,
         first_token_timeout_s: float = 10.0,
         fault: Callable[[str], bool] | None = None,
+        compute: TurnCompute | None = None,
+        session_id: str = "",
+        critique_tokens: int = 48,
         **kwargs: Any,
     ) -> None:
         settings = PipecatLLMSettings(
@@ -84,15 +97,44 @@ class TutorLLMService(LLMService):
         self._context_provider = context_provider
         self._first_token_timeout_s = first_token_timeout_s
         self._fault = fault or (lambda _kind: False)
+        self._compute = compute
+        self._session_id = session_id
+        self._critique_tokens = critique_tokens
 
-    def _open_stream(self, messages: list[ChatMessage]) -> AsyncIterator[str]:
+    async def _open_stream(
+        self, messages: list[ChatMessage], plan: TurnPlan | None
+    ) -> AsyncIterator[Piece]:
+        """The reply's pieces as the plan asks: plain, thinking first, or critiqued."""
         if self._fault("llm_error"):
             raise FaultInjected("injected LLM failure")
         if self._fault("llm_timeout"):
             return _never()
-        return self._backend.stream(
-            messages, max_tokens=self._settings.max_tokens, temperature=self._settings.temperature
+        backend = plan.backend if plan else self._backend
+        max_tokens, temperature = self._settings.max_tokens, self._settings.temperature
+        if plan is not None and plan.decision.critique_rounds > 0:
+            result = await critique_and_revise(
+                backend, messages, rounds=plan.decision.critique_rounds,
+                notes=" ".join(plan.notes), grounding=partial(grounding_or_none, plan.notes),
+                max_tokens=max_tokens, critique_tokens=self._critique_tokens,
+                temperature=temperature,
+            )  # fmt: skip
+            self._turn_tokens = result.tokens
+            return _one(result.answer)
+        think = plan.decision.think_tokens if plan else 0
+        return turn_pieces(
+            backend, messages, max_tokens=max_tokens, temperature=temperature, think_tokens=think
         )
+
+    async def _prepare(self, question: str) -> TurnPlan | None:
+        """Retrieval and the controller's decision, told to the client before answering."""
+        if self._compute is None:
+            return None
+        plan = await self._compute.prepare(self._session_id, question)
+        if plan.report is not None:
+            await self.push_frame(ControllerDecisionFrame(report=plan.report.as_event_fields()))
+        if plan.hits:
+            await self.push_frame(CitationsFrame(citations=plan.citations()))
+        return plan
 
     @property
     def backend(self) -> ChatBackend:
@@ -114,32 +156,41 @@ class TutorLLMService(LLMService):
         if not isinstance(frame, LLMContextFrame):
             await self.push_frame(frame, direction)
             return
+        question = last_user_text(frame.context.get_messages())
         system = self._system_prompt
         if self._context_provider is not None:
-            facts = await self._context_provider(last_user_text(frame.context.get_messages()))
+            facts = await self._context_provider(question)
             if facts:
                 logger.info("tool facts for this turn: {}", facts)
                 system += "\nFacts you may use (from tools): " + " ".join(facts)
+        plan = await self._prepare(question)
+        if plan is not None:
+            system += plan.system_addendum()
         if self._turn_hint:
             system, self._turn_hint = f"{system}\nFor this reply: {self._turn_hint}", ""
         messages = chat_messages(system, frame.context.get_messages())
         await self.push_frame(LLMFullResponseStartFrame())
         await self.start_processing_metrics()
         await self.start_ttfb_metrics()
-        spoke = False
+        spoke, answer, self._turn_tokens = False, [], 0
         try:
-            stream = self._open_stream(messages)
+            stream = await self._open_stream(messages, plan)
             # aclosing: a barge-in cancels this task, and the backend must stop generating
             # now, not whenever the abandoned generator is garbage-collected.
             async with aclosing(stream):
                 pieces = aiter(stream)
-                first = await asyncio.wait_for(anext(pieces, None), self._first_token_timeout_s)
-                if first is not None:
-                    await self.stop_ttfb_metrics()
-                    await self._push_llm_text(first)
-                    spoke = True
-                async for piece in pieces:
-                    await self._push_llm_text(piece)
+                piece = await asyncio.wait_for(anext(pieces, None), self._first_token_timeout_s)
+                while piece is not None:
+                    self._turn_tokens += 1
+                    if piece.thinking:
+                        await self.push_frame(ThinkingFrame(text=piece.text))
+                    elif piece.text:
+                        if not spoke:
+                            await self.stop_ttfb_metrics()
+                        await self._push_llm_text(piece.text)
+                        answer.append(piece.text)
+                        spoke = True
+                    piece = await anext(pieces, None)
         except Exception as exc:  # a failing backend degrades the turn, not the session
             reason = "no first token in time" if isinstance(exc, TimeoutError) else str(exc)
             logger.error("LLM backend {} failed: {}", self._backend.name, reason)
@@ -151,3 +202,5 @@ class TutorLLMService(LLMService):
             await self.stop_ttfb_metrics()
             await self.stop_processing_metrics()
             await self.push_frame(LLMFullResponseEndFrame())
+            if plan is not None and self._compute is not None:
+                self._compute.finish(self._session_id, plan, "".join(answer), self._turn_tokens)

@@ -28,6 +28,8 @@ function onMessage(raw) {
   if (message.type === "transcript" && message.role === "user" && message.final) {
     addLine("user", message.text);
     state.tutorLine = null;
+    $("thinking").textContent = "";
+    $("thinking-box").hidden = true;
   } else if (message.type === "transcript" && message.role === "tutor") {
     if (!state.tutorLine) state.tutorLine = addLine("tutor", "");
     state.tutorLine.textContent = (state.tutorLine.textContent + " " + message.text).trim();
@@ -39,6 +41,20 @@ function onMessage(raw) {
     const s = message.stages;
     $("latency").textContent = `turn ${message.turn}: voice-to-voice ${Math.round(s.v2v_ms ?? 0)} ms, ` +
       `commit-to-audio ${Math.round(s.commit_to_audio_ms ?? 0)} ms`;
+  } else if (message.type === "thinking") {
+    $("thinking-box").hidden = false;
+    $("thinking").textContent += message.text;
+  } else if (message.type === "citations") {
+    $("sources").replaceChildren(...message.citations.map((c) => {
+      const item = document.createElement("li");
+      item.textContent = `[${c.n}] ${c.title} (${c.source})`;
+      return item;
+    }));
+  } else if (message.type === "controller") {
+    const d = message.decision;
+    $("controller").textContent = `compute: ${d.think_tokens ? `think ≤${d.think_tokens} tokens` : "no thinking"}` +
+      `${d.critique_rounds ? `, ${d.critique_rounds} critique` : ""} on ${d.tier} · ` +
+      `expected ${Math.round(message.predicted_p95_ms)} ms (p95) · λ latency ${message.lambda_latency.toFixed(2)}`;
   } else if (message.type === "perception") {
     const face = message.face_present === null ? "no camera" : message.face_present ? "face seen" : "no face";
     $("perception").textContent = `camera: ${face} · motion ${message.motion_energy.toFixed(3)} · ` +

@@ -1,0 +1,63 @@
+"""What the controller decides for a turn, and what it knows about the turn when deciding."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import asdict, dataclass
+
+QUESTION_WORDS = re.compile(r"\b(why|how|what|which|explain|when|where|who|does|do|is|are|can)\b")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One turn's compute: thinking budget (0 = off), MoE experts, backend tier, critiques."""
+
+    think_tokens: int = 0
+    experts_k: int = 2
+    tier: str = "embedded"
+    critique_rounds: int = 0
+
+    @property
+    def thinking(self) -> bool:
+        return self.think_tokens > 0
+
+    @property
+    def name(self) -> str:
+        return (
+            f"{self.tier}/think{self.think_tokens}/k{self.experts_k}/critique{self.critique_rounds}"
+        )
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TurnFeatures:
+    """What is known before answering: the learner's words, retrieval confidence, host load."""
+
+    words: int
+    question: bool
+    retrieval_score: float  # best fused score of the knowledge base, 0 when none
+    sessions: int  # live sessions on this host, this one included
+
+    @classmethod
+    def of(cls, text: str, retrieval_score: float = 0.0, sessions: int = 1) -> TurnFeatures:
+        lowered = text.lower()
+        asks = "?" in text or bool(QUESTION_WORDS.match(lowered.strip()))
+        return cls(len(text.split()), asks, float(retrieval_score), max(1, int(sessions)))
+
+
+def candidate_grid(
+    think_budgets: list[int], experts: list[int], tiers: list[str], max_critique_rounds: int
+) -> list[Decision]:
+    """Every combination the controller may choose from, cheapest first."""
+    grid = [
+        Decision(think, k, tier, rounds)
+        for tier, think, rounds, k in itertools.product(
+            tiers, sorted(set(think_budgets)), range(max_critique_rounds + 1), sorted(set(experts))
+        )
+    ]
+    if not grid:
+        raise ValueError("the controller has no decisions to choose from")
+    return grid

@@ -1,0 +1,22 @@
+"""Dual variables for the latency and compute constraints, updated from what turns cost.
+
+λ ← max(0, λ + η·(measured − target)/scale): a turn over target raises the price of latency
+(or compute) and the next decisions get cheaper; turns under target let it fall back to zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def dual_step(lam: float, measured: float, target: float, scale: float, eta: float) -> float:
+    """One projected sub-gradient step on a dual variable."""
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    return max(0.0, lam + eta * (measured - target) / scale)
+
+
+@dataclass
+class Duals:
+    latency: float = 1.0  # λ_ℓ, per budget-sized unit of predicted latency
+    compute: float = 0.0  # λ_c, per compute-budget-sized unit of generated tokens

@@ -1,0 +1,115 @@
+"""Builds the host's TurnCompute (controller, knowledge base, backend tiers) from Settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from loguru import logger
+
+from agent.config import Settings
+from agent.controller.controller import ControllerParams, ControllerReport, HLLMController
+from agent.controller.turn_compute import TurnCompute
+from agent.llm.backend import ChatBackend, create_backend
+
+
+def controller_params(settings: Settings, tiers: list[str], experts: list[int]) -> ControllerParams:
+    c = settings.controller
+    return ControllerParams(
+        budget_ms=c.budget_ms,
+        target_fraction=c.target_fraction,
+        compute_budget_tokens=c.compute_budget_tokens,
+        eta_latency=c.eta_latency,
+        eta_compute=c.eta_compute,
+        think_budgets=tuple(c.think_budgets),
+        experts=tuple(experts),
+        tiers=tuple(tiers),
+        max_critique_rounds=c.max_critique_rounds,
+        answer_tokens=settings.llm.max_tokens,
+        stay=c.stay,
+        temperature=c.temperature,
+        quality_gains=dict(c.quality_gains),
+    )
+
+
+def backend_tiers(settings: Settings) -> dict[str, ChatBackend]:
+    """'embedded' is the service's own LLM setting (embedded or not); 'remote' if configured."""
+    tiers = {"embedded": create_backend(settings.llm)}
+    if settings.controller.enabled and settings.controller.remote is not None:
+        tiers["remote"] = create_backend(settings.controller.remote)
+    return tiers
+
+
+def build_turn_compute(
+    settings: Settings,
+    *,
+    sessions: Callable[[], int] = lambda: 1,
+    on_report: Callable[[ControllerReport], None] | None = None,
+    moe_layers: int = 0,
+) -> TurnCompute:
+    """moe_layers: how many MoE layers the perception model has (experts only matter then)."""
+    index = None
+    if settings.retrieval.enabled and settings.retrieval.k > 0:
+        from agent.retrieval.index import HybridIndex
+
+        index = HybridIndex.from_folder(
+            settings.retrieval.notes_dir,
+            bm25_weight=settings.retrieval.bm25_weight,
+            dense_weight=settings.retrieval.dense_weight,
+        )
+        logger.info("knowledge base: {} passages", len(index.passages))
+    backends = backend_tiers(settings)
+    controller = None
+    if settings.controller.enabled:
+        experts = settings.controller.experts if moe_layers else settings.controller.experts[:1]
+        controller = HLLMController(controller_params(settings, list(backends), experts))
+    return TurnCompute(
+        backends,
+        controller=controller,
+        index=index,
+        retrieval_k=settings.retrieval.k,
+        min_score=settings.retrieval.min_score,
+        sessions=sessions,
+        on_report=on_report,
+    )
+
+
+def perception_moe_hook(settings: Settings) -> tuple[int, Callable[[int], None]]:
+    """(MoE layers in the perception model, a function setting their top-k) for experts_k."""
+    if not settings.perception.enabled:
+        return 0, lambda _k: None
+    from perception.checkpoint import shared_model
+    from perception.moe import set_inference_top_k
+
+    model = shared_model(settings.perception.checkpoint)
+    layers = set_inference_top_k(model, settings.controller.experts[-1])
+    return layers, lambda k: set_inference_top_k(model, k)
+
+
+class HostCompute:
+    """The host's TurnCompute, built once on first use (thread-safe: built off the loop)."""
+
+    def __init__(self, settings: Settings, sessions: Callable[[], int], metrics=None) -> None:
+        import threading
+
+        self._settings = settings
+        self._sessions = sessions
+        self._metrics = metrics
+        self._lock = threading.Lock()
+        self._compute: TurnCompute | None = None
+
+    def __call__(self) -> TurnCompute:
+        with self._lock:
+            if self._compute is None:
+                layers, set_top_k = perception_moe_hook(self._settings)
+
+                def on_report(report: ControllerReport) -> None:
+                    if self._metrics is not None:
+                        self._metrics.record_decision(report)
+                    if layers:
+                        set_top_k(report.decision.experts_k)
+
+                self._compute = build_turn_compute(
+                    self._settings, sessions=self._sessions, on_report=on_report,
+                    moe_layers=layers,
+                )  # fmt: skip
+            return self._compute

@@ -1,0 +1,115 @@
+"""Per-turn compute for the tutor's LLM stage: retrieval, the controller's decision, learning.
+
+One TurnCompute serves the host (index, controller and backends are shared); the LLM service
+of each session calls prepare() before answering and finish() after, and the session manager
+reports each turn's commit_to_audio through observe_latency().
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from loguru import logger
+
+from agent.controller.controller import ControllerReport, HLLMController
+from agent.controller.decision import Decision, TurnFeatures
+from agent.llm.backend import ChatBackend
+from agent.retrieval.grounding import grounding
+from agent.retrieval.index import Hit, HybridIndex
+
+NOTES_HEADER = "Notes you may use (cite them as [n] only if asked where facts come from):"
+
+
+@dataclass
+class TurnPlan:
+    """What one turn may spend and what it was given."""
+
+    decision: Decision
+    backend: ChatBackend
+    hits: list[Hit] = field(default_factory=list)
+    report: ControllerReport | None = None
+
+    @property
+    def notes(self) -> list[str]:
+        return [hit.passage.text for hit in self.hits]
+
+    def system_addendum(self) -> str:
+        if not self.hits:
+            return ""
+        lines = [f"[{n}] {hit.passage.text}" for n, hit in enumerate(self.hits, start=1)]
+        return "\n" + NOTES_HEADER + "\n" + "\n".join(lines)
+
+    def citations(self) -> list[dict]:
+        return [hit.as_citation(n) for n, hit in enumerate(self.hits, start=1)]
+
+
+class TurnCompute:
+    """Shared by every session on a host."""
+
+    def __init__(
+        self,
+        backends: dict[str, ChatBackend],
+        *,
+        controller: HLLMController | None = None,
+        index: HybridIndex | None = None,
+        retrieval_k: int = 1,
+        min_score: float = 0.2,
+        sessions: Callable[[], int] = lambda: 1,
+        on_report: Callable[[ControllerReport], None] | None = None,
+        fixed: Decision = Decision(),
+    ) -> None:
+        """Without a controller every turn gets `fixed` (thinking off by default)."""
+        if "embedded" not in backends and controller is None:
+            raise ValueError("without a controller the backends must include 'embedded'")
+        self.backends = backends
+        self.controller = controller
+        self.index = index
+        self.retrieval_k = retrieval_k
+        self.min_score = min_score
+        self._sessions = sessions
+        self._on_report = on_report
+        self.fixed = fixed
+        self._learning: set[asyncio.Task] = set()
+        self.last_decisions: dict[str, Decision] = {}
+        self.live_sessions: int | None = None  # overrides sessions() (benchmarks)
+
+    async def prepare(self, session_id: str, question: str) -> TurnPlan:
+        hits: list[Hit] = []
+        if self.index is not None and question.strip():
+            hits = await asyncio.to_thread(
+                self.index.search, question, self.retrieval_k, self.min_score
+            )
+        if self.controller is None:
+            backend = self.backends.get(self.fixed.tier) or self.backends["embedded"]
+            return TurnPlan(self.fixed, backend, hits)
+        sessions = self.live_sessions or self._sessions()
+        features = TurnFeatures.of(question, hits[0].score if hits else 0.0, sessions)
+        report = self.controller.decide(features, session_id)
+        self.last_decisions[session_id] = report.decision
+        if self._on_report is not None:
+            self._on_report(report)
+        backend = self.backends.get(report.decision.tier) or next(iter(self.backends.values()))
+        return TurnPlan(report.decision, backend, hits, report)
+
+    def observe_latency(self, session_id: str, commit_to_audio_ms: float | None) -> None:
+        if self.controller is not None and commit_to_audio_ms is not None:
+            self.controller.observe_latency(session_id, commit_to_audio_ms)
+
+    def finish(self, session_id: str, plan: TurnPlan, answer: str, tokens: int) -> None:
+        """Learn compute and quality from the answer, off the audio path."""
+        if self.controller is None:
+            return
+        task = asyncio.create_task(self._learn(session_id, plan, answer, tokens))
+        self._learning.add(task)
+        task.add_done_callback(self._learning.discard)
+
+    async def _learn(self, session_id: str, plan: TurnPlan, answer: str, tokens: int) -> None:
+        try:
+            quality = await asyncio.to_thread(grounding, answer, plan.notes) if plan.hits else None
+        except Exception as exc:  # a failed quality probe must not take the session down
+            logger.warning("grounding failed: {}", exc)
+            quality = None
+        if self.controller is not None:
+            self.controller.observe_usage(session_id, tokens, quality)

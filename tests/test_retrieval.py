@@ -1,0 +1,125 @@
+"""Retrieval: markdown notes to passages, hybrid BM25 + MiniLM search, grounding, critique."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.llm.critique import critique_and_revise
+from agent.retrieval.grounding import grounding
+from agent.retrieval.index import HybridIndex
+from agent.retrieval.notes import NotesError, default_notes_dir, load_notes, split_note
+
+QUESTIONS = Path(__file__).resolve().parent.parent / "evals" / "data" / "tutor_questions.json"
+
+
+def test_a_note_splits_into_titled_sections():
+    passages = split_note("x.md", "# Light\nintro words\n## Speed\nvery fast\n\n## Colour\nwhite")
+    assert [(p.title, p.section, p.text) for p in passages] == [
+        ("Light", "", "intro words"),
+        ("Light", "Speed", "very fast"),
+        ("Light", "Colour", "white"),
+    ]
+    assert passages[1].citation == "Light › Speed"
+
+
+def test_bad_notes_folders_are_clear_errors(tmp_path):
+    with pytest.raises(NotesError, match="does not exist"):
+        load_notes(tmp_path / "absent")
+    with pytest.raises(NotesError, match="no markdown"):
+        load_notes(tmp_path)
+    (tmp_path / "bad.md").write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(NotesError, match="not UTF-8"):
+        load_notes(tmp_path)
+
+
+def test_the_shipped_knowledge_base_covers_biology_and_physics():
+    titles = {p.title for p in load_notes(default_notes_dir())}
+    assert {"Photosynthesis", "Evolution by natural selection", "Newton's laws of motion"} <= titles
+
+
+@pytest.fixture(scope="module")
+def index():
+    return HybridIndex.from_folder()
+
+
+def test_hybrid_search_finds_the_passage_holding_the_answer(index):
+    questions = json.loads(QUESTIONS.read_text())
+    found = 0
+    for item in questions:
+        text = " ".join(h.passage.text.lower() for h in index.search(item["question"], k=2))
+        found += all(word in text for word in item["keywords"])
+    assert found / len(questions) >= 0.85
+
+
+def test_each_retriever_alone_and_the_fusion_weights(index):
+    hits = index.search("Which base pairs with adenine?", k=3)
+    assert hits[0].passage.section == "Structure" and hits[0].score >= hits[-1].score
+    lexical_only = HybridIndex(index.passages, bm25_weight=1.0, dense_weight=0.0)
+    assert lexical_only.search("ohm resistance volts", k=1)[0].passage.source == "electricity.md"
+    dense_only = HybridIndex(index.passages, bm25_weight=0.0, dense_weight=1.0)
+    meaning = dense_only.search("why can't you hear anything in outer space", k=1)[0]
+    assert meaning.passage.source == "waves_sound.md"
+    assert index.search("   ", k=2) == [] and index.search("light", k=0) == []
+    assert index.search("zebra crossing timetable", k=2, min_score=0.9) == []
+    with pytest.raises(ValueError):
+        HybridIndex(index.passages, bm25_weight=0.0, dense_weight=0.0)
+
+
+def test_citations_carry_source_and_heading(index):
+    citation = index.search("What do decomposers do?", k=1)[0].as_citation(1)
+    assert citation["n"] == 1 and citation["source"] == "ecosystems.md"
+    assert "›" in citation["title"] and 0 < citation["score"] <= 1
+
+
+def test_grounding_prefers_answers_that_follow_the_notes():
+    notes = ["Sound needs a medium, so it cannot travel through the vacuum of space."]
+    good = grounding("Space is a vacuum and sound needs a medium to travel.", notes)
+    bad = grounding("My favourite colour is purple.", notes)
+    assert good is not None and bad is not None and good > bad + 0.3
+    assert grounding("anything", []) is None
+
+
+class Script:
+    """A backend whose replies come from a list, one per request."""
+
+    name = "script"
+
+    def __init__(self, replies):
+        self.replies, self.requests = list(replies), []
+
+    async def stream(self, messages, *, max_tokens, temperature):
+        self.requests.append(messages)
+        for word in self.replies.pop(0).split(" "):
+            yield word + " "
+
+
+NOTES = "Plants release oxygen as a by-product of photosynthesis."
+ASK = [{"role": "system", "content": "tutor"}, {"role": "user", "content": "What gas?"}]
+
+
+def _ground(answer: str) -> float | None:
+    return grounding(answer, [NOTES])
+
+
+async def test_a_better_grounded_revision_replaces_the_draft():
+    backend = Script(["Plants make gold.", "It misses oxygen.", "Plants release oxygen."])
+    result = await critique_and_revise(
+        backend, ASK, rounds=1, notes=NOTES, grounding=_ground, max_tokens=20,
+        critique_tokens=10, temperature=0.0,
+    )  # fmt: skip
+    assert result.answer == "Plants release oxygen." and result.revisions_kept == 1
+    assert "Draft answer: Plants make gold." in backend.requests[1][1]["content"]
+    assert result.tokens == 3 + 3 + 3
+
+
+async def test_a_worse_revision_is_dropped_and_ok_stops_early():
+    backend = Script(["Plants release oxygen.", "Add detail.", "Bananas are yellow.", "OK"])
+    result = await critique_and_revise(
+        backend, ASK, rounds=3, notes=NOTES, grounding=_ground, max_tokens=20,
+        critique_tokens=10, temperature=0.0,
+    )  # fmt: skip
+    assert result.answer == "Plants release oxygen." and result.revisions_kept == 0
+    assert result.critiques == ["Add detail.", "OK"] and not backend.replies
