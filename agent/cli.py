@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_settings_flags(mcp)
 
+    personalize = commands.add_parser(
+        "personalize", help="make a learner's BitDelta and store it (docs/personalization.md)"
+    )
+    personalize.add_argument("learner", help="the learner's id (letters, digits, _ . @ -)")
+    personalize.add_argument("--steps", type=int, default=60, help="fine-tuning steps")
+    personalize.add_argument("--distill-steps", type=int, default=40, help="0 skips it")
+    _add_settings_flags(personalize)
+
     train = commands.add_parser("train", help="train a model; see docs/training.md")
     models = train.add_subparsers(dest="model", required=True)
     _add_zjepa_flags(models.add_parser("zjepa", help="the z-JEPA world model on simulator clips"))
@@ -70,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bitdelta": "1-bit per-user deltas on SmolLM2-135M and the z-JEPA predictor",
         "reliability": "load, injected faults, soak, fuzzing and a SIGKILL on real servers",
         "controller": "HLLM controller vs always/never thinking under rising load",
+        "sessions": "sessions held within budget with 1 vs 2 llama.cpp contexts",
     }
     for name, summary in benchmarks.items():
         bench = benches.add_parser(name, help=summary)
@@ -132,6 +141,10 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
         from evals.latency import run_latency_eval
 
         return run_latency_eval(settings, turns=args.turns, out_dir=args.out)
+    if args.bench == "sessions":
+        from evals.sessions import run_sessions_eval
+
+        return run_sessions_eval(settings, args.out)
     if args.bench == "controller":
         from evals.controller import run_controller_eval
 
@@ -147,6 +160,28 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
     }
     module, function = runners[args.bench]
     return getattr(importlib.import_module(module), function)(args.out)
+
+
+def run_personalize(args: argparse.Namespace, settings) -> int:
+    from agent.personalization.backend import PersonalizationError, store_key
+    from agent.personalization.enroll import enroll_learner
+    from agent.personalization.store import DeltaStore, DeltaStoreError
+
+    config = settings.personalization
+    try:
+        store = DeltaStore(config.store_dir, key=store_key(config.key_env))
+        done = enroll_learner(
+            store, args.learner, steps=args.steps, distill_steps=args.distill_steps
+        )
+    except (PersonalizationError, DeltaStoreError) as exc:
+        print(f"eco1: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"stored {done.bytes_stored} bytes for {done.learner} in {config.store_dir} "
+        f"({done.seconds:.0f} s); serve with personalization.enabled = true and open the page "
+        f"with ?learner={done.learner}"
+    )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "eval":
         return run_benchmark(args, settings)
+    if args.command == "personalize":
+        return run_personalize(args, settings)
     return 2
 
 

@@ -23,9 +23,10 @@ TUTOR_SYSTEM_PROMPT = (
 )
 
 
-# Loss multipliers per decision part (1.0 = no change). Placeholder guesses until
-# `eco1 eval controller` measures them for the embedded model.
-DEFAULT_QUALITY_GAINS = {"think:48": 0.9, "think:128": 0.8, "critique:1": 0.85}
+# Loss multipliers per decision part (1.0 = no change), as `eco1 eval controller` measured them
+# for the embedded SmolLM2-135M (evals/results/controller.json, "measured_gains"): thinking
+# makes its answers worse and a critique round changes nothing. Measure your own model's.
+DEFAULT_QUALITY_GAINS = {"think:48": 1.455, "think:128": 1.713, "critique:1": 0.989}
 
 
 class Section(BaseModel):
@@ -54,6 +55,9 @@ class LLMSettings(Section):
     # at the same token rate (measured here, SmolLM2 Q4 ~40 tok/s either way).
     threads: int = Field(default=1, ge=1, le=256)
     gpu_layers: int = Field(default=0, ge=-1, description="-1 offloads every layer")
+    instances: int = Field(
+        default=1, ge=1, le=64, description="embedded llama.cpp contexts answering in parallel"
+    )
     timeout_s: float = Field(default=30.0, gt=0)
     first_token_timeout_s: float = Field(
         default=10.0, gt=0, description="no first token by then: the tutor says a fallback line"
@@ -242,6 +246,18 @@ class ControllerSettings(Section):
         return sorted(set(values))
 
 
+class PersonalizationSettings(Section):
+    """BitDelta: learners with a stored delta are answered by their own adapted SmolLM2."""
+
+    enabled: bool = False
+    store_dir: Path = Field(
+        default=Path("data/deltas"), description="delta files and their SQLite index"
+    )
+    key_env: str | None = Field(
+        default=None, description="environment variable holding the Fernet key for encryption"
+    )
+
+
 class Settings(BaseSettings):
     """Everything the service reads at start-up."""
 
@@ -262,6 +278,7 @@ class Settings(BaseSettings):
     perception: PerceptionSettings = PerceptionSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     controller: ControllerSettings = ControllerSettings()
+    personalization: PersonalizationSettings = PersonalizationSettings()
 
     @field_validator("host")
     @classmethod

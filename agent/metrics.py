@@ -98,6 +98,12 @@ class ServiceMetrics:
         self.controller_switches = Counter(
             "eco1_controller_switches", "Times the held decision changed", registry=self.registry
         )
+        self.personal_swap_ms = Histogram(
+            "eco1_personal_swap_ms",
+            "Reading a learner's BitDelta and swapping it into the shared model, in milliseconds",
+            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
+            registry=self.registry,
+        )
         self.recent_turns: deque[TurnRecord] = deque(maxlen=history)
 
     def record_decision(self, report) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict
@@ -26,12 +27,20 @@ from agent.config import Settings
 from agent.controller.factory import HostCompute
 from agent.faults import FaultInjector
 from agent.guards import RateLimiter, origin_allowed, presented_token, token_ok
-from agent.llm.backend import create_backend
+from agent.llm.backend import ChatBackend, create_backend
 from agent.loop_monitor import watch_event_loop
 from agent.metrics import ServiceMetrics
 from agent.pipeline import build_tutor_worker
 from agent.sessions import CapacityError, SessionManager, WorkerBuilder
-from agent.signalling import OfferBody, PatchBody, bad_request, check_sdp, parse, read_json
+from agent.signalling import (
+    LEARNER_ID,
+    OfferBody,
+    PatchBody,
+    bad_request,
+    check_sdp,
+    parse,
+    read_json,
+)
 from agent.store import SessionStore
 from agent.transports import websocket_connection
 from agent.ws_serializer import SUPPORTED_RATES
@@ -76,6 +85,22 @@ def turn_toolbox(settings: Settings) -> TurnToolbox | None:
     return TurnToolbox(specs, settings.tools.turn_budget_s)
 
 
+def session_backend(
+    settings: Settings, metrics: ServiceMetrics, learner: str | None
+) -> ChatBackend:
+    """A learner with a stored delta gets their personal model; everyone else the default."""
+    if learner is not None and settings.personalization.enabled:
+        from agent.personalization.backend import PersonalizedBackend, SharedPersonalModel
+
+        shared = SharedPersonalModel.shared(
+            settings.personalization.store_dir, settings.personalization.key_env
+        )
+        shared.on_swap = metrics.personal_swap_ms.observe
+        if shared.has(learner):
+            return PersonalizedBackend(shared, learner)
+    return create_backend(settings.llm)
+
+
 @asynccontextmanager
 async def running(toolbox: TurnToolbox):
     await toolbox.start()
@@ -102,7 +127,7 @@ def create_app(
     manager = SessionManager(
         settings,
         metrics,
-        lambda: create_backend(settings.llm),
+        partial(session_backend, settings, metrics),
         build_worker=build_worker,
         context_provider=toolbox.context_for if toolbox else None,
         store=store,
@@ -125,6 +150,13 @@ def create_app(
         if warm_up:
             await asyncio.to_thread(warm_up_models, settings)
             await asyncio.to_thread(host_compute)  # knowledge base, controller, tiers
+            if settings.personalization.enabled:
+                from agent.personalization.backend import SharedPersonalModel
+
+                personal = settings.personalization
+                await asyncio.to_thread(
+                    SharedPersonalModel.shared, personal.store_dir, personal.key_env
+                )
             backend = create_backend(settings.llm)
             await backend.warm_up()
             await backend.close()
@@ -244,7 +276,7 @@ def create_app(
         async def start_session(connection) -> None:
             # Pipecat's handler logs and swallows callback errors; keep ours to answer 500.
             try:
-                await manager.start_webrtc(connection)
+                await manager.start_webrtc(connection, body.learner)
             except Exception as exc:
                 start_failure.append(exc)
                 await connection.disconnect()
@@ -287,9 +319,16 @@ def create_app(
         return {"status": "ok"}
 
     @app.websocket("/ws")
-    async def websocket_session(websocket: WebSocket, rate: int = 16000) -> None:
+    async def websocket_session(
+        websocket: WebSocket, rate: int = 16000, learner: str | None = None
+    ) -> None:
         """A whole session over one WebSocket: PCM audio both ways plus the JSON events."""
         await websocket.accept()
+        if learner is not None and not re.match(LEARNER_ID, learner):
+            message = "learner must be 1-128 letters, digits or _ . @ -"
+            await websocket.send_json(event("error", message=message))
+            await websocket.close(code=1003, reason=message)
+            return
         try:
             authorize(websocket)
             client = websocket.client.host if websocket.client else "?"
@@ -312,7 +351,7 @@ def create_app(
             return
         try:
             session = await manager.start(
-                websocket_connection(websocket, f"ws-{uuid.uuid4().hex[:16]}", rate)
+                websocket_connection(websocket, f"ws-{uuid.uuid4().hex[:16]}", rate, learner)
             )
         finally:
             manager.release_reservation()

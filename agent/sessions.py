@@ -55,7 +55,7 @@ class SessionManager:
         self,
         settings: Settings,
         metrics: ServiceMetrics,
-        backend_factory: Callable[[], ChatBackend],
+        backend_factory: Callable[[str | None], ChatBackend],
         build_worker: WorkerBuilder = build_tutor_worker,
         context_provider: ContextProvider | None = None,
         store: SessionStore | None = None,
@@ -88,14 +88,17 @@ class SessionManager:
     def release_reservation(self) -> None:
         self._pending = max(0, self._pending - 1)
 
-    async def start_webrtc(self, connection: SmallWebRTCConnection) -> Session:
+    async def start_webrtc(
+        self, connection: SmallWebRTCConnection, learner: str | None = None
+    ) -> Session:
         """Build and launch the pipeline for a freshly negotiated WebRTC connection."""
-        return await self.start(webrtc_connection(connection))
+        return await self.start(webrtc_connection(connection, learner))
 
     async def start(self, connection: Connection) -> Session:
         """Build and launch the pipeline for a connected learner."""
         session_id, transport = connection.id, connection.transport
-        backend: ChatBackend = self._backend_factory()
+        # Off the loop: a learner's first personal session may load the personal model.
+        backend: ChatBackend = await asyncio.to_thread(self._backend_factory, connection.learner)
 
         async def send_event(message: dict[str, Any]) -> None:
             if self._store is not None:  # stored before sent: what a client saw is on disk

@@ -12,6 +12,9 @@ from typing import Any
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, Field, ValidationError
 
+# Who is learning (personalization picks their delta); the delta store's user-id alphabet.
+LEARNER_ID = r"^[A-Za-z0-9_.@-]{1,128}$"
+
 
 class OfferBody(BaseModel):
     """POST /api/offer: a new offer, or a renegotiation when pc_id names a live session."""
@@ -20,6 +23,7 @@ class OfferBody(BaseModel):
     type: str = Field(pattern="^offer$")
     pc_id: str | None = None
     restart_pc: bool | None = None
+    learner: str | None = Field(default=None, pattern=LEARNER_ID)
 
 
 class CandidateBody(BaseModel):

@@ -29,9 +29,10 @@ class Connection:
     send_motion: Callable[[dict[str, Any]], Awaitable[None]]
     close: Callable[[], Awaitable[None]]
     pings: bool  # whether liveness pings arrive as on_app_message
+    learner: str | None = None  # who is learning, when the client says (personalization)
 
 
-def webrtc_connection(connection: SmallWebRTCConnection) -> Connection:
+def webrtc_connection(connection: SmallWebRTCConnection, learner: str | None = None) -> Connection:
     """Mic (and camera) in, audio out at 24 kHz (Opus resamples to 48 kHz on the wire)."""
     params = TransportParams(
         audio_in_enabled=True,
@@ -50,10 +51,15 @@ def webrtc_connection(connection: SmallWebRTCConnection) -> Connection:
         if channel.readyState == "open":
             channel.send(json.dumps(frame, separators=(",", ":")))
 
-    return Connection(connection.pc_id, transport, send_motion, connection.disconnect, pings=True)
+    return Connection(
+        connection.pc_id, transport, send_motion, connection.disconnect, pings=True,
+        learner=learner,
+    )  # fmt: skip
 
 
-def websocket_connection(websocket: WebSocket, session_id: str, input_rate: int) -> Connection:
+def websocket_connection(
+    websocket: WebSocket, session_id: str, input_rate: int, learner: str | None = None
+) -> Connection:
     """PCM and JSON over one WebSocket (see agent/ws_serializer.py)."""
     transport: FastAPIWebsocketTransport | None = None
 
@@ -81,4 +87,4 @@ def websocket_connection(websocket: WebSocket, session_id: str, input_rate: int)
         except RuntimeError:  # already closed by the client
             pass
 
-    return Connection(session_id, transport, send_motion, close, pings=False)
+    return Connection(session_id, transport, send_motion, close, pings=False, learner=learner)

@@ -229,3 +229,24 @@ async def test_the_controller_can_route_a_turn_to_the_remote_tier(openai_server)
     assert len("".join(f.text for f in down if isinstance(f, LLMTextFrame)).split()) >= 3
     assert len(calls) == 1  # answered by the remote server, not the embedded model
     await tiers["remote"].close()
+
+
+async def test_a_pool_answers_two_sessions_side_by_side():
+    from agent.llm.llama_pool import LlamaCppPool
+
+    pool = LlamaCppPool(LLMSettings(instances=2))
+    first = pool.stream(QUESTION, max_tokens=12, temperature=0.0)
+    second = pool.stream(QUESTION, max_tokens=12, temperature=0.0)
+    heads = [await anext(first), await anext(second)]
+    assert pool.busy == [1, 1]  # each turn took its own context
+    rest = [[p async for p in first], [p async for p in second]]
+    answers = ["".join([h, *r]) for h, r in zip(heads, rest, strict=True)]
+    assert answers[0] == answers[1] and len(answers[0].split()) >= 3
+    assert pool.busy == [0, 0]
+    cut = pool.stream(QUESTION, max_tokens=50, temperature=0.0)
+    await anext(cut)
+    await cut.aclose()  # a barge-in frees the context
+    assert pool.busy == [0, 0]
+    assert LlamaCppPool.shared(LLMSettings(instances=2)) is LlamaCppPool.shared(
+        LLMSettings(instances=2)
+    )

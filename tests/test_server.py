@@ -60,6 +60,7 @@ def test_health_and_metrics(client):
         ({"sdp": "v=0", "type": "answer"}, "type"),
         ({"type": "offer"}, "sdp"),
         ([1, 2, 3], "invalid signalling request"),
+        ({"sdp": "v=0", "type": "offer", "learner": "../../etc"}, "learner"),
     ],
 )
 def test_malformed_offers_get_400_with_reason(client, body, message):

@@ -44,9 +44,9 @@ class ChatBackend(Protocol):
 def create_backend(settings: LLMSettings) -> ChatBackend:
     """The backend the settings name; the embedded one is shared by all sessions."""
     if settings.backend == "embedded":
-        from agent.llm.llama_cpp_backend import LlamaCppBackend
+        from agent.llm.llama_pool import LlamaCppPool
 
-        return LlamaCppBackend.shared(settings)
+        return LlamaCppPool.shared(settings)
     from agent.llm.openai_backend import OpenAICompatibleBackend
 
     return OpenAICompatibleBackend(settings)

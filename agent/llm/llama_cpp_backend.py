@@ -7,7 +7,6 @@ so the system prompt is paid for once.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -18,12 +17,11 @@ from loguru import logger
 
 from agent.llm.backend import BackendError, ChatMessage
 from agent.llm.thinking import THINK_CLOSE, THINK_OPEN, Piece, forced_close
+from agent.llm.threaded import stream_from_thread
 from speech.assets import smollm2_gguf
 
 if TYPE_CHECKING:
     from agent.config import LLMSettings
-
-_DONE = object()
 
 
 class LlamaCppBackend:
@@ -142,33 +140,8 @@ class LlamaCppBackend:
                 if piece := chunk["choices"][0]["text"]:
                     emit(Piece(piece))
 
-    async def _run_in_thread(self, job) -> AsyncIterator:
-        """Yields what job(emit, stop) emits from a worker thread; cancelling stops the job."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
-        stop = threading.Event()
-
-        def emit(item) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
-
-        def run() -> None:
-            try:
-                job(emit, stop)
-            except Exception as exc:  # surfaced to the awaiting coroutine
-                emit(exc)
-            finally:
-                emit(_DONE)
-
-        worker = threading.Thread(target=run, name="llama-generate", daemon=True)
-        worker.start()
-        try:
-            while (item := await queue.get()) is not _DONE:
-                if isinstance(item, Exception):
-                    raise BackendError(f"embedded LLM failed: {item}") from item
-                yield item
-        finally:
-            # Barge-in or a vanished client cancels us: the thread stops at its next token.
-            stop.set()
+    def _run_in_thread(self, job) -> AsyncIterator:
+        return stream_from_thread(job, "llama-generate", "embedded LLM")
 
     async def stream(
         self, messages: list[ChatMessage], *, max_tokens: int, temperature: float

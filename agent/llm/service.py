@@ -109,7 +109,8 @@ class TutorLLMService(LLMService):
             raise FaultInjected("injected LLM failure")
         if self._fault("llm_timeout"):
             return _never()
-        backend = plan.backend if plan else self._backend
+        # The embedded tier is this session's own backend (a learner's personal model, say).
+        backend = plan.backend if plan and plan.decision.tier != "embedded" else self._backend
         max_tokens, temperature = self._settings.max_tokens, self._settings.temperature
         if plan is not None and plan.decision.critique_rounds > 0:
             result = await critique_and_revise(

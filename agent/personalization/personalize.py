@@ -50,6 +50,7 @@ class PersonalizedModel:
         self.model = model
         self.layers = wrap(model, list(names))
         self.user: str | None = None
+        self.last_swap_ms = 0.0
         self._lock = threading.RLock()
 
     def activate(self, user: str | None, deltas: Deltas | None) -> float:
@@ -59,7 +60,8 @@ class PersonalizedModel:
             for name, layer in self.layers.items():
                 layer.load(None if deltas is None else deltas[name])
             self.user = user
-        return (time.perf_counter() - started) * 1000
+            self.last_swap_ms = (time.perf_counter() - started) * 1000
+        return self.last_swap_ms
 
     def run(self, user: str | None, fn: Callable[[nn.Module], torch.Tensor]) -> torch.Tensor:
         """Call fn(model) with `user`'s deltas active; refuses another user's state."""

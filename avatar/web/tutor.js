@@ -122,12 +122,15 @@ async function connect() {
     await waitForIce(pc);
     // The API token comes in the URL `eco1 serve` prints (…/?token=…); it goes in a header.
     const token = new URLSearchParams(window.location.search).get("token");
+    const learner = new URLSearchParams(window.location.search).get("learner");
     const headers = { "Content-Type": "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
     const response = await fetch("/api/offer", {
       method: "POST",
       headers,
-      body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
+      // ?learner=<id> in the page URL: a learner with a stored delta hears their own tutor.
+      body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type,
+                             ...(learner ? { learner } : {}) }),
     });
     if (response.status === 401) throw new Error("this page needs the URL with ?token= that eco1 serve printed");
     if (!response.ok) throw new Error((await response.json()).detail || response.statusText);

@@ -1,0 +1,46 @@
+"""Run a blocking generator job in a worker thread and stream what it emits to asyncio.
+
+Model libraries (llama.cpp, torch) generate token by token in blocking loops; the event loop
+must keep moving audio meanwhile. The job gets emit(item) and a stop Event; cancelling the
+consumer (a barge-in, a vanished client) sets stop, and the job returns at its next token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from agent.llm.backend import BackendError
+
+_DONE = object()
+
+Job = Callable[[Callable[[Any], None], threading.Event], None]
+
+
+async def stream_from_thread(job: Job, name: str, what: str) -> AsyncIterator[Any]:
+    """Yields what job emits; an exception inside the job becomes BackendError(what ...)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    stop = threading.Event()
+
+    def emit(item: Any) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def run() -> None:
+        try:
+            job(emit, stop)
+        except Exception as exc:  # surfaced to the awaiting coroutine
+            emit(exc)
+        finally:
+            emit(_DONE)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    try:
+        while (item := await queue.get()) is not _DONE:
+            if isinstance(item, Exception):
+                raise BackendError(f"{what} failed: {item}") from item
+            yield item
+    finally:
+        stop.set()
