@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reliability": "load, injected faults, soak, fuzzing and a SIGKILL on real servers",
         "controller": "HLLM controller vs always/never thinking under rising load",
         "sessions": "sessions held within budget with 1 vs 2 llama.cpp contexts",
+        "soak": "server memory over many sessions, glibc arenas default vs capped",
     }
     for name, summary in benchmarks.items():
         bench = benches.add_parser(name, help=summary)
@@ -157,6 +158,7 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
         "zjepa": ("evals.zjepa", "run_zjepa_eval"),
         "bitdelta": ("evals.bitdelta", "run_bitdelta_eval"),
         "reliability": ("evals.reliability", "run_reliability_eval"),
+        "soak": ("evals.soak", "run_soak_eval"),
     }
     module, function = runners[args.bench]
     return getattr(importlib.import_module(module), function)(args.out)

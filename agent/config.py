@@ -55,8 +55,11 @@ class LLMSettings(Section):
     # at the same token rate (measured here, SmolLM2 Q4 ~40 tok/s either way).
     threads: int = Field(default=1, ge=1, le=256)
     gpu_layers: int = Field(default=0, ge=-1, description="-1 offloads every layer")
+    # Two contexts on the 2-core default: with several sessions a first clause no longer
+    # waits for another learner's whole answer (eco1 eval sessions: p50 commit-to-audio at
+    # three sessions 4.5 s with one context, 2.5 s with two; one session unchanged).
     instances: int = Field(
-        default=1, ge=1, le=64, description="embedded llama.cpp contexts answering in parallel"
+        default=2, ge=1, le=64, description="embedded llama.cpp contexts answering in parallel"
     )
     timeout_s: float = Field(default=30.0, gt=0)
     first_token_timeout_s: float = Field(

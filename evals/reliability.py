@@ -136,9 +136,12 @@ async def fault_test(server: ServerProcess, samples: list[np.ndarray]) -> dict[s
     }
 
 
-async def soak_test(server: ServerProcess, pcm: np.ndarray) -> dict[str, Any]:
-    rss = []
-    for i in tqdm(range(SOAK_SESSIONS), desc="soak sessions"):
+async def soak_test(
+    server: ServerProcess, pcm: np.ndarray, sessions: int = SOAK_SESSIONS
+) -> dict[str, Any]:
+    """Sessions one after another; resident memory after each (the curve shows a leak's slope)."""
+    curve = []
+    for i in tqdm(range(sessions), desc="soak sessions"):
         if i % 3 == 0:  # every third session talks; the rest connect, ping and leave
             await ask(server, pcm)
         else:
@@ -146,15 +149,18 @@ async def soak_test(server: ServerProcess, pcm: np.ndarray) -> dict[str, Any]:
             await client.connect()
             await asyncio.sleep(0.5)
             await client.close()
-        if i == 2:
-            rss.append(server.rss_mb())  # after warm-up: models loaded, caches full
+        await asyncio.sleep(0.5)
+        curve.append(round(server.rss_mb(), 1))
     await asyncio.sleep(3)
-    rss.append(server.rss_mb())
+    curve.append(round(server.rss_mb(), 1))
+    half = len(curve) // 2
     return {
-        "sessions": SOAK_SESSIONS,
-        "rss_mb_after_warmup": round(rss[0], 1),
-        "rss_mb_end": round(rss[-1], 1),
-        "rss_growth_mb": round(rss[-1] - rss[0], 1),
+        "sessions": sessions,
+        "rss_mb_after_warmup": curve[2],  # models loaded, caches full
+        "rss_mb_end": curve[-1],
+        "rss_growth_mb": round(curve[-1] - curve[2], 1),
+        "rss_growth_second_half_mb": round(curve[-1] - curve[half], 1),
+        "rss_mb_curve": curve,
     }
 
 

@@ -36,23 +36,24 @@ def design_settings(settings: Settings, instances: int) -> Settings:
     )
 
 
-def run_sessions_eval(settings: Settings, out_dir: Path, questions: int = 4) -> int:
+def run_sessions_eval(settings: Settings, out_dir: Path, questions: int = 8) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     budget = settings.controller.budget_ms
     items = load_questions(questions)
 
     async def main() -> dict[str, dict[str, Any]]:
-        results: dict[str, dict[str, Any]] = {}
+        results: dict[str, dict[str, Any]] = {str(i): {} for i in INSTANCES}
+        designs = {}
+        for instances in INSTANCES:
+            design = design_settings(settings, instances)
+            designs[instances] = (design, build_turn_compute(design))
+            await designs[instances][1].backends["embedded"].warm_up()
         total = len(INSTANCES) * sum(SESSIONS) * len(items)
         with tqdm(total=total, desc="sessions", unit="turn") as bar:
-            for instances in INSTANCES:
-                design = design_settings(settings, instances)
-                compute = build_turn_compute(design)
-                await compute.backends["embedded"].warm_up()
-                results[str(instances)] = {
-                    str(n): summarize(await run_level(design, compute, Level(n, False), items, bar))
-                    for n in SESSIONS
-                }
+            for n in SESSIONS:  # designs interleaved per level, so host drift hits both
+                for instances, (design, compute) in designs.items():
+                    turns = await run_level(design, compute, Level(n, False), items, bar)
+                    results[str(instances)][str(n)] = summarize(turns)
         return results
 
     started = time.time()

@@ -36,3 +36,14 @@ def test_unknown_faults_are_refused_at_start_up():
         load_settings(overrides={"server": {"faults": {"disk_full": 0.5}}})
     with pytest.raises(ConfigError, match=r"\[0, 1\]"):
         load_settings(overrides={"server": {"faults": {"llm_error": 2.0}}})
+
+
+async def test_soak_records_memory_after_every_session():
+    from evals.reliability import soak_test
+
+    with ServerProcess(env={"MALLOC_ARENA_MAX": "2"}) as server:
+        result = await soak_test(server, synthesize("What is photosynthesis?"), sessions=3)
+        assert httpx.get(f"{server.base_url}/healthz").json()["sessions"] == 0
+    curve = result["rss_mb_curve"]
+    assert len(curve) == 4 and all(mb > 100 for mb in curve)
+    assert result["rss_growth_mb"] == round(curve[-1] - curve[2], 1)

@@ -26,7 +26,10 @@ async def stream_from_thread(job: Job, name: str, what: str) -> AsyncIterator[An
     stop = threading.Event()
 
     def emit(item: Any) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, item)
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop has closed (shutdown): nobody is listening any more
+            pass
 
     def run() -> None:
         try:
