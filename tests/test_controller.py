@@ -30,9 +30,10 @@ def test_turn_features_tell_questions_from_chat():
     assert TurnFeatures.of("hi", sessions=0).sessions == 1
 
 
-def test_grid_holds_every_combination():
+def test_grid_holds_every_combination_but_thinking_with_critique():
     grid = candidate_grid([0, 64], [1, 2], ["embedded", "remote"], 1)
-    assert len(grid) == 2 * 2 * 2 * 2
+    assert len(grid) == 2 * 2 * 3  # (think, critique) in (0, 0), (0, 1), (64, 0)
+    assert not any(d.thinking and d.critique_rounds for d in grid)
     assert grid[0] == Decision(0, 1, "embedded", 0)
     with pytest.raises(ValueError):
         candidate_grid([0], [1], [], 0)

@@ -51,12 +51,16 @@ class TurnFeatures:
 def candidate_grid(
     think_budgets: list[int], experts: list[int], tiers: list[str], max_critique_rounds: int
 ) -> list[Decision]:
-    """Every combination the controller may choose from, cheapest first."""
+    """Every combination the controller may choose from, cheapest first.
+
+    A critique round drafts without thinking, so thinking and critique are not combined.
+    """
     grid = [
         Decision(think, k, tier, rounds)
         for tier, think, rounds, k in itertools.product(
             tiers, sorted(set(think_budgets)), range(max_critique_rounds + 1), sorted(set(experts))
         )
+        if not (think and rounds)
     ]
     if not grid:
         raise ValueError("the controller has no decisions to choose from")

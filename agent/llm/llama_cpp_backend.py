@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from agent.config import LLMSettings
 
 
+def model_key(settings: LLMSettings) -> tuple:
+    """What makes two embedded models the same: file, context, threads, GPU layers."""
+    return (str(settings.model_path), settings.context_tokens, settings.threads,
+            settings.gpu_layers)  # fmt: skip
+
+
 class LlamaCppBackend:
     """Streams chat completions from a local gguf through llama-cpp-python."""
 
@@ -43,12 +49,7 @@ class LlamaCppBackend:
     @classmethod
     def shared(cls, settings: LLMSettings) -> LlamaCppBackend:
         """One instance per (model, context, threads, gpu) so weights load once per process."""
-        key = (
-            str(settings.model_path),
-            settings.context_tokens,
-            settings.threads,
-            settings.gpu_layers,
-        )
+        key = model_key(settings)
         with cls._instances_lock:
             if key not in cls._instances:
                 cls._instances[key] = cls(settings)

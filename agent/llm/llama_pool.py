@@ -14,7 +14,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, ClassVar
 
 from agent.llm.backend import ChatMessage
-from agent.llm.llama_cpp_backend import LlamaCppBackend
+from agent.llm.llama_cpp_backend import LlamaCppBackend, model_key
 from agent.llm.thinking import Piece
 
 if TYPE_CHECKING:
@@ -36,8 +36,7 @@ class LlamaCppPool:
     @classmethod
     def shared(cls, settings: LLMSettings) -> LlamaCppPool:
         """One pool per model setting, so every session of a process draws from it."""
-        key = (str(settings.model_path), settings.context_tokens, settings.threads,
-               settings.gpu_layers, settings.instances)  # fmt: skip
+        key = (*model_key(settings), settings.instances)
         with cls._pools_lock:
             if key not in cls._pools:
                 cls._pools[key] = cls(settings)
