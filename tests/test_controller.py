@@ -19,6 +19,7 @@ QUESTION = TurnFeatures.of("Why are leaves green?", retrieval_score=0.5, session
 def test_dual_step_is_a_projected_subgradient_step():
     assert dual_step(1.0, 1200.0, 1000.0, 1000.0, 0.5) == pytest.approx(1.1)
     assert dual_step(0.05, 200.0, 1000.0, 1000.0, 0.5) == 0.0  # projected onto λ ≥ 0
+    assert dual_step(4.9, 9000.0, 1000.0, 1000.0, 0.5, ceiling=5.0) == 5.0
     with pytest.raises(ValueError):
         dual_step(1.0, 1.0, 1.0, 0.0, 0.5)
 
@@ -103,6 +104,8 @@ def test_latency_price_rises_over_target_and_falls_under_it():
     _run(controller, lambda d: 2000.0, 3)
     high = controller.duals.latency
     assert high > 1.0
+    _run(controller, lambda d: 50_000.0, 20)  # nothing can meet the budget: λ stays bounded
+    assert controller.duals.latency == controller.params.lambda_ceiling
     _run(controller, lambda d: 100.0, 10)
     assert controller.duals.latency < high
 

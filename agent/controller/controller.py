@@ -39,6 +39,7 @@ class ControllerParams:
     eta_latency: float = 0.5
     eta_compute: float = 0.05
     initial_lambda_latency: float = 1.0
+    lambda_ceiling: float = 5.0  # λ_ℓ = 5 already makes a budget-sized delay outweigh any loss
     think_budgets: tuple[int, ...] = (0, 48, 128)
     experts: tuple[int, ...] = (1, 2)
     tiers: tuple[str, ...] = ("embedded",)
@@ -175,7 +176,7 @@ class HLLMController:
         self.models[tier] = update(self.models[tier], pending.x, float(latency_ms))
         target = p.target_fraction * p.budget_ms
         self.duals.latency = dual_step(
-            self.duals.latency, latency_ms, target, p.budget_ms, p.eta_latency
+            self.duals.latency, latency_ms, target, p.budget_ms, p.eta_latency, p.lambda_ceiling
         )
         pending.latency_seen = True
         self.turns_observed += 1

@@ -9,11 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-def dual_step(lam: float, measured: float, target: float, scale: float, eta: float) -> float:
-    """One projected sub-gradient step on a dual variable."""
+def dual_step(
+    lam: float, measured: float, target: float, scale: float, eta: float,
+    ceiling: float = float("inf"),
+) -> float:  # fmt: skip
+    """One projected sub-gradient step on a dual variable, kept within [0, ceiling].
+
+    The ceiling matters when no decision can meet the budget (a host overloaded by other
+    sessions): an unbounded λ would keep climbing and take as many turns to come back down
+    once the load is gone.
+    """
     if scale <= 0:
         raise ValueError("scale must be positive")
-    return max(0.0, lam + eta * (measured - target) / scale)
+    return min(ceiling, max(0.0, lam + eta * (measured - target) / scale))
 
 
 @dataclass
