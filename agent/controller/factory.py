@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from loguru import logger
@@ -89,8 +90,6 @@ class HostCompute:
     """The host's TurnCompute, built once on first use (thread-safe: built off the loop)."""
 
     def __init__(self, settings: Settings, sessions: Callable[[], int], metrics=None) -> None:
-        import threading
-
         self._settings = settings
         self._sessions = sessions
         self._metrics = metrics

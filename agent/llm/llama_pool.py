@@ -9,7 +9,7 @@ memory-mapped, so a second context costs its KV cache, not another copy of the m
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, ClassVar
 
@@ -48,34 +48,35 @@ class LlamaCppPool:
         self.busy[index] += 1
         return index
 
-    async def stream(
-        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
-    ) -> AsyncIterator[str]:
+    async def _on_a_member(self, open_stream: Callable[[LlamaCppBackend], AsyncIterator]):
+        """Yields what open_stream(member) streams from the least busy context."""
         index = self._take()
         try:
-            member = self.members[index]
-            stream = member.stream(messages, max_tokens=max_tokens, temperature=temperature)
-            async with aclosing(stream) as pieces:
+            async with aclosing(open_stream(self.members[index])) as pieces:
                 async for piece in pieces:
                     yield piece
         finally:
             self.busy[index] -= 1
 
-    async def stream_turn(
+    def stream(
+        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
+    ) -> AsyncIterator[str]:
+        return self._on_a_member(
+            lambda m: m.stream(messages, max_tokens=max_tokens, temperature=temperature)
+        )
+
+    def stream_turn(
         self, messages: list[ChatMessage], *, max_tokens: int, temperature: float,
         think_tokens: int = 0,
     ) -> AsyncIterator[Piece]:  # fmt: skip
-        index = self._take()
-        try:
-            stream = self.members[index].stream_turn(
-                messages, max_tokens=max_tokens, temperature=temperature,
+        return self._on_a_member(
+            lambda m: m.stream_turn(
+                messages,
+                max_tokens=max_tokens,
+                temperature=temperature,
                 think_tokens=think_tokens,
             )  # fmt: skip
-            async with aclosing(stream) as pieces:
-                async for piece in pieces:
-                    yield piece
-        finally:
-            self.busy[index] -= 1
+        )
 
     async def warm_up(self) -> None:
         """Every context loads and caches the tutor prompt before the first learner."""
