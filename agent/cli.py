@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         "latency": "WebRTC turns over loopback vs stock Pipecat",
         "motion": "lip-sync timing vs an amplitude baseline",
         "asr": "WER and time of Whisper decoding settings",
+        "asr-streaming": "streaming vs segmented recognition: WER and wait after the VAD stop",
         "mcp": "the official MCP conformance suite (needs npx)",
         "planner": "EFE tutoring vs script, greedy and random",
         "zjepa": "z-JEPA probes, future prediction and streaming cost",
@@ -153,6 +154,7 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
     runners = {
         "motion": ("evals.motion", "run_motion_eval"),
         "asr": ("evals.asr", "run_asr_eval"),
+        "asr-streaming": ("evals.asr_streaming", "run_asr_streaming_eval"),
         "mcp": ("evals.mcp_conformance", "run_mcp_eval"),
         "planner": ("evals.planner", "run_planner_eval"),
         "zjepa": ("evals.zjepa", "run_zjepa_eval"),

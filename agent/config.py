@@ -83,6 +83,24 @@ class ASRSettings(Section):
     compute_type: Literal["int8", "int8_float16", "float16", "float32", "default"] = "int8"
     no_speech_prob: float = Field(default=0.6, ge=0.0, le=1.0)
     beam_size: int = Field(default=5, ge=1, le=10, description="1 = greedy decoding")
+    workers: int = Field(
+        default=2, ge=1, le=8,
+        description="Whisper calls that run at once (the model is shared by all sessions)",
+    )  # fmt: skip
+    streaming: bool = Field(
+        default=True,
+        description="transcribe during speech and start the final pass at the first quiet "
+        "frame, while endpointing still decides; false = one pass after the VAD stops",
+    )
+    interim_interval_s: float = Field(
+        default=2.0, ge=0.0, le=10.0,
+        description="with streaming, an interim transcript after each this much new speech "
+        "(0 = none); on a CPU host an interim pass still running when speech ends delays the "
+        "final one, so the default spares short questions",
+    )  # fmt: skip
+    interim_beam_size: int = Field(
+        default=1, ge=1, le=10, description="beam of the interim passes (the final keeps beam_size)"
+    )
 
 
 class TTSSettings(Section):

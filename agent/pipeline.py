@@ -1,7 +1,7 @@
 """Assembles one tutor pipeline per connected client.
 
-transport.input → Whisper ASR → user turn (Silero VAD + smart-turn) → EFE planner → tutor LLM
-→ Piper TTS (clause by clause) → transport.output → avatar motion → assistant context
+transport.input → streaming Whisper ASR → user turn (Silero VAD + smart-turn) → EFE planner
+→ tutor LLM → Piper TTS (clause by clause) → transport.output → avatar motion → assistant context
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from agent.llm.service import ContextProvider, TutorLLMService
 from avatar.processor import AvatarMotionProcessor, SendMotion, SpeechClockStamper
 from planner.processor import TutorPlannerProcessor
 from speech.asr import SharedWhisperSTTService
+from speech.streaming_asr import StreamingWhisperSTTService
 from speech.tts import AlignedPiperTTSService
-from speech.turns import silero_vad, user_turn_strategies
+from speech.turns import ObservedSileroVAD, silero_vad, user_turn_strategies
 
 
 def build_tutor_worker(
@@ -47,22 +48,15 @@ def build_tutor_worker(
     With send_motion, an avatar motion stream (60 Hz JSON) follows the audio clock; with
     compute, the host's HLLM controller and knowledge base shape every answer.
     """
-    stt = SharedWhisperSTTService(
-        model_dir=settings.asr.model_path,
-        device=settings.asr.device,
-        compute_type=settings.asr.compute_type,
-        no_speech_prob=settings.asr.no_speech_prob,
-        beam_size=settings.asr.beam_size,
+    vad = silero_vad(
+        settings.turn.vad_stop_secs, settings.turn.vad_start_secs, settings.turn.vad_confidence
     )
+    stt = speech_recognizer(settings, vad)
     context = LLMContext()
     user_turns, assistant_turns = LLMContextAggregatorPair(
         context,
         user_params=LLMUserAggregatorParams(
-            vad_analyzer=silero_vad(
-                settings.turn.vad_stop_secs,
-                settings.turn.vad_start_secs,
-                settings.turn.vad_confidence,
-            ),
+            vad_analyzer=vad,
             user_turn_strategies=user_turn_strategies(
                 settings.turn.smart_turn, enable_interruptions=settings.turn.allow_interruptions
             ),
@@ -102,6 +96,26 @@ def build_tutor_worker(
         idle_timeout_secs=settings.server.session_idle_timeout_s,
         enable_rtvi=False,  # the client speaks Eco-1's protocol (docs/protocol.md), not RTVI
     )
+
+
+def speech_recognizer(settings: Settings, vad: ObservedSileroVAD) -> SharedWhisperSTTService:
+    """Streaming Whisper following the turn VAD (the default), or one pass per segment."""
+    asr = settings.asr
+    common = dict(
+        model_dir=asr.model_path,
+        device=asr.device,
+        compute_type=asr.compute_type,
+        no_speech_prob=asr.no_speech_prob,
+        beam_size=asr.beam_size,
+        workers=asr.workers,
+    )
+    if not asr.streaming:
+        return SharedWhisperSTTService(**common)
+    stt = StreamingWhisperSTTService(
+        interim_interval_s=asr.interim_interval_s, interim_beam_size=asr.interim_beam_size, **common
+    )
+    stt.follow(vad)
+    return stt
 
 
 def _perception(settings: Settings) -> list:

@@ -53,14 +53,27 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "avatar" / "web"
 
 
 def warm_up_models(settings: Settings) -> None:
-    """Load ASR, TTS and the embedded LLM once, before the first learner arrives."""
-    from speech.asr import shared_whisper_model
+    """Load ASR, turn models, TTS and the embedded LLM once, before the first learner arrives.
+
+    Whisper's first call allocates its working buffers (~300 MB here) and takes longest, so
+    one call on a second of silence happens here rather than in a learner's first turn.
+    """
+    import numpy as np
+
+    from speech.asr import shared_whisper_model, transcribe
     from speech.assets import piper_voice_file, whisper_model_dir
     from speech.tts import shared_piper_voice
+    from speech.turns import SharedSmartTurnAnalyzer, silero_vad
 
-    shared_whisper_model(
-        whisper_model_dir(settings.asr.model_path), settings.asr.device, settings.asr.compute_type
+    whisper = shared_whisper_model(
+        whisper_model_dir(settings.asr.model_path),
+        settings.asr.device,
+        settings.asr.compute_type,
+        settings.asr.workers,
     )
+    transcribe(whisper, np.zeros(16000, np.int16), 1, settings.asr.no_speech_prob)
+    silero_vad(0.2, 0.2, 0.5)  # creates the process's shared VAD session
+    SharedSmartTurnAnalyzer()  # and the smart-turn one
     voice = shared_piper_voice(piper_voice_file(settings.tts.voice_path), settings.tts.use_cuda)
     list(voice.synthesize("Ready."))
 

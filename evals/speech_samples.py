@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 import wave
 from pathlib import Path
 
@@ -38,6 +41,39 @@ def synthesize(text: str, rate: int = 48000) -> np.ndarray:
     if voice.config.sample_rate != rate:
         pcm = soxr.resample(pcm, voice.config.sample_rate, rate).astype(np.int16)
     return pcm
+
+
+# Voices for recognition benchmarks: the packaged Piper voice and two eSpeak NG voices (a
+# formant synthesizer, Debian package espeak-ng), which sound nothing like Piper or each other.
+ESPEAK_VOICES = {"espeak-us-female": "en-us+f3", "espeak-gb-male": "en-gb+m3"}
+VOICES = ("piper-joe", *ESPEAK_VOICES)
+ESPEAK_WPM = 175  # eSpeak's default rate; a speed factor scales it
+
+
+def speak(text: str, voice: str, speed: float = 1.0, rate: int = 16000) -> np.ndarray:
+    """int16 mono speech of text in one of VOICES; speed > 1 talks faster."""
+    if voice == "piper-joe":
+        config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0, length_scale=1.0 / speed)
+        piper = shared_piper_voice(piper_voice_file())
+        chunks = piper.synthesize(text, syn_config=config)
+        pcm = np.concatenate([chunk.audio_int16_array for chunk in chunks])
+        source_rate = piper.config.sample_rate
+    else:
+        pcm, source_rate = _espeak(text, ESPEAK_VOICES[voice], round(ESPEAK_WPM * speed))
+    return soxr.resample(pcm, source_rate, rate).astype(np.int16) if source_rate != rate else pcm
+
+
+def _espeak(text: str, voice: str, words_per_minute: int) -> tuple[np.ndarray, int]:
+    if shutil.which("espeak-ng") is None:
+        raise RuntimeError("eSpeak NG is not installed: apt-get install espeak-ng")
+    with tempfile.NamedTemporaryFile(suffix=".wav") as out:
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", out.name, text],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        with wave.open(out.name) as handle:
+            frames = handle.readframes(handle.getnframes())
+            return np.frombuffer(frames, dtype=np.int16).copy(), handle.getframerate()
 
 
 def write_wav(path: Path, pcm: np.ndarray, rate: int) -> Path:

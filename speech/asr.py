@@ -21,16 +21,25 @@ from pipecat.utils.time import time_now_iso8601
 
 from speech.assets import whisper_model_dir
 
-_models: dict[tuple[str, str, str], WhisperModel] = {}
+_models: dict[tuple[str, str, str, int], WhisperModel] = {}
 _models_lock = threading.Lock()
 
 
-def shared_whisper_model(model_dir: Path, device: str, compute_type: str) -> WhisperModel:
-    """Load a CTranslate2 whisper once; every session's service reuses it."""
-    key = (str(model_dir), device, compute_type)
+def shared_whisper_model(
+    model_dir: Path, device: str, compute_type: str, workers: int = 2
+) -> WhisperModel:
+    """Load a CTranslate2 whisper once; every session's service reuses it.
+
+    With one worker CTranslate2 runs calls one at a time, so a streaming session's final
+    pass would wait behind its own interim pass (or another learner's); two workers run two
+    calls at once for ~55 MB more here.
+    """
+    key = (str(model_dir), device, compute_type, workers)
     with _models_lock:
         if key not in _models:
-            _models[key] = WhisperModel(str(model_dir), device=device, compute_type=compute_type)
+            _models[key] = WhisperModel(
+                str(model_dir), device=device, compute_type=compute_type, num_workers=workers
+            )
         return _models[key]
 
 
@@ -64,10 +73,12 @@ class SharedWhisperSTTService(WhisperSTTService):
         compute_type: str = "int8",
         no_speech_prob: float = 0.6,
         beam_size: int = 5,
+        workers: int = 2,
         **kwargs,
     ) -> None:
         self._model_dir = whisper_model_dir(model_dir)
         self._beam_size = beam_size
+        self._workers = workers
         self._no_speech = no_speech_prob
         super().__init__(
             device=device,
@@ -79,7 +90,9 @@ class SharedWhisperSTTService(WhisperSTTService):
         )
 
     def _load(self) -> None:
-        self._model = shared_whisper_model(self._model_dir, self._device, self._compute_type)
+        self._model = shared_whisper_model(
+            self._model_dir, self._device, self._compute_type, self._workers
+        )
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
         await self.start_processing_metrics()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pipecat.audio.vad.silero import SileroVADAnalyzer
-from pipecat.audio.vad.vad_analyzer import VADParams
+from collections.abc import Callable
+
+from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn
+from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
+from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
 from pipecat.turns.user_start import (
     TranscriptionUserTurnStartStrategy,
     VADUserTurnStartStrategy,
@@ -14,12 +18,67 @@ from pipecat.turns.user_stop import (
 )
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
+from speech.onnx_sessions import packaged_model, shared_onnx_session
 
-def silero_vad(stop_secs: float, start_secs: float, confidence: float) -> SileroVADAnalyzer:
+VADListener = Callable[[VADState, VADState], None]
+SILERO_MODEL = ("pipecat.audio.vad.data", "silero_vad.onnx")
+SMART_TURN_MODEL = ("pipecat.audio.turn.smart_turn.data", "smart-turn-v3.2-cpu.onnx")
+
+
+class _SileroOnSharedSession(SileroOnnxModel):
+    """Silero's wrapper (it holds one stream's recurrent state) around the shared session."""
+
+    def __init__(self) -> None:  # no super(): that would load a session of its own
+        self.session = shared_onnx_session(packaged_model(*SILERO_MODEL))
+        self.sample_rates = [8000, 16000]
+        self.reset_states()
+
+
+class ObservedSileroVAD(SileroVADAnalyzer):
+    """Silero VAD on the process's shared ONNX session, telling listeners of every state
+    change, STOPPING included.
+
+    Pipecat announces only speech start and stop (after `stop_secs` of quiet); streaming ASR
+    wants the first quiet frame too, to start its final pass while endpointing decides.
+    Listeners run on the event loop, in the order they were added.
+    """
+
+    def __init__(self, *, sample_rate: int | None = None, params: VADParams | None = None):
+        # SileroVADAnalyzer.__init__ would load a session per learner (speech/onnx_sessions.py
+        # says why not); this sets what it sets, on the shared one.
+        VADAnalyzer.__init__(self, sample_rate=sample_rate, params=params)
+        self._model = _SileroOnSharedSession()
+        self._windows_since_reset = 0
+        self._low_confidence_windows = 0
+        self._listeners: list[VADListener] = []
+        self._last_state = VADState.QUIET
+
+    def add_listener(self, listener: VADListener) -> None:
+        self._listeners.append(listener)
+
+    async def analyze_audio(self, buffer: bytes) -> VADState:
+        state = await super().analyze_audio(buffer)
+        if state != self._last_state:
+            previous, self._last_state = self._last_state, state
+            for listener in self._listeners:
+                listener(previous, state)
+        return state
+
+
+def silero_vad(stop_secs: float, start_secs: float, confidence: float) -> ObservedSileroVAD:
     """Silero VAD (its ONNX model ships inside pipecat-ai)."""
-    return SileroVADAnalyzer(
+    return ObservedSileroVAD(
         params=VADParams(stop_secs=stop_secs, start_secs=start_secs, confidence=confidence)
     )
+
+
+class SharedSmartTurnAnalyzer(LocalSmartTurnAnalyzerV3):
+    """Smart-turn v3 (bundled ONNX) on the process's shared session; per-learner state only."""
+
+    def __init__(self, **kwargs) -> None:
+        BaseSmartTurn.__init__(self, **kwargs)  # skips LocalSmartTurnAnalyzerV3's own load
+        self._log_data = False
+        self._session = shared_onnx_session(packaged_model(*SMART_TURN_MODEL))
 
 
 def user_turn_strategies(
@@ -30,9 +89,7 @@ def user_turn_strategies(
     With interruptions on, the learner speaking over the tutor stops its speech (barge-in).
     """
     if smart_turn:
-        from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
-
-        stop = [TurnAnalyzerUserTurnStopStrategy(turn_analyzer=LocalSmartTurnAnalyzerV3())]
+        stop = [TurnAnalyzerUserTurnStopStrategy(turn_analyzer=SharedSmartTurnAnalyzer())]
     else:
         stop = [SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=speech_timeout_s)]
     start = [
