@@ -137,6 +137,11 @@ class ServerSettings(Section):
 
     max_sessions: int = Field(default=8, ge=1, le=10000)
     max_sdp_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    malloc_arenas: int = Field(
+        default=2, ge=0, le=64,
+        description="cap on glibc malloc arenas, which keeps memory flat over many sessions "
+        "(docs/reliability.md); 0 = glibc's default",
+    )  # fmt: skip
     session_idle_timeout_s: float = Field(default=300.0, gt=0)
     liveness_timeout_s: float = Field(
         default=5.0, gt=0, description="a client that pings and then stops is gone after this"

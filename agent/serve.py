@@ -9,6 +9,7 @@ import uvicorn
 from loguru import logger
 
 from agent.config import Settings
+from agent.malloc_arenas import cap_malloc_arenas
 from agent.server import create_app
 from speech.assets import (
     ModelFileMissing,
@@ -47,6 +48,8 @@ def check_model_files(settings: Settings) -> None:
 
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
+    if cap_malloc_arenas(settings.server.malloc_arenas):
+        logger.info("malloc arenas capped at {}", settings.server.malloc_arenas)
     try:
         check_model_files(settings)
     except ModelFileMissing as exc:

@@ -52,6 +52,13 @@ from tools.mcp_client import ToolSpec, TurnToolbox
 WEB_DIR = Path(__file__).resolve().parent.parent / "avatar" / "web"
 
 
+WARM_UP_CLAUSE = (
+    "Photosynthesis is the process by which green plants, algae and some bacteria use the "
+    "energy of sunlight to turn water and carbon dioxide into sugar and oxygen, which feeds "
+    "almost every living thing on our planet"
+)
+
+
 def warm_up_models(settings: Settings) -> None:
     """Load ASR, turn models, TTS and the embedded LLM once, before the first learner arrives.
 
@@ -75,7 +82,9 @@ def warm_up_models(settings: Settings) -> None:
     silero_vad(0.2, 0.2, 0.5)  # creates the process's shared VAD session
     SharedSmartTurnAnalyzer()  # and the smart-turn one
     voice = shared_piper_voice(piper_voice_file(settings.tts.voice_path), settings.tts.use_cuda)
-    list(voice.synthesize("Ready."))
+    # A long clause grows Piper's ONNX arena to its working size now: otherwise it grows in
+    # 64-128 MB steps at the first long answers, which a memory soak reads as a leak.
+    list(voice.synthesize(WARM_UP_CLAUSE))
 
 
 def turn_toolbox(settings: Settings) -> TurnToolbox | None:

@@ -37,7 +37,7 @@ LOAD_LEVELS = (1, 2, 3)
 QUESTIONS = ("What is photosynthesis?", "Why is the sky blue?", "How do magnets work?")
 FAULT_RATES = {"llm_error": 0.2, "llm_timeout": 0.15, "tts_error": 0.15}
 FAULT_TURNS = 14
-SOAK_SESSIONS = 24
+SOAK_SESSIONS = 48
 FUZZ_CASES = 300
 
 
@@ -160,6 +160,10 @@ async def soak_test(
         "rss_mb_end": curve[-1],
         "rss_growth_mb": round(curve[-1] - curve[2], 1),
         "rss_growth_second_half_mb": round(curve[-1] - curve[half], 1),
+        # A least-squares slope over the second half: a leak's steady rate, whatever the noise.
+        "rss_slope_second_half_mb_per_session": round(
+            float(np.polyfit(np.arange(len(curve) - half), curve[half:], 1)[0]), 2
+        ),
         "rss_mb_curve": curve,
     }
 

@@ -3,7 +3,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { pc: null, channel: null, tutorLine: null, events: [], motionFrames: 0 };
+const state = {
+  pc: null, channel: null, tutorLine: null, userDraft: null, events: [], motionFrames: 0,
+};
 state.avatar = new AvatarRenderer($("avatar"));
 window.eco1 = state; // read by the browser tests
 
@@ -25,8 +27,18 @@ function onMessage(raw) {
   let message;
   try { message = JSON.parse(raw); } catch { return; }
   state.events.push(message);
-  if (message.type === "transcript" && message.role === "user" && message.final) {
-    addLine("user", message.text);
+  if (message.type === "transcript" && message.role === "user" && !message.final) {
+    // An interim transcript while the learner still speaks: one draft line, replaced below.
+    if (!state.userDraft) state.userDraft = addLine("user draft", "");
+    state.userDraft.textContent = message.text;
+  } else if (message.type === "transcript" && message.role === "user" && message.final) {
+    if (state.userDraft) {
+      state.userDraft.className = "user";
+      state.userDraft.textContent = message.text;
+    } else {
+      addLine("user", message.text);
+    }
+    state.userDraft = null;
     state.tutorLine = null;
     $("thinking").textContent = "";
     $("thinking-box").hidden = true;
