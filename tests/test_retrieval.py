@@ -82,6 +82,24 @@ def test_grounding_prefers_answers_that_follow_the_notes():
     assert grounding("anything", []) is None
 
 
+def test_grounding_embeds_each_passage_once(monkeypatch):
+    from agent.retrieval import index as index_module
+
+    embedded: list[str] = []
+    real_embed = index_module.embed
+
+    def counting_embed(texts):
+        embedded.extend(texts)
+        return real_embed(texts)
+
+    monkeypatch.setattr(index_module, "embed", counting_embed)
+    notes = ["Bees turn nectar into honey by evaporating its water in the hive, each cell fanned."]
+    first = grounding("Bees make honey from nectar.", notes)
+    second = grounding("Bees make honey from nectar.", notes)
+    assert first == second
+    assert embedded.count(notes[0]) == 1 and embedded.count("Bees make honey from nectar.") == 2
+
+
 class Script:
     """A backend whose replies come from a list, one per request."""
 
@@ -123,3 +141,24 @@ async def test_a_worse_revision_is_dropped_and_ok_stops_early():
     )  # fmt: skip
     assert result.answer == "Plants release oxygen." and result.revisions_kept == 0
     assert result.critiques == ["Add detail.", "OK"] and not backend.replies
+
+
+async def test_a_critiqued_turn_reports_the_tokens_it_generated():
+    from pipecat.frames.frames import LLMContextFrame
+    from pipecat.processors.aggregators.llm_context import LLMContext
+    from pipecat.tests.utils import run_test
+
+    from agent.controller.decision import Decision
+    from agent.controller.turn_compute import TurnCompute
+    from agent.llm.service import TutorLLMService
+
+    backend = Script(["Plants make gold.", "It misses oxygen.", "Plants release oxygen."])
+    compute = TurnCompute({"embedded": backend}, fixed=Decision(critique_rounds=1))
+    reported: list[int] = []
+    compute.finish = lambda session, plan, answer, tokens: reported.append(tokens)
+    service = TutorLLMService(
+        backend, system_prompt="tutor", max_tokens=20, temperature=0.0, compute=compute
+    )
+    context = LLMContext(messages=[{"role": "user", "content": "What gas?"}])
+    await run_test(service, frames_to_send=[LLMContextFrame(context)], expected_down_frames=None)
+    assert reported == [9]  # draft, critique and revision: three words each

@@ -51,8 +51,8 @@ async def _never() -> AsyncIterator[Piece]:
     yield Piece("")
 
 
-async def _one(text: str) -> AsyncIterator[Piece]:
-    yield Piece(text)
+async def _one(text: str, tokens: int = 1) -> AsyncIterator[Piece]:
+    yield Piece(text, tokens=tokens)
 
 
 # Facts for a learner's words within the turn's budget (tools/mcp_client.TurnToolbox).
@@ -119,8 +119,7 @@ class TutorLLMService(LLMService):
                 max_tokens=max_tokens, critique_tokens=self._critique_tokens,
                 temperature=temperature,
             )  # fmt: skip
-            self._turn_tokens = result.tokens
-            return _one(result.answer)
+            return _one(result.answer, result.tokens)
         think = plan.decision.think_tokens if plan else 0
         return turn_pieces(
             backend, messages, max_tokens=max_tokens, temperature=temperature, think_tokens=think
@@ -182,7 +181,7 @@ class TutorLLMService(LLMService):
                 pieces = aiter(stream)
                 piece = await asyncio.wait_for(anext(pieces, None), self._first_token_timeout_s)
                 while piece is not None:
-                    self._turn_tokens += 1
+                    self._turn_tokens += piece.tokens
                     if piece.thinking:
                         await self.push_frame(ThinkingFrame(text=piece.text))
                     elif piece.text:

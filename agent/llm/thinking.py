@@ -20,6 +20,7 @@ class Piece:
 
     text: str
     thinking: bool = False
+    tokens: int = 1  # generated tokens it stands for (a critiqued answer arrives as one piece)
 
 
 def forced_close(thought: str) -> str:
