@@ -61,6 +61,11 @@ class LLMSettings(Section):
     instances: int = Field(
         default=2, ge=1, le=64, description="embedded llama.cpp contexts answering in parallel"
     )
+    prefix_cache_entries: int = Field(
+        default=40, ge=0, le=4096,
+        description="saved llama.cpp states of recent system messages (prompt + notes, ~3 MB "
+        "each), so a turn does not re-read its notes; 0 = off",
+    )  # fmt: skip
     timeout_s: float = Field(default=30.0, gt=0)
     first_token_timeout_s: float = Field(
         default=10.0, gt=0, description="no first token by then: the tutor says a fallback line"

@@ -149,8 +149,9 @@ async def test_planner_hint_steers_only_the_next_reply():
         ],
         expected_down_frames=None,
     )
-    assert backend.seen[0][0]["content"] == "SYS\nFor this reply: Give one example."
-    assert backend.seen[1][0]["content"] == "SYS"
+    assert backend.seen[0][0]["content"] == "SYS"  # the prompt stays one cacheable prefix
+    assert backend.seen[0][1] == {"role": "system", "content": "For this reply: Give one example."}
+    assert [m["role"] for m in backend.seen[1]] == ["system", "user"]
 
 
 class HangingBackend(ScriptedBackend):

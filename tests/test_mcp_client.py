@@ -89,7 +89,8 @@ async def test_facts_reach_the_llm_prompt():
                               context_provider=provider)  # fmt: skip
     context = LLMContext(messages=[{"role": "user", "content": "plants"}])
     await run_test(service, frames_to_send=[LLMContextFrame(context)], expected_down_frames=None)
-    assert seen[0][0]["content"] == "SYS\nFacts you may use (from tools): facts: about plants"
+    assert seen[0][0]["content"] == "SYS"
+    assert seen[0][1]["content"] == "Facts you may use (from tools): facts: about plants"
 
 
 def test_tool_servers_come_from_settings():

@@ -1,8 +1,9 @@
 """Embedded llama.cpp backend: SmolLM2-135M on CPU by default, off the event loop.
 
 One model instance serves every session; a lock serialises generation (llama.cpp contexts
-are not thread-safe) and llama.cpp reuses the KV cache of the longest shared prompt prefix,
-so the system prompt is paid for once.
+are not thread-safe) and llama.cpp reuses the KV cache of the longest shared prompt prefix;
+saved states of recent system messages (prompt plus notes, agent/llm/prefix_cache.py) make
+that prefix the whole system message even when the previous turn's notes were different.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from contextlib import aclosing
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
 from loguru import logger
 
 from agent.llm.backend import BackendError, ChatMessage
+from agent.llm.prefix_cache import PrefixStateCache, holds_prefix, read_prefix, restore_prefix
 from agent.llm.thinking import THINK_CLOSE, THINK_OPEN, Piece, forced_close
 from agent.llm.threaded import stream_from_thread
 from speech.assets import smollm2_gguf
@@ -28,6 +31,21 @@ def model_key(settings: LLMSettings) -> tuple:
     """What makes two embedded models the same: file, context, threads, GPU layers."""
     return (str(settings.model_path), settings.context_tokens, settings.threads,
             settings.gpu_layers)  # fmt: skip
+
+
+_prefix_caches: dict[tuple, PrefixStateCache] = {}
+_prefix_caches_lock = threading.Lock()
+
+
+def prefix_cache(settings: LLMSettings) -> PrefixStateCache | None:
+    """The process's saved system-prompt states for this model (None when turned off)."""
+    if settings.prefix_cache_entries <= 0:
+        return None
+    with _prefix_caches_lock:
+        key = model_key(settings)
+        if key not in _prefix_caches:
+            _prefix_caches[key] = PrefixStateCache(settings.prefix_cache_entries)
+        return _prefix_caches[key]
 
 
 class LlamaCppBackend:
@@ -45,6 +63,8 @@ class LlamaCppBackend:
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
         self._formatter = None
+        self._system_formatter = None
+        self._prefixes = prefix_cache(settings)
 
     @classmethod
     def shared(cls, settings: LLMSettings) -> LlamaCppBackend:
@@ -83,27 +103,56 @@ class LlamaCppBackend:
         async for _ in self.stream(primer, max_tokens=1, temperature=0.0):
             pass
 
+    def _chat_formatter(self, llama, add_generation_prompt: bool = True):
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        vocab = llama._model
+        return Jinja2ChatFormatter(
+            llama.metadata["tokenizer.chat_template"],
+            eos_token=vocab.token_get_text(llama.token_eos()),
+            bos_token=vocab.token_get_text(llama.token_bos()),
+            add_generation_prompt=add_generation_prompt,
+        )
+
     def _chat_prompt(self, llama, messages: list[ChatMessage]) -> tuple[str, list[str]]:
         """The model's own chat template applied to messages, and its stop strings."""
         if self._formatter is None:
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-            vocab = llama._model
-            self._formatter = Jinja2ChatFormatter(
-                llama.metadata["tokenizer.chat_template"],
-                eos_token=vocab.token_get_text(llama.token_eos()),
-                bos_token=vocab.token_get_text(llama.token_bos()),
-            )
+            self._formatter = self._chat_formatter(llama)
         formatted = self._formatter(messages=messages)
         stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]
         return formatted.prompt, [s for s in stops if s]
+
+    def _prime(self, llama, messages: list[ChatMessage]) -> None:
+        """Start the context from the saved state of this system message, or save it now.
+
+        Runs under the generate lock, right before a completion, which then reads only what
+        follows the system message (llama-cpp-python reuses the longest cached prefix).
+        """
+        if self._prefixes is None or not messages or messages[0]["role"] != "system":
+            return
+        key = messages[0]["content"]
+        state = self._prefixes.get(key)
+        if state is None:
+            self._prefixes.misses += 1
+            if self._system_formatter is None:
+                self._system_formatter = self._chat_formatter(llama, add_generation_prompt=False)
+            text = self._system_formatter(messages=[messages[0]]).prompt
+            tokens = np.asarray(llama.tokenize(text.encode(), add_bos=False, special=True))
+            if not holds_prefix(llama, tokens):
+                self._prefixes.put(key, read_prefix(llama, tokens))
+            return
+        self._prefixes.hits += 1
+        if not holds_prefix(llama, state.tokens):
+            restore_prefix(llama, state)
 
     def _generate(self, messages, max_tokens, temperature, emit, stop: threading.Event) -> None:
         """Runs in a worker thread; hands each answer text piece to emit()."""
         with self._generate_lock:
             if stop.is_set():
                 return
-            stream = self._model().create_chat_completion(
+            llama = self._model()
+            self._prime(llama, messages)
+            stream = llama.create_chat_completion(
                 messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True
             )
             for chunk in stream:
@@ -121,6 +170,7 @@ class LlamaCppBackend:
             if stop.is_set():
                 return
             llama = self._model()
+            self._prime(llama, messages)
             prompt, stops = self._chat_prompt(llama, messages)
             thought = ""
             for chunk in llama.create_completion(

@@ -21,6 +21,18 @@ def _reasoning(delta: Any) -> str | None:
     return extra.get("reasoning_content") or extra.get("reasoning")
 
 
+def merged_system_messages(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """Leading system messages joined into one: many served chat templates (Mistral's,
+    Gemma's) refuse a second system message, and a remote server keeps no prompt states."""
+    leading = 0
+    while leading < len(messages) and messages[leading]["role"] == "system":
+        leading += 1
+    if leading < 2:
+        return list(messages)
+    joined = "\n".join(m["content"] for m in messages[:leading])
+    return [{"role": "system", "content": joined}, *messages[leading:]]
+
+
 class OpenAICompatibleBackend:
     """Streams /v1/chat/completions from a remote server."""
 
@@ -42,7 +54,7 @@ class OpenAICompatibleBackend:
         try:
             response = await self._client.chat.completions.create(
                 model=self._settings.model,
-                messages=list(messages),
+                messages=merged_system_messages(messages),
                 max_tokens=max_tokens,
                 temperature=temperature,
                 stream=True,

@@ -31,9 +31,19 @@ from planner.observations import last_user_text, text_of
 from speech.frames import FallbackFrame
 
 
-def chat_messages(system_prompt: str, context_messages: list[Any]) -> list[ChatMessage]:
-    """System prompt first, then the conversation's user/assistant text turns."""
+def chat_messages(
+    system_prompt: str, context_messages: list[Any], turn_instructions: str = ""
+) -> list[ChatMessage]:
+    """System prompt first, then this turn's instructions (planner hint, tool facts) in a
+    system message of their own, then the conversation's user/assistant text turns.
+
+    The first message (tutor prompt + notes) recurs across turns and learners, so the
+    embedded backend keeps its KV state (agent/llm/prefix_cache.py); the instructions change
+    every turn and would spoil that prefix if they were part of it.
+    """
     messages: list[ChatMessage] = [{"role": "system", "content": system_prompt}]
+    if turn_instructions.strip():
+        messages.append({"role": "system", "content": turn_instructions.strip()})
     for message in context_messages:
         role = message.get("role") if isinstance(message, dict) else None
         text = text_of(message.get("content")) if role else ""
@@ -157,18 +167,19 @@ class TutorLLMService(LLMService):
             await self.push_frame(frame, direction)
             return
         question = last_user_text(frame.context.get_messages())
-        system = self._system_prompt
+        system, instructions = self._system_prompt, []
         if self._context_provider is not None:
             facts = await self._context_provider(question)
             if facts:
                 logger.info("tool facts for this turn: {}", facts)
-                system += "\nFacts you may use (from tools): " + " ".join(facts)
+                instructions.append("Facts you may use (from tools): " + " ".join(facts))
         plan = await self._prepare(question)
         if plan is not None:
             system += plan.system_addendum()
         if self._turn_hint:
-            system, self._turn_hint = f"{system}\nFor this reply: {self._turn_hint}", ""
-        messages = chat_messages(system, frame.context.get_messages())
+            instructions.append(f"For this reply: {self._turn_hint}")
+            self._turn_hint = ""
+        messages = chat_messages(system, frame.context.get_messages(), "\n".join(instructions))
         await self.push_frame(LLMFullResponseStartFrame())
         await self.start_processing_metrics()
         await self.start_ttfb_metrics()

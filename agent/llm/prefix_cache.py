@@ -1,0 +1,92 @@
+"""Saved llama.cpp KV states of system prompts, so a turn starts from its notes already read.
+
+Each answer's system message is the tutor prompt plus the knowledge-base notes retrieved for
+the question; on one CPU thread SmolLM2 takes ~1 s to read ~140 such tokens, which is most
+of its time to first token. The knowledge base is small and learners come back to the same
+topics, so the same system messages recur: their KV state (~3 MB for 140 tokens) is kept
+here after the first time and copied back into a context in a few milliseconds. llama.cpp
+then reads only what follows (the conversation and the question).
+
+States are keyed by the system message's text, shared by every context over the same model
+(a pool's contexts have the same size), and bounded (least recently used goes first).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PrefixState:
+    """The tokens of a rendered system message and the context state after reading them."""
+
+    tokens: np.ndarray
+    data: bytes
+
+
+class PrefixStateCache:
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._states: OrderedDict[str, PrefixState] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def get(self, key: str) -> PrefixState | None:
+        with self._lock:
+            state = self._states.get(key)
+            if state is not None:
+                self._states.move_to_end(key)
+            return state
+
+    def put(self, key: str, state: PrefixState) -> None:
+        with self._lock:
+            self._states[key] = state
+            self._states.move_to_end(key)
+            while len(self._states) > self.entries:
+                self._states.popitem(last=False)
+
+
+def holds_prefix(llama, tokens: np.ndarray) -> bool:
+    """Whether the context's KV cache already starts with these tokens."""
+    n = len(tokens)
+    return llama.n_tokens >= n and bool(np.array_equal(llama.input_ids[:n], tokens))
+
+
+def read_prefix(llama, tokens: np.ndarray) -> PrefixState:
+    """Leave exactly these tokens in the context and save its state.
+
+    What the context already holds of them (the tutor prompt, say) is kept, not read again.
+    """
+    from llama_cpp import llama_cpp
+
+    held = llama.input_ids[: min(llama.n_tokens, len(tokens) - 1)]
+    differs = np.flatnonzero(held != tokens[: len(held)])
+    llama.n_tokens = int(differs[0]) if len(differs) else len(held)
+    llama.eval(tokens[llama.n_tokens :].tolist())  # eval drops KV cells past n_tokens first
+    size = llama_cpp.llama_state_get_size(llama._ctx.ctx)
+    buffer = (ctypes.c_uint8 * size)()
+    written = llama_cpp.llama_state_get_data(llama._ctx.ctx, buffer, size)
+    return PrefixState(tokens=tokens.copy(), data=bytes(buffer[:written]))
+
+
+def restore_prefix(llama, state: PrefixState) -> None:
+    """Put a saved prefix back into a context (what Llama.load_state does, without copying
+    and clearing its 100 MB logits table, which took ~150 ms here)."""
+    from llama_cpp import llama_cpp
+
+    buffer = (ctypes.c_uint8 * len(state.data)).from_buffer_copy(state.data)
+    if llama_cpp.llama_state_set_data(llama._ctx.ctx, buffer, len(state.data)) != len(state.data):
+        raise RuntimeError("llama.cpp refused a saved prompt state")
+    n = len(state.tokens)
+    llama.input_ids[:n] = state.tokens
+    llama.n_tokens = n
+    llama._requires_eval = True  # logits come from the next decode, as after load_state

@@ -1,0 +1,75 @@
+"""Saved system-message states (agent/llm/prefix_cache.py) change speed, never answers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agent.config import LLMSettings
+from agent.llm.llama_cpp_backend import LlamaCppBackend
+from agent.llm.llama_pool import LlamaCppPool
+from agent.llm.openai_backend import merged_system_messages
+from agent.llm.prefix_cache import PrefixState, PrefixStateCache
+from agent.llm.service import chat_messages
+
+NOTES = (
+    "You are a patient tutor.\nNotes:\n[1] Photosynthesis: plants use light energy to turn "
+    "water and carbon dioxide into glucose and oxygen, in their chloroplasts."
+)
+ASK = [{"role": "system", "content": NOTES}, {"role": "user", "content": "What is photosynthesis?"}]
+OTHER = [{"role": "system", "content": "You are a pirate."}, {"role": "user", "content": "Hi."}]
+
+
+async def answer(backend, messages) -> str:
+    return "".join([p async for p in backend.stream(messages, max_tokens=16, temperature=0.0)])
+
+
+async def test_a_restored_prefix_gives_the_same_answer_as_reading_it():
+    uncached = LlamaCppBackend(LLMSettings(prefix_cache_entries=0))
+    expected = await answer(uncached, ASK)
+    cached = LlamaCppBackend(LLMSettings(prefix_cache_entries=4, context_tokens=1024))
+    cache = cached._prefixes
+    first = await answer(cached, ASK)  # reads and saves the system message
+    await answer(cached, OTHER)  # the context now holds another prompt
+    hits = cache.hits
+    second = await answer(cached, ASK)  # restored from the saved state
+    assert first == second == expected
+    assert cache.hits == hits + 1 and len(cache) == 2
+
+
+async def test_pool_contexts_share_saved_prefixes():
+    pool = LlamaCppPool(LLMSettings(instances=2, context_tokens=768))
+    cache = pool.members[0]._prefixes
+    assert cache is pool.members[1]._prefixes
+    first = await answer(pool.members[0], ASK)
+    hits = cache.hits
+    assert await answer(pool.members[1], ASK) == first  # state saved by the other context
+    assert cache.hits == hits + 1
+
+
+def test_the_cache_forgets_the_least_recently_used():
+    cache = PrefixStateCache(entries=2)
+    state = PrefixState(tokens=np.arange(3), data=b"x")
+    cache.put("a", state)
+    cache.put("b", state)
+    cache.get("a")
+    cache.put("c", state)
+    assert cache.get("b") is None and cache.get("a") is state and len(cache) == 2
+
+
+def test_turn_instructions_follow_the_cacheable_prompt():
+    context = [{"role": "user", "content": "Why?"}]
+    assert chat_messages("SYS", context, "For this reply: be brief.") == [
+        {"role": "system", "content": "SYS"},
+        {"role": "system", "content": "For this reply: be brief."},
+        {"role": "user", "content": "Why?"},
+    ]
+    assert chat_messages("SYS", context) == [{"role": "system", "content": "SYS"}, *context]
+
+
+def test_remote_servers_get_one_system_message():
+    messages = chat_messages("SYS", [{"role": "user", "content": "Why?"}], "Be brief.")
+    assert merged_system_messages(messages) == [
+        {"role": "system", "content": "SYS\nBe brief."},
+        {"role": "user", "content": "Why?"},
+    ]
+    assert merged_system_messages(messages[1:]) == messages[1:]
