@@ -66,6 +66,11 @@ class LLMSettings(Section):
         description="saved llama.cpp states of recent system messages (prompt + notes, ~3 MB "
         "each), so a turn does not re-read its notes; 0 = off",
     )  # fmt: skip
+    read_ahead: bool = Field(
+        default=True,
+        description="after start-up, read the system message of every knowledge-base note "
+        "into the prefix cache in a low-priority thread",
+    )
     timeout_s: float = Field(default=30.0, gt=0)
     first_token_timeout_s: float = Field(
         default=10.0, gt=0, description="no first token by then: the tutor says a fallback line"

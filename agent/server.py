@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import uuid
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict
@@ -24,7 +25,7 @@ from pipecat.transports.smallwebrtc.request_handler import (
 
 from agent.client_events import event
 from agent.config import Settings
-from agent.controller.factory import HostCompute
+from agent.controller.factory import HostCompute, read_ahead_knowledge_base
 from agent.faults import FaultInjector
 from agent.guards import RateLimiter, origin_allowed, presented_token, token_ok
 from agent.llm.backend import ChatBackend, create_backend
@@ -158,6 +159,7 @@ def create_app(
     )
     handler = SmallWebRTCRequestHandler(ice_servers=list(settings.server.ice_servers))
     ready = asyncio.Event()
+    read_ahead = {"state": "off"}  # the LLM's read-ahead of knowledge-base prompts
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -185,7 +187,19 @@ def create_app(
         ready.set()
         logger.info("eco1 ready on http://{}:{}/", settings.host, settings.port)
         monitor = asyncio.create_task(watch_event_loop(metrics.loop_lag_ms))
+        stop_reading, reading = threading.Event(), None
+        if warm_up and settings.llm.read_ahead:
+            reading = asyncio.create_task(asyncio.to_thread(
+                read_ahead_knowledge_base, host_compute(), settings.llm.system_prompt, stop_reading
+            ))  # fmt: skip
+            read_ahead["state"] = "running"
+            reading.add_done_callback(lambda task: read_ahead.update(
+                state="failed" if task.cancelled() or task.exception() else "done"
+            ))  # fmt: skip
         yield
+        stop_reading.set()
+        if reading is not None:  # it stops after the prompt it is reading (~0.5 s)
+            await asyncio.wait({reading}, timeout=5)
         monitor.cancel()
         await manager.close_all()
         await handler.close()
@@ -225,6 +239,7 @@ def create_app(
             "max_sessions": settings.server.max_sessions,
             "profile": settings.profile,
             "llm_backend": settings.llm.backend,
+            "llm_read_ahead": read_ahead["state"],
         }
         return JSONResponse(body, status_code=200 if ready.is_set() else 503)
 

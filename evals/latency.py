@@ -161,6 +161,7 @@ def run_latency_eval(settings: Settings, *, turns: int, out_dir: Path) -> int:
         ServerProcess(flags, log_path=logs / "eco1.log") as eco1,
         ServerProcess(module="evals.stock_pipeline", log_path=logs / "baseline.log") as stock,
     ):
+        eco1.wait_read_ahead()
         started = time.time()
         runs = asyncio.run(run_turns({"eco1": eco1, "baseline": stock}, turns))
     result = summarize(runs["eco1"])

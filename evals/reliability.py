@@ -244,6 +244,7 @@ def run_reliability_eval(out_dir: Path) -> int:
 
     async def main() -> dict[str, Any]:
         with ServerProcess(log_path=logs / "load.log") as server:
+            server.wait_read_ahead()
             load = await load_test(server, samples)
             soak = await soak_test(server, samples[0])
             fuzz = await fuzz_test(server)

@@ -91,6 +91,17 @@ class ServerProcess:
         except httpx.HTTPError:
             return False
 
+    def wait_read_ahead(self, timeout: float = 180.0) -> None:
+        """Until the LLM has read the knowledge base's prompts ahead (healthz says so), so a
+        benchmark measures the steady state, not the minute after start-up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            health = httpx.get(self._health_url or f"{self.base_url}/healthz", timeout=5).json()
+            if health.get("llm_read_ahead", "off") != "running":
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"LLM read-ahead still running after {timeout:.0f}s")
+
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as when the host loses the process."""
         if self._process and self._process.poll() is None:

@@ -35,6 +35,7 @@ def run_soak_eval(out_dir: Path, sessions: int = 48) -> int:
         results = {}
         for name, env in DESIGNS.items():
             with ServerProcess(env=env, log_path=logs / f"{name}.log") as server:
+                server.wait_read_ahead()  # its saved prompt states are not a leak
                 results[name] = await soak_test(server, pcm, sessions)
         return results
 

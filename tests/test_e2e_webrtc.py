@@ -214,3 +214,8 @@ async def test_camera_frames_become_perception_events(server):
     finally:
         await client.close()
     await wait_until(lambda: sessions(server.base_url) == 0, 30, "session teardown")
+
+
+def test_the_llm_reads_the_knowledge_base_ahead(server):
+    server.wait_read_ahead(timeout=240)
+    assert httpx.get(f"{server.base_url}/healthz", timeout=5).json()["llm_read_ahead"] == "done"

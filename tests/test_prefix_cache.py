@@ -73,3 +73,33 @@ def test_remote_servers_get_one_system_message():
         {"role": "user", "content": "Why?"},
     ]
     assert merged_system_messages(messages[1:]) == messages[1:]
+
+
+async def test_read_ahead_saves_prompts_before_any_turn_sends_them():
+    import threading
+
+    backend = LlamaCppBackend(LLMSettings(prefix_cache_entries=8, context_tokens=640))
+    cache = backend._prefixes
+    read = backend.read_ahead([NOTES, "You are a pirate."], threading.Event())
+    assert read == 2 and len(cache) == 2
+    assert backend.read_ahead([NOTES], threading.Event()) == 0  # already saved
+    hits = cache.hits
+    await answer(backend, ASK)
+    assert cache.hits == hits + 1
+
+
+def test_likely_prompts_are_what_one_note_turns_send():
+    from agent.controller.turn_compute import TurnCompute, TurnPlan
+    from agent.retrieval.index import Hit, HybridIndex
+    from agent.retrieval.notes import default_notes_dir
+
+    index = HybridIndex.from_folder(default_notes_dir())
+    compute = TurnCompute({"embedded": None}, index=index, retrieval_k=1)
+    prompts = compute.likely_system_prompts("SYS")
+    assert len(prompts) == len(index.passages)
+    hit = index.search("What do decomposers do?", k=1)[0]
+    plan = TurnPlan(compute.fixed, None, [Hit(hit.passage, hit.score, hit.bm25, hit.dense)])
+    assert "SYS" + plan.system_addendum() in prompts
+    assert (
+        TurnCompute({"embedded": None}, index=index, retrieval_k=2).likely_system_prompts("S") == []
+    )

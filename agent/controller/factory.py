@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Callable
 
 from loguru import logger
@@ -112,3 +114,22 @@ class HostCompute:
                     moe_layers=layers,
                 )  # fmt: skip
             return self._compute
+
+
+def read_ahead_knowledge_base(compute: TurnCompute, system_prompt: str, stop: threading.Event):
+    """Let the embedded LLM save the state of every one-note system message (run in a
+    thread, at low priority, after start-up): the first question on each topic then starts
+    from its notes already read. Returns how many were read."""
+    backend = compute.backends.get("embedded")
+    if not hasattr(backend, "read_ahead"):
+        return 0
+    prompts = compute.likely_system_prompts(system_prompt)
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # this thread only
+    except (AttributeError, OSError):
+        pass
+    started = time.monotonic()
+    read = backend.read_ahead(prompts, stop)
+    logger.info("LLM read ahead {} of {} knowledge-base prompts in {:.0f} s", read, len(prompts),
+                time.monotonic() - started)  # fmt: skip
+    return read

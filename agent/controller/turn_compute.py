@@ -22,6 +22,14 @@ from agent.retrieval.index import Hit, HybridIndex
 NOTES_HEADER = "Notes you may use (cite them as [n] only if asked where facts come from):"
 
 
+def notes_addendum(notes: list[str]) -> str:
+    """What a turn's notes add to the system prompt (nothing without notes)."""
+    if not notes:
+        return ""
+    lines = [f"[{n}] {text}" for n, text in enumerate(notes, start=1)]
+    return "\n" + NOTES_HEADER + "\n" + "\n".join(lines)
+
+
 @dataclass
 class TurnPlan:
     """What one turn may spend and what it was given."""
@@ -36,10 +44,7 @@ class TurnPlan:
         return [hit.passage.text for hit in self.hits]
 
     def system_addendum(self) -> str:
-        if not self.hits:
-            return ""
-        lines = [f"[{n}] {hit.passage.text}" for n, hit in enumerate(self.hits, start=1)]
-        return "\n" + NOTES_HEADER + "\n" + "\n".join(lines)
+        return notes_addendum([hit.passage.text for hit in self.hits])
 
     def citations(self) -> list[dict]:
         return [hit.as_citation(n) for n, hit in enumerate(self.hits, start=1)]
@@ -92,6 +97,13 @@ class TurnCompute:
             self._on_report(report)
         backend = self.backends.get(report.decision.tier) or next(iter(self.backends.values()))
         return TurnPlan(report.decision, backend, hits, report)
+
+    def likely_system_prompts(self, base: str) -> list[str]:
+        """The system messages turns will send when one note is retrieved: the base prompt
+        with each passage of the knowledge base (for the LLM's prefix cache to read ahead)."""
+        if self.index is None or self.retrieval_k != 1:
+            return []
+        return [base + notes_addendum([passage.text]) for passage in self.index.passages]
 
     def observe_latency(self, session_id: str, commit_to_audio_ms: float | None) -> None:
         if self.controller is not None and commit_to_audio_ms is not None:

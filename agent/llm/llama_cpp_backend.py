@@ -145,6 +145,19 @@ class LlamaCppBackend:
         if not holds_prefix(llama, state.tokens):
             restore_prefix(llama, state)
 
+    def read_prompt(self, system_prompt: str) -> bool:
+        """Save the state of a system message before any turn sends it; False if already
+        saved or the cache is off. Blocks this context for one read (~0.5 s here)."""
+        if self._prefixes is None or self._prefixes.get(system_prompt) is not None:
+            return False
+        with self._generate_lock:
+            self._prime(self._model(), [{"role": "system", "content": system_prompt}])
+        return True
+
+    def read_ahead(self, system_prompts: list[str], stop: threading.Event) -> int:
+        """read_prompt for each (run in a thread); returns how many were read."""
+        return sum(self.read_prompt(p) for p in system_prompts if not stop.is_set())
+
     def _generate(self, messages, max_tokens, temperature, emit, stop: threading.Event) -> None:
         """Runs in a worker thread; hands each answer text piece to emit()."""
         with self._generate_lock:

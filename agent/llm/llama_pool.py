@@ -58,6 +58,20 @@ class LlamaCppPool:
         finally:
             self.busy[index] -= 1
 
+    def read_ahead(self, system_prompts: list[str], stop: threading.Event) -> int:
+        """Save the states of system messages turns are likely to send (run in a thread).
+
+        Takes the context no turn is using where it can (busy counts are read without the
+        loop, so a turn may still wait behind one read); returns how many were read.
+        """
+        read = 0
+        for prompt in system_prompts:
+            if stop.is_set():
+                break
+            member = min(range(len(self.members)), key=lambda i: (self.busy[i], -i))
+            read += self.members[member].read_prompt(prompt)
+        return read
+
     def stream(
         self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
     ) -> AsyncIterator[str]:
