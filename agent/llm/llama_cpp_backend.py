@@ -144,6 +144,7 @@ class LlamaCppBackend:
         self._prefixes.hits += 1
         if not holds_prefix(llama, state.tokens):
             restore_prefix(llama, state)
+            logger.debug("LLM prompt prefix restored ({} tokens)", len(state.tokens))
 
     def read_prompt(self, system_prompt: str) -> bool:
         """Save the state of a system message before any turn sends it; False if already

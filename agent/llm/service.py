@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from functools import partial
@@ -173,7 +174,9 @@ class TutorLLMService(LLMService):
             if facts:
                 logger.info("tool facts for this turn: {}", facts)
                 instructions.append("Facts you may use (from tools): " + " ".join(facts))
+        started = time.perf_counter()
         plan = await self._prepare(question)
+        logger.debug("turn prepared in {:.0f} ms", (time.perf_counter() - started) * 1000)
         if plan is not None:
             system += plan.system_addendum()
         if self._turn_hint:
