@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -190,6 +191,19 @@ def run_personalize(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+def limit_native_threads(threads: int) -> None:
+    """Cap the OpenMP threads of torch, CTranslate2 and friends before they are imported.
+
+    Each library sizes its pool for the whole machine (CTranslate2 starts 4 per Whisper
+    worker), so concurrent stages oversubscribe the cores; with one thread each, one
+    session's median on this 2-core host went 713 → 469 ms VAD stop to transcript and
+    1607 → 1412 ms commit to audio (8 turns each, docs/latency.md). An OMP_NUM_THREADS set
+    by the operator wins; 0 leaves the libraries' defaults.
+    """
+    if threads > 0:
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "train":
@@ -200,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"eco1: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
+        limit_native_threads(settings.server.native_threads)
         from agent.serve import serve
 
         return serve(settings)

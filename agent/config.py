@@ -147,6 +147,13 @@ class ServerSettings(Section):
 
     max_sessions: int = Field(default=8, ge=1, le=10000)
     max_sdp_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    native_threads: int = Field(
+        default=1,
+        ge=0,
+        le=256,
+        description="OpenMP threads per library (torch, CTranslate2) in `eco1 serve`; "
+        "0 = their defaults (one per core each)",
+    )
     malloc_arenas: int = Field(
         default=2, ge=0, le=64,
         description="cap on glibc malloc arenas, which keeps memory flat over many sessions "

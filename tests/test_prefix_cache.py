@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 
 from agent.config import LLMSettings
@@ -48,7 +50,7 @@ async def test_pool_contexts_share_saved_prefixes():
 
 def test_the_cache_forgets_the_least_recently_used():
     cache = PrefixStateCache(entries=2)
-    state = PrefixState(tokens=np.arange(3), data=b"x")
+    state = PrefixState(tokens=np.arange(3), data=(ctypes.c_uint8 * 1)())
     cache.put("a", state)
     cache.put("b", state)
     cache.get("a")

@@ -23,10 +23,18 @@ import numpy as np
 
 @dataclass(frozen=True)
 class PrefixState:
-    """The tokens of a rendered system message and the context state after reading them."""
+    """The tokens of a rendered system message and the context state after reading them.
+
+    The state stays in the ctypes buffer llama.cpp reads it from: copying ~3 MB into a new
+    buffer at every restore made glibc's heap grow with every turn (a 48-session soak).
+    """
 
     tokens: np.ndarray
-    data: bytes
+    data: ctypes.Array
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 class PrefixStateCache:
@@ -75,7 +83,9 @@ def read_prefix(llama, tokens: np.ndarray) -> PrefixState:
     size = llama_cpp.llama_state_get_size(llama._ctx.ctx)
     buffer = (ctypes.c_uint8 * size)()
     written = llama_cpp.llama_state_get_data(llama._ctx.ctx, buffer, size)
-    return PrefixState(tokens=tokens.copy(), data=bytes(buffer[:written]))
+    data = (ctypes.c_uint8 * written)()
+    ctypes.memmove(data, buffer, written)
+    return PrefixState(tokens=tokens.copy(), data=data)
 
 
 def restore_prefix(llama, state: PrefixState) -> None:
@@ -83,8 +93,7 @@ def restore_prefix(llama, state: PrefixState) -> None:
     and clearing its 100 MB logits table, which took ~150 ms here)."""
     from llama_cpp import llama_cpp
 
-    buffer = (ctypes.c_uint8 * len(state.data)).from_buffer_copy(state.data)
-    if llama_cpp.llama_state_set_data(llama._ctx.ctx, buffer, len(state.data)) != len(state.data):
+    if llama_cpp.llama_state_set_data(llama._ctx.ctx, state.data, state.size) != state.size:
         raise RuntimeError("llama.cpp refused a saved prompt state")
     n = len(state.tokens)
     llama.input_ids[:n] = state.tokens
