@@ -1,7 +1,9 @@
-"""The serving process caps glibc's malloc arenas (docs/reliability.md, `eco1 eval soak`)."""
+"""The serving process caps glibc's malloc arenas (docs/reliability.md, `eco1 eval soak`) and
+the native libraries' OpenMP threads (docs/latency.md)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -21,3 +23,16 @@ def test_the_cap_takes_effect_in_a_fresh_process():
 
 def test_the_server_caps_at_two_by_default():
     assert Settings().server.malloc_arenas == 2
+
+
+def test_native_threads_are_capped_unless_the_operator_chose(monkeypatch):
+    from agent.cli import limit_native_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    limit_native_threads(0)
+    assert "OMP_NUM_THREADS" not in os.environ
+    limit_native_threads(1)
+    assert os.environ["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    limit_native_threads(1)
+    assert os.environ["OMP_NUM_THREADS"] == "3"
