@@ -91,7 +91,7 @@ class ServerProcess:
         except httpx.HTTPError:
             return False
 
-    def wait_read_ahead(self, timeout: float = 180.0) -> None:
+    def wait_read_ahead(self, timeout: float = 600.0) -> None:
         """Until the LLM has read the knowledge base's prompts ahead (healthz says so), so a
         benchmark measures the steady state, not the minute after start-up."""
         deadline = time.monotonic() + timeout
