@@ -111,6 +111,11 @@ class ASRSettings(Section):
     interim_beam_size: int = Field(
         default=1, ge=1, le=10, description="beam of the interim passes (the final keeps beam_size)"
     )
+    window_s: float = Field(
+        default=10.0, ge=0.0, le=30.0,
+        description="shortest encoder window in seconds: Whisper's cost follows the speech "
+        "instead of always paying for 30 s (0 = faster-whisper's full window)",
+    )  # fmt: skip
 
 
 class TTSSettings(Section):

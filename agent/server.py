@@ -79,7 +79,9 @@ def warm_up_models(settings: Settings) -> None:
         settings.asr.compute_type,
         settings.asr.workers,
     )
-    transcribe(whisper, np.zeros(16000, np.int16), 1, settings.asr.no_speech_prob)
+    second = np.zeros(16000, np.int16)
+    transcribe(whisper, second, 1, settings.asr.no_speech_prob)  # the full-window fallback
+    transcribe(whisper, second, 1, settings.asr.no_speech_prob, window_s=settings.asr.window_s)
     silero_vad(0.2, 0.2, 0.5)  # creates the process's shared VAD session
     SharedSmartTurnAnalyzer()  # and the smart-turn one
     voice = shared_piper_voice(piper_voice_file(settings.tts.voice_path), settings.tts.use_cuda)

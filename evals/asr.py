@@ -1,9 +1,10 @@
-"""`eco1 eval asr`: word error rate and time of three ways to decode with Whisper.
+"""`eco1 eval asr`: word error rate and time of four ways to decode with Whisper.
 
 The project's spoken questions at three speaking rates, clean and with background noise
 (20 dB SNR), every decoder on the same audio in the same run: Pipecat's WhisperSTTService
-settings (faster-whisper defaults: beam 5, timestamps, conditioning on earlier text), Eco-1's
-(beam 5 without timestamps or conditioning), and greedy decoding.
+settings (faster-whisper defaults: beam 5, timestamps, conditioning on earlier text), beam 5
+without timestamps or conditioning on the full 30 s window, the same on Eco-1's shorter
+window (speech/whisper_window.py), and greedy decoding.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from speech.assets import piper_voice_file, whisper_model_dir
 from speech.tts import shared_piper_voice
 
 SPEEDS = (0.8, 1.0, 1.3)  # Piper length_scale: fast, normal, slow
-DECODERS = {  # name: (beam size, timestamps)
-    "pipecat_default": (5, True),
-    "eco1": (5, False),
-    "greedy": (1, False),
+DECODERS = {  # name: (beam size, timestamps, shortest window in s; 0 = the full 30 s)
+    "pipecat_default": (5, True, 0.0),
+    "full_window": (5, False, 0.0),
+    "eco1": (5, False, 10.0),
+    "greedy": (1, False, 0.0),
 }
 
 
@@ -76,11 +78,12 @@ def run_asr_eval(out_dir: Path) -> int:
     errors = {name: [0, 0] for name in DECODERS}
     timings: dict[str, list[float]] = {name: [] for name in DECODERS}
     misses: dict[str, list[dict[str, str]]] = {name: [] for name in DECODERS}
-    transcribe(model, cases[0][2], 5, 0.6)  # warm-up
+    transcribe(model, cases[0][2], 5, 0.6)  # warm-up, both windows
+    transcribe(model, cases[0][2], 5, 0.6, window_s=10.0)
     for reference, condition, pcm in tqdm(cases, desc="asr cases", unit="case"):
-        for name, (beam, timestamps) in DECODERS.items():  # same audio, back to back
+        for name, (beam, timestamps, window) in DECODERS.items():  # same audio, back to back
             started = time.perf_counter()
-            heard = transcribe(model, pcm, beam, 0.6, timestamps)
+            heard = transcribe(model, pcm, beam, 0.6, timestamps, window)
             timings[name].append((time.perf_counter() - started) * 1000.0)
             wrong, total = word_errors(reference, heard)
             errors[name][0] += wrong

@@ -2,8 +2,9 @@
 
 Every spoken question (several voices and speeds, evals/speech_samples.py) goes at real time
 through the recognizer a session builds, with the project's Silero VAD and smart-turn, once
-streaming (interim passes, final pass started at the VAD's first quiet frame), once
-streaming without interim passes, and once segmented (one pass after the VAD's stop), the
+streaming as a session runs it (interim passes, final pass started at the VAD's first quiet
+frame, Whisper on a window cut to the speech), once the same on Whisper's full 30 s window,
+and once segmented as stock Pipecat does it (one full-window pass after the VAD's stop), the
 order rotating per utterance so the host's noise falls on all three.
 Writes evals/results/asr.json and asr.png:
 
@@ -30,15 +31,15 @@ from evals.speech_samples import QUESTIONS, VOICES, speak
 from evals.streaming_harness import Recognition, recognize
 
 SPEEDS = (0.8, 1.25)  # slower and faster than the voice's own rate
-DESIGNS = ("streaming", "streaming_no_interim", "segmented")
+DESIGNS = ("streaming", "streaming_full_window", "segmented")
 
 
 def design_settings(design: str) -> Settings:
-    """streaming: the defaults; streaming_no_interim: no passes during speech; segmented."""
+    """streaming: the defaults; streaming_full_window: the 30 s window; segmented: stock."""
     settings = Settings()
     settings.asr.streaming = design != "segmented"
-    if design == "streaming_no_interim":
-        settings.asr.interim_interval_s = 0.0
+    if design != "streaming":
+        settings.asr.window_s = 0.0
     return settings
 
 

@@ -20,6 +20,7 @@ from pipecat.transcriptions.language import Language
 from pipecat.utils.time import time_now_iso8601
 
 from speech.assets import whisper_model_dir
+from speech.whisper_window import transcribe_windowed
 
 _models: dict[tuple[str, str, str, int], WhisperModel] = {}
 _models_lock = threading.Lock()
@@ -49,9 +50,19 @@ def transcribe(
     beam_size: int,
     no_speech_prob: float,
     timestamps: bool = False,
+    window_s: float = 0.0,
 ) -> str:
-    """Text of 16 kHz int16 speech; segments Whisper thinks are not speech are dropped."""
+    """Text of 16 kHz int16 speech; segments Whisper thinks are not speech are dropped.
+
+    With window_s, Whisper encodes a window of at least that many seconds instead of 30
+    (speech/whisper_window.py), and falls back to the full window when that goes wrong.
+    """
     audio = pcm.astype(np.float32) / 32768.0
+    if window_s and not timestamps:
+        short = transcribe_windowed(model, audio, beam_size=beam_size, min_window_s=window_s)
+        if short is not None:
+            text, silence = short
+            return text if silence < no_speech_prob else ""
     segments, _ = model.transcribe(
         audio,
         language="en",
@@ -74,10 +85,12 @@ class SharedWhisperSTTService(WhisperSTTService):
         no_speech_prob: float = 0.6,
         beam_size: int = 5,
         workers: int = 2,
+        window_s: float = 10.0,
         **kwargs,
     ) -> None:
         self._model_dir = whisper_model_dir(model_dir)
         self._beam_size = beam_size
+        self._window_s = window_s
         self._workers = workers
         self._no_speech = no_speech_prob
         super().__init__(
@@ -94,12 +107,15 @@ class SharedWhisperSTTService(WhisperSTTService):
             self._model_dir, self._device, self._compute_type, self._workers
         )
 
+    def _transcribe(self, pcm: np.ndarray, beam_size: int) -> str:
+        return transcribe(
+            self._model, pcm, beam_size, self._no_speech, window_s=self._window_s
+        )
+
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
         await self.start_processing_metrics()
         pcm = np.frombuffer(audio, dtype=np.int16)
-        text = await asyncio.to_thread(
-            transcribe, self._model, pcm, self._beam_size, self._no_speech
-        )
+        text = await asyncio.to_thread(self._transcribe, pcm, self._beam_size)
         await self.stop_processing_metrics()
         if text:
             yield TranscriptionFrame(text, self._user_id, time_now_iso8601(), Language.EN)

@@ -36,7 +36,7 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.transcriptions.language import Language
 from pipecat.utils.time import time_now_iso8601
 
-from speech.asr import SharedWhisperSTTService, transcribe
+from speech.asr import SharedWhisperSTTService
 from speech.turns import ObservedSileroVAD
 
 
@@ -104,9 +104,7 @@ class StreamingWhisperSTTService(SharedWhisperSTTService):
 
     async def _final_pass(self, pcm: bytes) -> str:
         samples = np.frombuffer(pcm, dtype=np.int16)
-        return await asyncio.to_thread(
-            transcribe, self._model, samples, self._beam_size, self._no_speech
-        )
+        return await asyncio.to_thread(self._transcribe, samples, self._beam_size)
 
     async def _handle_user_stopped_speaking(self, frame) -> None:
         speculation = self._speculation
@@ -162,13 +160,8 @@ class StreamingWhisperSTTService(SharedWhisperSTTService):
 
     async def _interim_pass(self, pcm: bytes, segment: int) -> None:
         try:
-            text = await asyncio.to_thread(
-                transcribe,
-                self._model,
-                np.frombuffer(pcm, dtype=np.int16),
-                self._interim_beam,
-                self._no_speech,
-            )
+            samples = np.frombuffer(pcm, dtype=np.int16)
+            text = await asyncio.to_thread(self._transcribe, samples, self._interim_beam)
             if text and segment == self._segment and self._user_speaking:
                 await self.push_frame(
                     InterimTranscriptionFrame(text, self._user_id, time_now_iso8601(), Language.EN)
