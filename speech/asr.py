@@ -108,9 +108,7 @@ class SharedWhisperSTTService(WhisperSTTService):
         )
 
     def _transcribe(self, pcm: np.ndarray, beam_size: int) -> str:
-        return transcribe(
-            self._model, pcm, beam_size, self._no_speech, window_s=self._window_s
-        )
+        return transcribe(self._model, pcm, beam_size, self._no_speech, window_s=self._window_s)
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
         await self.start_processing_metrics()
