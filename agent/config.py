@@ -54,6 +54,10 @@ class LLMSettings(Section):
     # keeps generating, and with two llama threads that clause took 460 ms instead of 300 ms
     # at the same token rate (measured here, SmolLM2 Q4 ~40 tok/s either way).
     threads: int = Field(default=1, ge=1, le=256)
+    batch_threads: int = Field(
+        default=0, ge=0, le=256,
+        description="threads that read the prompt (prefill); 0 = one per CPU core",
+    )  # fmt: skip
     gpu_layers: int = Field(default=0, ge=-1, description="-1 offloads every layer")
     # Two contexts on the 2-core default: with several sessions a first clause no longer
     # waits for another learner's whole answer (eco1 eval sessions: p50 commit-to-audio at
@@ -134,6 +138,11 @@ class TTSSettings(Section):
         le=50,
         description="an answer's first clause is cut at a phrase boundary after this many "
         "words even without punctuation; 0 waits for punctuation",
+    )
+    first_clause_priority: bool = Field(
+        default=True,
+        description="the LLM pauses (at most 0.6 s) while Piper synthesizes an answer's first "
+        "clause, so the two do not share the CPU while the learner waits for a sound",
     )
 
 

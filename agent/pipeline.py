@@ -25,6 +25,7 @@ from agent.llm.service import ContextProvider, TutorLLMService
 from avatar.processor import AvatarMotionProcessor, SendMotion, SpeechClockStamper
 from planner.processor import TutorPlannerProcessor
 from speech.asr import SharedWhisperSTTService
+from speech.first_audio import FirstAudioGate
 from speech.streaming_asr import StreamingWhisperSTTService
 from speech.tts import AlignedPiperTTSService
 from speech.turns import ObservedSileroVAD, silero_vad, user_turn_strategies
@@ -52,6 +53,8 @@ def build_tutor_worker(
         settings.turn.vad_stop_secs, settings.turn.vad_start_secs, settings.turn.vad_confidence
     )
     stt = speech_recognizer(settings, vad)
+    # The answer's first clause gets the CPU: the LLM pauses while Piper speaks it.
+    first_audio = FirstAudioGate() if settings.tts.first_clause_priority else None
     context = LLMContext()
     user_turns, assistant_turns = LLMContextAggregatorPair(
         context,
@@ -72,6 +75,7 @@ def build_tutor_worker(
         fault=fault,
         compute=compute,
         session_id=session_id,
+        first_audio=first_audio,
     )
     tts = AlignedPiperTTSService(
         voice_file=settings.tts.voice_path,
@@ -79,6 +83,7 @@ def build_tutor_worker(
         clause_min_words=settings.tts.clause_min_words,
         first_clause_words=settings.tts.first_clause_words,
         fault=fault,
+        first_audio=first_audio,
     )
     perception = _perception(settings)
     stamp = [SpeechClockStamper()] if send_motion else []

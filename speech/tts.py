@@ -14,13 +14,20 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 
 from loguru import logger
-from pipecat.frames.frames import Frame
+from pipecat.frames.frames import (
+    Frame,
+    InterruptionFrame,
+    LLMFullResponseStartFrame,
+    TTSAudioRawFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.piper.tts import PiperTTSService
 from pipecat.services.tts_service import TTSService
 from piper import PiperVoice
 
 from speech.assets import piper_voice_file
 from speech.clauses import ClauseTextAggregator
+from speech.first_audio import FirstAudioGate
 from speech.frames import FallbackFrame, PhonemeAlignment, PhonemeAlignmentFrame
 
 _voices: dict[tuple[str, bool], PiperVoice] = {}
@@ -88,6 +95,7 @@ class AlignedPiperTTSService(TTSService):
         clause_min_words: int = 4,
         first_clause_words: int = 7,
         fault: Callable[[str], bool] | None = None,
+        first_audio: FirstAudioGate | None = None,
         **kwargs,
     ) -> None:
         self._voice_file = piper_voice_file(voice_file)
@@ -104,6 +112,8 @@ class AlignedPiperTTSService(TTSService):
         self._pending_alignments: list[PhonemeAlignmentFrame] = []
         self._fault = fault or (lambda _kind: False)
         self._fallback = fallback_audio(self._voice)
+        self._first_audio = first_audio
+        self._answer_opened = False  # an answer began and none of its clauses was spoken yet
 
     @property
     def voice(self) -> PiperVoice:
@@ -112,7 +122,27 @@ class AlignedPiperTTSService(TTSService):
     def can_generate_metrics(self) -> bool:
         return True
 
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        if isinstance(frame, LLMFullResponseStartFrame):
+            self._answer_opened = True
+        elif isinstance(frame, InterruptionFrame) and self._first_audio is not None:
+            self._first_audio.release()
+        await super().process_frame(frame, direction)
+
     async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
+        first_clause, self._answer_opened = self._answer_opened, False
+        if first_clause and self._first_audio is not None:
+            self._first_audio.hold()
+        try:
+            async for frame in self._synthesize(text, context_id):
+                yield frame
+                if isinstance(frame, TTSAudioRawFrame) and self._first_audio is not None:
+                    self._first_audio.release()
+        finally:
+            if self._first_audio is not None:
+                self._first_audio.release()
+
+    async def _synthesize(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
         if self._fault("tts_error"):
             chunks = _failing(f"injected TTS failure on {text!r}")
         else:

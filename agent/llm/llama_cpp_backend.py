@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 def model_key(settings: LLMSettings) -> tuple:
     """What makes two embedded models the same: file, context, threads, GPU layers."""
     return (str(settings.model_path), settings.context_tokens, settings.threads,
-            settings.gpu_layers)  # fmt: skip
+            settings.batch_threads, settings.gpu_layers)  # fmt: skip
 
 
 _prefix_caches: dict[tuple, PrefixStateCache] = {}
@@ -86,6 +86,7 @@ class LlamaCppBackend:
                         model_path=str(self._model_path),
                         n_ctx=self._settings.context_tokens,
                         n_threads=self._settings.threads,
+                        n_threads_batch=self._settings.batch_threads or None,
                         n_gpu_layers=self._settings.gpu_layers,
                         verbose=False,
                     )
@@ -206,7 +207,9 @@ class LlamaCppBackend:
                     emit(Piece(piece))
 
     def _run_in_thread(self, job) -> AsyncIterator:
-        return stream_from_thread(job, "llama-generate", "embedded LLM")
+        # A short window: when the session pauses the answer for its first audio, the
+        # model stops within a few tokens instead of racing Piper for the CPU.
+        return stream_from_thread(job, "llama-generate", "embedded LLM", window=2)
 
     async def stream(
         self, messages: list[ChatMessage], *, max_tokens: int, temperature: float

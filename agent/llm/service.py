@@ -29,6 +29,7 @@ from agent.llm.thinking import Piece
 from agent.retrieval.grounding import grounding_or_none
 from planner.frames import PlanActionFrame
 from planner.observations import last_user_text, text_of
+from speech.first_audio import FirstAudioGate
 from speech.frames import FallbackFrame
 
 
@@ -86,6 +87,7 @@ class TutorLLMService(LLMService):
         compute: TurnCompute | None = None,
         session_id: str = "",
         critique_tokens: int = 48,
+        first_audio: FirstAudioGate | None = None,
         **kwargs: Any,
     ) -> None:
         settings = PipecatLLMSettings(
@@ -111,6 +113,7 @@ class TutorLLMService(LLMService):
         self._compute = compute
         self._session_id = session_id
         self._critique_tokens = critique_tokens
+        self._first_audio = first_audio
 
     async def _open_stream(
         self, messages: list[ChatMessage], plan: TurnPlan | None
@@ -204,6 +207,8 @@ class TutorLLMService(LLMService):
                         await self._push_llm_text(piece.text)
                         answer.append(piece.text)
                         spoke = True
+                    if self._first_audio is not None:
+                        await self._first_audio.wait()  # Piper speaks the first clause first
                     piece = await anext(pieces, None)
         except Exception as exc:  # a failing backend degrades the turn, not the session
             reason = "no first token in time" if isinstance(exc, TimeoutError) else str(exc)
