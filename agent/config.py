@@ -66,9 +66,9 @@ class LLMSettings(Section):
         default=2, ge=1, le=64, description="embedded llama.cpp contexts answering in parallel"
     )
     prefix_cache_entries: int = Field(
-        default=40, ge=0, le=4096,
-        description="saved llama.cpp states of recent system messages (prompt + notes, ~3 MB "
-        "each), so a turn does not re-read its notes; 0 = off",
+        default=64, ge=0, le=4096,
+        description="saved llama.cpp states of recent leading system messages (prompt + notes, "
+        "and with the turn's hint; ~3-4 MB each), so a turn does not re-read them; 0 = off",
     )  # fmt: skip
     read_ahead: bool = Field(
         default=True,
@@ -133,7 +133,7 @@ class TTSSettings(Section):
         default=4, ge=1, le=50, description="a clause break only cuts after this many words"
     )
     first_clause_words: int = Field(
-        default=7,
+        default=4,
         ge=0,
         le=50,
         description="an answer's first clause is cut at a phrase boundary after this many "

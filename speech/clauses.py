@@ -72,7 +72,7 @@ def find_cut(buffer: str, min_words: int) -> int:
 class ClauseTextAggregator(BaseTextAggregator):
     """A Pipecat text aggregator that yields clauses instead of whole sentences."""
 
-    def __init__(self, min_words: int = 4, first_clause_words: int | None = 7, **kwargs) -> None:
+    def __init__(self, min_words: int = 4, first_clause_words: int | None = 4, **kwargs) -> None:
         super().__init__(aggregation_type=TextType.SENTENCE, **kwargs)
         self._min_words = min_words
         self._first_clause_words = first_clause_words  # None: punctuation only

@@ -93,7 +93,7 @@ class AlignedPiperTTSService(TTSService):
         voice_file: Path | None = None,
         use_cuda: bool = False,
         clause_min_words: int = 4,
-        first_clause_words: int = 7,
+        first_clause_words: int = 4,
         fault: Callable[[str], bool] | None = None,
         first_audio: FirstAudioGate | None = None,
         **kwargs,

@@ -105,3 +105,20 @@ def test_likely_prompts_are_what_one_note_turns_send():
     assert (
         TurnCompute({"embedded": None}, index=index, retrieval_k=2).likely_system_prompts("S") == []
     )
+
+
+async def test_the_turn_instructions_are_saved_as_a_second_level():
+    hinted = [ASK[0], {"role": "system", "content": "For this reply: be brief."}, ASK[1]]
+    expected = await answer(LlamaCppBackend(LLMSettings(prefix_cache_entries=0)), hinted)
+    backend = LlamaCppBackend(LLMSettings(prefix_cache_entries=8, context_tokens=896))
+    cache = backend._prefixes
+    assert await answer(backend, hinted) == expected  # reads and saves both levels
+    assert len(cache) == 2
+    await answer(backend, OTHER)
+    hits, misses = cache.hits, cache.misses
+    assert await answer(backend, hinted) == expected  # the deeper level, restored
+    assert cache.hits == hits + 1 and cache.misses == misses
+    other_hint = [ASK[0], {"role": "system", "content": "For this reply: ask a question."}, ASK[1]]
+    hits, misses = cache.hits, cache.misses
+    await answer(backend, other_hint)  # the notes level is found, the new hint read and saved
+    assert cache.hits == hits + 1 and cache.misses == misses + 1 and len(cache) == 4

@@ -12,13 +12,20 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from functools import partial
+from itertools import takewhile
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from loguru import logger
 
 from agent.llm.backend import BackendError, ChatMessage
-from agent.llm.prefix_cache import PrefixStateCache, holds_prefix, read_prefix, restore_prefix
+from agent.llm.prefix_cache import (
+    PREFIX_KEY_SEPARATOR,
+    PrefixStateCache,
+    holds_prefix,
+    read_prefix,
+    restore_prefix,
+)
 from agent.llm.thinking import THINK_CLOSE, THINK_OPEN, Piece, forced_close
 from agent.llm.threaded import stream_from_thread
 from speech.assets import smollm2_gguf
@@ -124,28 +131,42 @@ class LlamaCppBackend:
         return formatted.prompt, [s for s in stops if s]
 
     def _prime(self, llama, messages: list[ChatMessage]) -> None:
-        """Start the context from the saved state of this system message, or save it now.
+        """Start the context from the longest saved state of the leading system messages,
+        and save the levels not seen before.
 
-        Runs under the generate lock, right before a completion, which then reads only what
-        follows the system message (llama-cpp-python reuses the longest cached prefix).
+        Level one is the tutor prompt with its notes (shared by every turn on a topic);
+        level two adds the turn's instructions (the planner's hint: a handful of fixed
+        texts), so a topic asked again with the same hint reads only the question. Runs
+        under the generate lock, right before a completion, which then reads only what
+        follows (llama-cpp-python reuses the longest cached prefix).
         """
-        if self._prefixes is None or not messages or messages[0]["role"] != "system":
+        if self._prefixes is None:
             return
-        key = messages[0]["content"]
-        state = self._prefixes.get(key)
-        if state is None:
+        systems = list(takewhile(lambda m: m["role"] == "system", messages))
+        keys = [PREFIX_KEY_SEPARATOR.join(m["content"] for m in systems[:n]) for n in
+                range(1, len(systems) + 1)]  # fmt: skip
+        found = 0
+        for level in range(len(keys), 0, -1):
+            state = self._prefixes.get(keys[level - 1])
+            if state is not None:
+                self._prefixes.hits += 1
+                found = level
+                if not holds_prefix(llama, state.tokens):
+                    restore_prefix(llama, state)
+                    logger.debug("LLM prompt prefix restored ({} tokens)", len(state.tokens))
+                break
+        for level in range(found + 1, len(keys) + 1):
             self._prefixes.misses += 1
-            if self._system_formatter is None:
-                self._system_formatter = self._chat_formatter(llama, add_generation_prompt=False)
-            text = self._system_formatter(messages=[messages[0]]).prompt
-            tokens = np.asarray(llama.tokenize(text.encode(), add_bos=False, special=True))
+            tokens = self._system_tokens(llama, systems[:level])
             if not holds_prefix(llama, tokens):
-                self._prefixes.put(key, read_prefix(llama, tokens))
-            return
-        self._prefixes.hits += 1
-        if not holds_prefix(llama, state.tokens):
-            restore_prefix(llama, state)
-            logger.debug("LLM prompt prefix restored ({} tokens)", len(state.tokens))
+                self._prefixes.put(keys[level - 1], read_prefix(llama, tokens))
+
+    def _system_tokens(self, llama, systems: list[ChatMessage]) -> np.ndarray:
+        """Tokens of system messages as the chat template renders them at a prompt's start."""
+        if self._system_formatter is None:
+            self._system_formatter = self._chat_formatter(llama, add_generation_prompt=False)
+        text = self._system_formatter(messages=systems).prompt
+        return np.asarray(llama.tokenize(text.encode(), add_bos=False, special=True))
 
     def read_prompt(self, system_prompt: str) -> bool:
         """Save the state of a system message before any turn sends it; False if already

@@ -7,8 +7,9 @@ topics, so the same system messages recur: their KV state (~3 MB for 140 tokens)
 here after the first time and copied back into a context in a few milliseconds. llama.cpp
 then reads only what follows (the conversation and the question).
 
-States are keyed by the system message's text, shared by every context over the same model
-(a pool's contexts have the same size), and bounded (least recently used goes first).
+States are keyed by the leading system messages' text (joined by PREFIX_KEY_SEPARATOR),
+shared by every context over the same model (a pool's contexts have the same size), and
+bounded (least recently used goes first).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+
+PREFIX_KEY_SEPARATOR = "\x1e"  # between the texts of stacked system messages in a key
 
 
 @dataclass(frozen=True)
