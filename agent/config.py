@@ -66,7 +66,7 @@ class LLMSettings(Section):
         default=2, ge=1, le=64, description="embedded llama.cpp contexts answering in parallel"
     )
     prefix_cache_entries: int = Field(
-        default=64, ge=0, le=4096,
+        default=96, ge=0, le=4096,
         description="saved llama.cpp states of recent leading system messages (prompt + notes, "
         "and with the turn's hint; ~3-4 MB each), so a turn does not re-read them; 0 = off",
     )  # fmt: skip

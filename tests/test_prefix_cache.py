@@ -122,3 +122,40 @@ async def test_the_turn_instructions_are_saved_as_a_second_level():
     hits, misses = cache.hits, cache.misses
     await answer(backend, other_hint)  # the notes level is found, the new hint read and saved
     assert cache.hits == hits + 1 and cache.misses == misses + 1 and len(cache) == 4
+
+
+async def test_read_ahead_of_a_stack_saves_the_hinted_level():
+    import threading
+
+    hint = "For this reply: be brief."
+    backend = LlamaCppBackend(LLMSettings(prefix_cache_entries=8, context_tokens=960))
+    cache = backend._prefixes
+    assert backend.read_ahead([[NOTES, hint]], threading.Event()) == 1
+    assert len(cache) == 2  # the notes alone, and the notes with the hint
+    misses = cache.misses
+    await answer(backend, [ASK[0], {"role": "system", "content": hint}, ASK[1]])
+    assert cache.misses == misses  # nothing read before the question
+
+
+def test_the_server_reads_ahead_each_note_with_the_question_hint():
+    import threading
+
+    from agent.controller.factory import read_ahead_knowledge_base
+    from agent.llm.service import reply_instruction
+    from planner.agent import PROMPT_HINTS
+
+    class Recorder:
+        def read_ahead(self, prompts, stop):
+            self.prompts = prompts
+            return len(prompts)
+
+    class Compute:
+        backends = {"embedded": Recorder()}
+
+        def likely_system_prompts(self, base):
+            return [base + " A", base + " B"]
+
+    compute = Compute()
+    assert read_ahead_knowledge_base(compute, "SYS", threading.Event()) == 2
+    hint = reply_instruction(PROMPT_HINTS["explain"])
+    assert compute.backends["embedded"].prompts == [["SYS A", hint], ["SYS B", hint]]

@@ -168,16 +168,18 @@ class LlamaCppBackend:
         text = self._system_formatter(messages=systems).prompt
         return np.asarray(llama.tokenize(text.encode(), add_bos=False, special=True))
 
-    def read_prompt(self, system_prompt: str) -> bool:
-        """Save the state of a system message before any turn sends it; False if already
-        saved or the cache is off. Blocks this context for one read (~0.5 s here)."""
-        if self._prefixes is None or self._prefixes.get(system_prompt) is not None:
+    def read_prompt(self, system_prompt: str | list[str]) -> bool:
+        """Save the state of a system message (or of stacked ones: the prompt with notes,
+        then a turn's instructions) before any turn sends it; False if already saved or the
+        cache is off. Blocks this context for one read (~0.5 s here)."""
+        stack = [system_prompt] if isinstance(system_prompt, str) else list(system_prompt)
+        if self._prefixes is None or self._prefixes.get(PREFIX_KEY_SEPARATOR.join(stack)):
             return False
         with self._generate_lock:
-            self._prime(self._model(), [{"role": "system", "content": system_prompt}])
+            self._prime(self._model(), [{"role": "system", "content": text} for text in stack])
         return True
 
-    def read_ahead(self, system_prompts: list[str], stop: threading.Event) -> int:
+    def read_ahead(self, system_prompts: list[str | list[str]], stop: threading.Event) -> int:
         """read_prompt for each (run in a thread); returns how many were read."""
         return sum(self.read_prompt(p) for p in system_prompts if not stop.is_set())
 

@@ -58,7 +58,7 @@ class LlamaCppPool:
         finally:
             self.busy[index] -= 1
 
-    def read_ahead(self, system_prompts: list[str], stop: threading.Event) -> int:
+    def read_ahead(self, system_prompts: list[str | list[str]], stop: threading.Event) -> int:
         """Save the states of system messages turns are likely to send (run in a thread).
 
         Takes the context no turn is using where it can (busy counts are read without the

@@ -54,6 +54,11 @@ def chat_messages(
     return messages
 
 
+def reply_instruction(hint: str) -> str:
+    """The turn instruction that carries the planner's hint."""
+    return f"For this reply: {hint}"
+
+
 LLM_FALLBACK_LINE = "Sorry, I lost my train of thought. Could you ask me that again?"
 
 
@@ -183,7 +188,7 @@ class TutorLLMService(LLMService):
         if plan is not None:
             system += plan.system_addendum()
         if self._turn_hint:
-            instructions.append(f"For this reply: {self._turn_hint}")
+            instructions.append(reply_instruction(self._turn_hint))
             self._turn_hint = ""
         messages = chat_messages(system, frame.context.get_messages(), "\n".join(instructions))
         await self.push_frame(LLMFullResponseStartFrame())
