@@ -27,6 +27,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from agent.config import Settings
 from agent.controller.turn_compute import TurnCompute
 from agent.llm.service import TutorLLMService
+from speech.first_audio import FirstAudioGate
 from speech.tts import AlignedPiperTTSService
 
 
@@ -67,15 +68,17 @@ class TurnHarness:
     def __init__(self, settings: Settings, compute: TurnCompute, session_id: str) -> None:
         self.session_id = session_id
         self._compute = compute
+        first_audio = FirstAudioGate() if settings.tts.first_clause_priority else None
         llm = TutorLLMService(
             compute.backends["embedded"], system_prompt=settings.llm.system_prompt,
             max_tokens=settings.llm.max_tokens, temperature=0.0, compute=compute,
-            session_id=session_id,
+            session_id=session_id, first_audio=first_audio,
         )  # fmt: skip
         tts = AlignedPiperTTSService(
             voice_file=settings.tts.voice_path,
             clause_min_words=settings.tts.clause_min_words,
             first_clause_words=settings.tts.first_clause_words,
+            first_audio=first_audio,
         )
         self._sink = TurnSink()
         self._worker = PipelineWorker(
