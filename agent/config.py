@@ -70,6 +70,11 @@ class LLMSettings(Section):
         description="saved llama.cpp states of recent leading system messages (prompt + notes, "
         "and with the turn's hint; ~3-4 MB each), so a turn does not re-read them; 0 = off",
     )  # fmt: skip
+    read_provisional: bool = Field(
+        default=True,
+        description="read the prompt into the embedded LLM's cache as soon as the early "
+        "final transcript exists, before the turn is committed",
+    )
     read_ahead: bool = Field(
         default=True,
         description="after start-up, read the system message of every knowledge-base note "

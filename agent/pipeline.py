@@ -76,6 +76,7 @@ def build_tutor_worker(
         compute=compute,
         session_id=session_id,
         first_audio=first_audio,
+        read_provisional=settings.llm.read_provisional,
     )
     tts = AlignedPiperTTSService(
         voice_file=settings.tts.voice_path,

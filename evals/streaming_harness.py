@@ -30,6 +30,7 @@ from pipecat.tests.utils import SleepFrame, run_test
 
 from agent.config import Settings
 from agent.pipeline import speech_recognizer
+from speech.frames import ProvisionalTranscriptFrame
 from speech.streaming_asr import StreamingWhisperSTTService
 from speech.turns import silero_vad, user_turn_strategies
 
@@ -43,6 +44,7 @@ class Recognition:
 
     final: str = ""
     interims: list[str] = field(default_factory=list)
+    provisional: list[str] = field(default_factory=list)  # early final texts, pre-commit
     vad_stop_at: float | None = None
     final_at: float | None = None
     speculations_used: int = 0  # early final passes taken as the transcript (streaming only)
@@ -69,6 +71,8 @@ class _Recorder(FrameProcessor):
             self._out.vad_stop_at = now
         elif isinstance(frame, InterimTranscriptionFrame):
             self._out.interims.append(frame.text)
+        elif isinstance(frame, ProvisionalTranscriptFrame):
+            self._out.provisional.append(frame.text)
         elif isinstance(frame, TranscriptionFrame):
             self._out.final = f"{self._out.final} {frame.text}".strip()
             self._out.final_at = self._out.final_at or now

@@ -9,6 +9,8 @@ import numpy as np
 from planner.inference import PolicyScorer, infer_states, joint, log, pruned_sequences, softmax
 from planner.model import TutoringModel, named_beliefs
 
+QUESTION_ACTION = "explain"  # what the planner chooses for a learner's question (prompts
+# are read ahead with its hint)
 PROMPT_HINTS = {
     "explain": "Explain the idea simply in one or two sentences.",
     "example": "Give one concrete, everyday example.",

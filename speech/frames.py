@@ -38,6 +38,17 @@ class PhonemeAlignmentFrame(DataFrame):
 
 
 @dataclass
+class ProvisionalTranscriptFrame(DataFrame):
+    """The final pass's text, ready before the VAD confirmed the end of speech.
+
+    The turn is not committed yet (speech may resume, smart-turn may wait): the LLM may
+    read the prompt ahead on it, but nothing may be said from it.
+    """
+
+    text: str = ""
+
+
+@dataclass
 class FallbackFrame(DataFrame):
     """A stage failed and the tutor said something generic instead of going silent."""
 

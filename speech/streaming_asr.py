@@ -37,6 +37,7 @@ from pipecat.transcriptions.language import Language
 from pipecat.utils.time import time_now_iso8601
 
 from speech.asr import SharedWhisperSTTService
+from speech.frames import ProvisionalTranscriptFrame
 from speech.turns import ObservedSileroVAD
 
 
@@ -90,7 +91,7 @@ class StreamingWhisperSTTService(SharedWhisperSTTService):
         if state == VADState.STOPPING and previous == VADState.SPEAKING and self.is_usable:
             self._void_speculation()
             pcm = bytes(self._audio_buffer) + self._trailing_silence()
-            task = self.create_task(self._final_pass(pcm), name="speculative-final")
+            task = self.create_task(self._speculative_pass(pcm), name="speculative-final")
             self._speculation = SpeculativeFinal(pcm, task)
         elif state == VADState.SPEAKING and previous == VADState.STOPPING:
             self._void_speculation()
@@ -105,6 +106,16 @@ class StreamingWhisperSTTService(SharedWhisperSTTService):
     async def _final_pass(self, pcm: bytes) -> str:
         samples = np.frombuffer(pcm, dtype=np.int16)
         return await asyncio.to_thread(self._transcribe, samples, self._beam_size)
+
+    async def _speculative_pass(self, pcm: bytes) -> str:
+        """The early final pass; if it is done while the VAD still waits, its text goes
+        downstream as provisional, so the LLM can read ahead."""
+        text = await self._final_pass(pcm)
+        speculation = self._speculation
+        current = speculation is not None and speculation.pcm is pcm and not speculation.void
+        if text and current and self._user_speaking:
+            await self.push_frame(ProvisionalTranscriptFrame(text=text))
+        return text
 
     async def _handle_user_stopped_speaking(self, frame) -> None:
         speculation = self._speculation

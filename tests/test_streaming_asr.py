@@ -30,6 +30,17 @@ async def test_the_early_final_pass_is_the_transcript():
     assert heard.final_after_vad_stop_ms is not None
 
 
+async def test_an_early_pass_done_before_the_stop_is_sent_as_provisional():
+    # With 0.8 s of quiet before the VAD's stop, the early pass is done while the turn is
+    # still open: its text goes downstream first (for the LLM to read ahead), then the same
+    # text as the transcript.
+    config = settings(interim_interval_s=0.0)
+    config.turn.vad_stop_secs = 0.8
+    heard = await recognize(speak("What is gravity?", "piper-joe"), config, paced=True)
+    assert heard.provisional == [heard.final], (heard.provisional, heard.final)
+    assert mentions(heard.final, "gravity"), heard.final
+
+
 async def test_speech_after_a_pause_voids_the_early_pass():
     # A 0.35 s pause: long enough for the VAD to turn STOPPING (an early pass starts on
     # "What is"), shorter than stop_secs, so the turn goes on and that pass must be dropped.

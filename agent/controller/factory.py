@@ -116,16 +116,13 @@ class HostCompute:
             return self._compute
 
 
-QUESTION_ACTION = "explain"  # what the planner chooses for a learner's question
-
-
 def read_ahead_knowledge_base(compute: TurnCompute, system_prompt: str, stop: threading.Event):
     """Let the embedded LLM save the state of every one-note system message, followed by
     the planner's usual hint for a question (run in a thread, at low priority, after
     start-up): the first question on each topic then starts with its notes and hint already
     read. Returns how many were read."""
     from agent.llm.service import reply_instruction
-    from planner.agent import PROMPT_HINTS
+    from planner.agent import PROMPT_HINTS, QUESTION_ACTION
 
     backend = compute.backends.get("embedded")
     if not hasattr(backend, "read_ahead"):

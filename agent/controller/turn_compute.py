@@ -8,6 +8,7 @@ reports each turn's commit_to_audio through observe_latency().
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,6 +21,9 @@ from agent.retrieval.grounding import grounding
 from agent.retrieval.index import Hit, HybridIndex
 
 NOTES_HEADER = "Notes you may use (cite them as [n] only if asked where facts come from):"
+
+
+RECENT_SEARCHES = 16  # questions whose retrieval results are kept
 
 
 def notes_addendum(notes: list[str]) -> str:
@@ -79,13 +83,30 @@ class TurnCompute:
         self._learning: set[asyncio.Task] = set()
         self.last_decisions: dict[str, Decision] = {}
         self.live_sessions: int | None = None  # overrides sessions() (benchmarks)
+        self._recent_hits: OrderedDict[str, list[Hit]] = OrderedDict()
 
-    async def prepare(self, session_id: str, question: str) -> TurnPlan:
-        hits: list[Hit] = []
-        if self.index is not None and question.strip():
+    async def search(self, question: str) -> list[Hit]:
+        """The knowledge-base passages for a question; the last few questions' results are
+        kept, so a turn whose provisional transcript was searched finds them ready."""
+        if self.index is None or not question.strip():
+            return []
+        hits = self._recent_hits.get(question)
+        if hits is None:
             hits = await asyncio.to_thread(
                 self.index.search, question, self.retrieval_k, self.min_score
             )
+            self._recent_hits[question] = hits
+            while len(self._recent_hits) > RECENT_SEARCHES:
+                self._recent_hits.popitem(last=False)
+        return hits
+
+    async def notes_for(self, question: str) -> str:
+        """What a turn on this question adds to the system prompt (its notes), without
+        deciding anything: for reading the prompt ahead of the turn."""
+        return notes_addendum([hit.passage.text for hit in await self.search(question)])
+
+    async def prepare(self, session_id: str, question: str) -> TurnPlan:
+        hits = await self.search(question)
         if self.controller is None:
             backend = self.backends.get(self.fixed.tier) or self.backends["embedded"]
             return TurnPlan(self.fixed, backend, hits)

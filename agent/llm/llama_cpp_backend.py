@@ -8,6 +8,7 @@ that prefix the whole system message even when the previous turn's notes were di
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -22,6 +23,7 @@ from agent.llm.backend import BackendError, ChatMessage
 from agent.llm.prefix_cache import (
     PREFIX_KEY_SEPARATOR,
     PrefixStateCache,
+    hold_tokens,
     holds_prefix,
     read_prefix,
     restore_prefix,
@@ -182,6 +184,27 @@ class LlamaCppBackend:
     def read_ahead(self, system_prompts: list[str | list[str]], stop: threading.Event) -> int:
         """read_prompt for each (run in a thread); returns how many were read."""
         return sum(self.read_prompt(p) for p in system_prompts if not stop.is_set())
+
+    async def prefill(self, messages: list[ChatMessage]) -> int:
+        """Read the prompt these messages make into the context, generating nothing; the
+        turn that sends them next starts at its first token. Returns the tokens read (-1:
+        the context was busy answering, and nothing was done)."""
+        return await asyncio.to_thread(self._prefill, list(messages))
+
+    def _prefill(self, messages: list[ChatMessage]) -> int:
+        if not self._generate_lock.acquire(blocking=False):
+            return -1
+        try:
+            llama = self._model()
+            self._prime(llama, messages)
+            prompt, _ = self._chat_prompt(llama, messages)
+            # As llama-cpp-python's chat handler tokenizes it (the template adds specials).
+            tokens = np.asarray(llama.tokenize(prompt.encode(), add_bos=False, special=True))
+            if llama.n_tokens == len(tokens) and holds_prefix(llama, tokens):
+                return 0
+            return hold_tokens(llama, tokens)
+        finally:
+            self._generate_lock.release()
 
     def _generate(self, messages, max_tokens, temperature, emit, stop: threading.Event) -> None:
         """Runs in a worker thread; hands each answer text piece to emit()."""

@@ -42,9 +42,12 @@ class LlamaCppPool:
                 cls._pools[key] = cls(settings)
             return cls._pools[key]
 
-    def _take(self) -> int:
+    def _least_busy(self) -> int:
         """The least busy context; on a quiet host always the first (its cache is warm)."""
-        index = min(range(len(self.members)), key=lambda i: (self.busy[i], i))
+        return min(range(len(self.members)), key=lambda i: (self.busy[i], i))
+
+    def _take(self) -> int:
+        index = self._least_busy()
         self.busy[index] += 1
         return index
 
@@ -57,6 +60,10 @@ class LlamaCppPool:
                     yield piece
         finally:
             self.busy[index] -= 1
+
+    async def prefill(self, messages: list[ChatMessage]) -> int:
+        """LlamaCppBackend.prefill on the context the next turn will take."""
+        return await self.members[self._least_busy()].prefill(messages)
 
     def read_ahead(self, system_prompts: list[str | list[str]], stop: threading.Event) -> int:
         """Save the states of system messages turns are likely to send (run in a thread).

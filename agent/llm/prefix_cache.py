@@ -73,17 +73,25 @@ def holds_prefix(llama, tokens: np.ndarray) -> bool:
     return llama.n_tokens >= n and bool(np.array_equal(llama.input_ids[:n], tokens))
 
 
-def read_prefix(llama, tokens: np.ndarray) -> PrefixState:
-    """Leave exactly these tokens in the context and save its state.
+def hold_tokens(llama, tokens: np.ndarray) -> int:
+    """Leave exactly these tokens in the context; returns how many had to be read.
 
-    What the context already holds of them (the tutor prompt, say) is kept, not read again.
+    What the context already holds of them (the tutor prompt, say) is kept, not read again;
+    at least the last token is read, so the logits are fresh.
     """
-    from llama_cpp import llama_cpp
-
     held = llama.input_ids[: min(llama.n_tokens, len(tokens) - 1)]
     differs = np.flatnonzero(held != tokens[: len(held)])
     llama.n_tokens = int(differs[0]) if len(differs) else len(held)
-    llama.eval(tokens[llama.n_tokens :].tolist())  # eval drops KV cells past n_tokens first
+    rest = tokens[llama.n_tokens :]
+    llama.eval(rest.tolist())  # eval drops KV cells past n_tokens first
+    return len(rest)
+
+
+def read_prefix(llama, tokens: np.ndarray) -> PrefixState:
+    """Leave exactly these tokens in the context and save its state."""
+    from llama_cpp import llama_cpp
+
+    hold_tokens(llama, tokens)
     size = llama_cpp.llama_state_get_size(llama._ctx.ctx)
     buffer = (ctypes.c_uint8 * size)()
     written = llama_cpp.llama_state_get_data(llama._ctx.ctx, buffer, size)

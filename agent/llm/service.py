@@ -16,6 +16,7 @@ from pipecat.frames.frames import (
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
 )
+from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.llm_service import LLMService
 from pipecat.services.settings import LLMSettings as PipecatLLMSettings
@@ -27,10 +28,11 @@ from agent.llm.backend import ChatBackend, ChatMessage, turn_pieces
 from agent.llm.critique import critique_and_revise
 from agent.llm.thinking import Piece
 from agent.retrieval.grounding import grounding_or_none
+from planner.agent import PROMPT_HINTS, QUESTION_ACTION
 from planner.frames import PlanActionFrame
 from planner.observations import last_user_text, text_of
 from speech.first_audio import FirstAudioGate
-from speech.frames import FallbackFrame
+from speech.frames import FallbackFrame, ProvisionalTranscriptFrame
 
 
 def chat_messages(
@@ -93,6 +95,7 @@ class TutorLLMService(LLMService):
         session_id: str = "",
         critique_tokens: int = 48,
         first_audio: FirstAudioGate | None = None,
+        read_provisional: bool = True,
         **kwargs: Any,
     ) -> None:
         settings = PipecatLLMSettings(
@@ -119,6 +122,9 @@ class TutorLLMService(LLMService):
         self._session_id = session_id
         self._critique_tokens = critique_tokens
         self._first_audio = first_audio
+        self._read_provisional = read_provisional
+        self._context: LLMContext | None = None  # the session's, seen at the last turn
+        self._reading_ahead: asyncio.Task | None = None
 
     async def _open_stream(
         self, messages: list[ChatMessage], plan: TurnPlan | None
@@ -155,6 +161,31 @@ class TutorLLMService(LLMService):
             await self.push_frame(CitationsFrame(citations=plan.citations()))
         return plan
 
+    def _read_ahead(self, text: str) -> None:
+        """Read the prompt a turn on this provisional transcript would send, before it is
+        committed (speech/frames.py). Only the model's KV cache changes: if the committed
+        transcript (or the planner's hint) differs, llama.cpp keeps the common prefix and
+        reads the rest, so nothing needs undoing."""
+        prefill = getattr(self._backend, "prefill", None)
+        if not self._read_provisional or prefill is None:
+            return
+        if self._reading_ahead is not None and not self._reading_ahead.done():
+            self._reading_ahead.cancel()
+        self._reading_ahead = self.create_task(self._prefill(prefill, text), name="read-ahead")
+
+    async def _prefill(self, prefill, text: str) -> None:
+        try:
+            system = self._system_prompt
+            if self._compute is not None:
+                system += await self._compute.notes_for(text)
+            history = self._context.get_messages() if self._context is not None else []
+            question = {"role": "user", "content": text}
+            hint = reply_instruction(PROMPT_HINTS[QUESTION_ACTION])
+            read = await prefill(chat_messages(system, [*history, question], hint))
+            logger.debug("LLM read {} prompt tokens ahead of the turn", read)
+        except Exception as exc:  # reading ahead is an optimisation: failing loses nothing
+            logger.warning("reading the prompt ahead failed: {}", exc)
+
     @property
     def backend(self) -> ChatBackend:
         return self._backend
@@ -172,9 +203,13 @@ class TutorLLMService(LLMService):
         await super().process_frame(frame, direction)
         if isinstance(frame, PlanActionFrame):
             self._turn_hint = frame.prompt_hint  # the planner's choice steers this turn
+        if isinstance(frame, ProvisionalTranscriptFrame):
+            self._read_ahead(frame.text)
+            return
         if not isinstance(frame, LLMContextFrame):
             await self.push_frame(frame, direction)
             return
+        self._context = frame.context
         question = last_user_text(frame.context.get_messages())
         system, instructions = self._system_prompt, []
         if self._context_provider is not None:

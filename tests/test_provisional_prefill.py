@@ -1,0 +1,108 @@
+"""Reading the prompt ahead on the provisional transcript: same prompt, same answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pipecat.frames.frames import LLMContextFrame, LLMTextFrame
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.tests.utils import SleepFrame, run_test
+
+from agent.config import LLMSettings
+from agent.llm.llama_cpp_backend import LlamaCppBackend
+from agent.llm.service import TutorLLMService, chat_messages, reply_instruction
+from planner.agent import PROMPT_HINTS, QUESTION_ACTION
+from planner.frames import PlanActionFrame
+from speech.frames import ProvisionalTranscriptFrame
+
+HINT = reply_instruction(PROMPT_HINTS[QUESTION_ACTION])
+MESSAGES = chat_messages(
+    "You are a patient tutor.", [{"role": "user", "content": "What is gravity?"}], HINT
+)
+
+
+async def answer(backend, messages) -> str:
+    return "".join([p async for p in backend.stream(messages, max_tokens=12, temperature=0.0)])
+
+
+async def test_a_prefilled_prompt_leaves_only_the_answer_to_generate():
+    backend = LlamaCppBackend(LLMSettings(prefix_cache_entries=8, context_tokens=832))
+    expected = await answer(backend, MESSAGES)
+    await answer(backend, chat_messages("You are a pirate.", [{"role": "user", "content": "Hi"}]))
+    assert await backend.prefill(MESSAGES) > 0
+    assert await backend.prefill(MESSAGES) == 0  # already held: nothing to read
+    llama = backend._model()
+    reads: list[int] = []
+    original = llama.eval
+
+    def counting(tokens):
+        reads.append(len(tokens))
+        return original(tokens)
+
+    llama.eval = counting
+    try:
+        assert await answer(backend, MESSAGES) == expected
+    finally:
+        del llama.eval
+    assert reads and reads[0] <= 1, reads  # the turn read at most its last prompt token
+
+
+async def test_a_busy_context_is_not_prefilled():
+    backend = LlamaCppBackend(LLMSettings(prefix_cache_entries=0, context_tokens=800))
+    backend._model()
+    with backend._generate_lock:
+        assert await backend.prefill(MESSAGES) == -1
+
+
+class RecordingBackend:
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.prefilled: list = []
+        self.streamed: list = []
+
+    async def prefill(self, messages) -> int:
+        self.prefilled.append(messages)
+        return 1
+
+    async def stream(self, messages, *, max_tokens: int, temperature: float):
+        self.streamed.append(messages)
+        yield "Gravity pulls."
+
+
+async def test_the_service_reads_ahead_the_prompt_its_turn_sends():
+    backend = RecordingBackend()
+    llm = TutorLLMService(
+        backend, system_prompt="You are a patient tutor.", max_tokens=12, temperature=0.0
+    )
+    context = LLMContext(messages=[{"role": "user", "content": "What is gravity?"}])
+    plan = PlanActionFrame(action=QUESTION_ACTION, prompt_hint=PROMPT_HINTS[QUESTION_ACTION])
+    down, _ = await run_test(
+        llm,
+        frames_to_send=[
+            ProvisionalTranscriptFrame(text="What is gravity?"),
+            SleepFrame(sleep=0.2),
+            plan,
+            LLMContextFrame(context),
+        ],
+        expected_down_frames=None,
+    )
+    assert any(isinstance(f, LLMTextFrame) for f in down)
+    assert not any(isinstance(f, ProvisionalTranscriptFrame) for f in down)  # consumed
+    assert backend.prefilled == backend.streamed == [MESSAGES]
+
+
+async def test_notes_for_a_question_are_the_turns_notes():
+    from agent.controller.turn_compute import TurnCompute
+    from agent.retrieval.index import HybridIndex
+    from agent.retrieval.notes import default_notes_dir
+
+    compute = TurnCompute(
+        {"embedded": None}, index=HybridIndex.from_folder(default_notes_dir()), retrieval_k=1
+    )
+    question = "What do decomposers do?"
+    notes = await compute.notes_for(question)
+    plan = await compute.prepare("s1", question)
+    assert notes and notes == plan.system_addendum()
+    assert question in compute._recent_hits  # the turn found the search done
+    assert await asyncio.wait_for(compute.notes_for("   "), 1) == ""
