@@ -162,6 +162,8 @@ class LlamaCppBackend:
             tokens = self._system_tokens(llama, systems[:level])
             if not holds_prefix(llama, tokens):
                 self._prefixes.put(keys[level - 1], read_prefix(llama, tokens))
+                logger.debug("LLM prompt state saved: level {}, {} tokens, {} states held",
+                             level, len(tokens), len(self._prefixes))  # fmt: skip
 
     def _system_tokens(self, llama, systems: list[ChatMessage]) -> np.ndarray:
         """Tokens of system messages as the chat template renders them at a prompt's start."""
