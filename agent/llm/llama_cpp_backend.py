@@ -42,6 +42,12 @@ def model_key(settings: LLMSettings) -> tuple:
             settings.batch_threads, settings.gpu_layers)  # fmt: skip
 
 
+def template_tokens(llama, text: str) -> np.ndarray:
+    """Tokens of chat-template text, as llama-cpp-python's chat handler makes them (the
+    template writes its own special tokens, so no BOS is added)."""
+    return np.asarray(llama.tokenize(text.encode(), add_bos=False, special=True))
+
+
 _prefix_caches: dict[tuple, PrefixStateCache] = {}
 _prefix_caches_lock = threading.Lock()
 
@@ -169,8 +175,7 @@ class LlamaCppBackend:
         """Tokens of system messages as the chat template renders them at a prompt's start."""
         if self._system_formatter is None:
             self._system_formatter = self._chat_formatter(llama, add_generation_prompt=False)
-        text = self._system_formatter(messages=systems).prompt
-        return np.asarray(llama.tokenize(text.encode(), add_bos=False, special=True))
+        return template_tokens(llama, self._system_formatter(messages=systems).prompt)
 
     def read_prompt(self, system_prompt: str | list[str]) -> bool:
         """Save the state of a system message (or of stacked ones: the prompt with notes,
@@ -200,8 +205,7 @@ class LlamaCppBackend:
             llama = self._model()
             self._prime(llama, messages)
             prompt, _ = self._chat_prompt(llama, messages)
-            # As llama-cpp-python's chat handler tokenizes it (the template adds specials).
-            tokens = np.asarray(llama.tokenize(prompt.encode(), add_bos=False, special=True))
+            tokens = template_tokens(llama, prompt)
             if llama.n_tokens == len(tokens) and holds_prefix(llama, tokens):
                 return 0
             return hold_tokens(llama, tokens)

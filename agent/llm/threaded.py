@@ -4,7 +4,7 @@ Model libraries (llama.cpp, torch) generate token by token in blocking loops; th
 must keep moving audio meanwhile. The job gets emit(item) and a stop Event; cancelling the
 consumer (a barge-in, a vanished client) sets stop, and the job returns at its next token.
 With a `window`, emit blocks while that many items wait unread, so a consumer that pauses
-(agent/first_audio.py) pauses the job too, within a few tokens.
+(speech/first_audio.py) pauses the job too, within a few tokens.
 """
 
 from __future__ import annotations
