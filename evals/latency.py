@@ -118,7 +118,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
         )
     ax.set_xticks(x, stages, rotation=15)
     ax.set_ylabel("milliseconds (bar p50, whisker p95)")
-    ax.set_title(f"Per-turn latency over loopback WebRTC, {result['turns']} turns each (CPU)")
+    where = result["host"].get("gpu") or "CPU"
+    ax.set_title(f"Per-turn latency over loopback WebRTC, {result['turns']} turns each ({where})")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -152,8 +153,29 @@ async def run_turns(
     return results
 
 
+def gpu_name(settings: Settings) -> str | None:
+    """The GPU the LLM runs on (its layers offloaded and CUDA present), else None."""
+    if settings.llm.backend != "embedded" or settings.llm.gpu_layers == 0:
+        return None
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+
+
+def placement(settings: Settings, gpu: str | None) -> dict[str, str]:
+    """Where each model ran, so a GPU figure says which stages the GPU actually served."""
+    return {
+        "asr": settings.asr.device,
+        "llm": "cuda" if gpu else "cpu",
+        "tts": "cuda" if settings.tts.use_cuda else "cpu",
+    }
+
+
 def run_latency_eval(settings: Settings, *, turns: int, out_dir: Path) -> int:
+    """Writes latency.json, or latency_gpu.json (device named) when the LLM is on a GPU."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    gpu = gpu_name(settings)
+    name = "latency_gpu" if gpu else "latency"
     flags = ["--profile", settings.profile, "--llm-backend", settings.llm.backend]
     logs = out_dir / "latency_logs"
     logs.mkdir(exist_ok=True)
@@ -171,18 +193,19 @@ def run_latency_eval(settings: Settings, *, turns: int, out_dir: Path) -> int:
         for stage in STAGES
         if result["baseline"]["stages"][stage]["p50"] > 0  # NaN (no data) compares False
     }
-    result["host"] = {"machine": platform.machine(), "cpus": os.cpu_count()}
+    result["host"] = {"machine": platform.machine(), "cpus": os.cpu_count(), "gpu": gpu}
+    result["placement"] = placement(settings, gpu)
     result["wall_s"] = round(time.time() - started, 1)
     result["per_turn"] = {
         design: [{key: turn[key] for key in ("heard", "first_clause", "stages")} for turn in turns]
         for design, turns in runs.items()
     }
-    (out_dir / "latency.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
-    plot(result, out_dir / "latency.png")
+    (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
+    plot(result, out_dir / f"{name}.png")
     for design, block in (("eco1", result), ("baseline", result["baseline"])):
         summary = ", ".join(
             f"{s} p50 {v['p50']:.0f} p95 {v['p95']:.0f}" for s, v in block["stages"].items()
         )
         print(f"{design}: {block['turns']} turns; {summary}")
-    print(f"wrote {out_dir / 'latency.json'} and {out_dir / 'latency.png'}")
+    print(f"wrote {out_dir / name}.json and {out_dir / name}.png")
     return 0 if result["turns"] and result["baseline"]["turns"] else 1
