@@ -144,6 +144,11 @@ class TTSSettings(Section):
         description="an answer's first clause is cut at a phrase boundary after this many "
         "words even without punctuation; 0 waits for punctuation",
     )
+    trim_first_lead: bool = Field(
+        default=True,
+        description="cut Piper's 30-60 ms of near-silence before an answer's first clause, "
+        "so its first sound reaches the learner sooner (alignments shift with it)",
+    )
     first_clause_priority: bool = Field(
         default=True,
         description="the LLM pauses (at most 0.6 s) while Piper synthesizes an answer's first "

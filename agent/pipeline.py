@@ -83,6 +83,7 @@ def build_tutor_worker(
         use_cuda=settings.tts.use_cuda,
         clause_min_words=settings.tts.clause_min_words,
         first_clause_words=settings.tts.first_clause_words,
+        trim_first_lead=settings.tts.trim_first_lead,
         fault=fault,
         first_audio=first_audio,
     )

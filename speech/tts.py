@@ -29,6 +29,7 @@ from speech.assets import piper_voice_file
 from speech.clauses import ClauseTextAggregator
 from speech.first_audio import FirstAudioGate
 from speech.frames import FallbackFrame, PhonemeAlignment, PhonemeAlignmentFrame
+from speech.leading_quiet import drop_lead, quiet_lead_samples
 
 _voices: dict[tuple[str, bool], PiperVoice] = {}
 _voices_lock = threading.Lock()
@@ -67,19 +68,31 @@ def _failing(reason: str):
     yield  # pragma: no cover - makes this a generator
 
 
-def alignment_frame(chunk, text: str, context_id: str | None) -> PhonemeAlignmentFrame | None:
-    """The alignment frame for one Piper AudioChunk, or None if Piper gave none."""
+def alignment_frame(
+    chunk, text: str, context_id: str | None, cut: int = 0
+) -> PhonemeAlignmentFrame | None:
+    """The alignment frame for one Piper AudioChunk (its first `cut` samples dropped), or None
+    if Piper gave none."""
     if not chunk.phoneme_alignments:
         return None
+    alignments = [
+        PhonemeAlignment(item.phoneme, int(item.num_samples)) for item in chunk.phoneme_alignments
+    ]
     return PhonemeAlignmentFrame(
         context_id=context_id,
         text=text,
         sample_rate=chunk.sample_rate,
-        alignments=[
-            PhonemeAlignment(item.phoneme, int(item.num_samples))
-            for item in chunk.phoneme_alignments
-        ],
+        alignments=drop_lead(alignments, cut),
     )
+
+
+def chunk_audio(chunk, trim_lead: bool) -> tuple[bytes, int]:
+    """A chunk's int16 bytes and how many leading samples were cut (only when trim_lead)."""
+    if not trim_lead:
+        return chunk.audio_int16_bytes, 0
+    audio = chunk.audio_int16_array
+    cut = quiet_lead_samples(audio, chunk.sample_rate)
+    return audio[cut:].tobytes(), cut
 
 
 class AlignedPiperTTSService(TTSService):
@@ -94,6 +107,7 @@ class AlignedPiperTTSService(TTSService):
         use_cuda: bool = False,
         clause_min_words: int = 4,
         first_clause_words: int = 4,
+        trim_first_lead: bool = True,
         fault: Callable[[str], bool] | None = None,
         first_audio: FirstAudioGate | None = None,
         **kwargs,
@@ -113,6 +127,7 @@ class AlignedPiperTTSService(TTSService):
         self._fault = fault or (lambda _kind: False)
         self._fallback = fallback_audio(self._voice)
         self._first_audio = first_audio
+        self._trim_first_lead = trim_first_lead
         self._answer_opened = False  # an answer began and none of its clauses was spoken yet
 
     @property
@@ -134,7 +149,9 @@ class AlignedPiperTTSService(TTSService):
         if first_clause and self._first_audio is not None:
             self._first_audio.hold()
         try:
-            async for frame in self._synthesize(text, context_id):
+            async for frame in self._synthesize(
+                text, context_id, trim_lead=first_clause and self._trim_first_lead
+            ):
                 yield frame
                 if isinstance(frame, TTSAudioRawFrame) and self._first_audio is not None:
                     self._first_audio.release()
@@ -142,7 +159,11 @@ class AlignedPiperTTSService(TTSService):
             if self._first_audio is not None:
                 self._first_audio.release()
 
-    async def _synthesize(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
+    async def _synthesize(
+        self, text: str, context_id: str, trim_lead: bool = False
+    ) -> AsyncGenerator[Frame, None]:
+        """Piper's audio for `text`; with trim_lead (an answer's first clause, which the
+        learner waits for) the near-silence before its first sound is cut."""
         if self._fault("tts_error"):
             chunks = _failing(f"injected TTS failure on {text!r}")
         else:
@@ -152,10 +173,13 @@ class AlignedPiperTTSService(TTSService):
             return next(chunks, None)
 
         async def audio_bytes() -> AsyncIterator[bytes]:
+            first = trim_lead
             while (chunk := await asyncio.to_thread(next_chunk)) is not None:
-                if frame := alignment_frame(chunk, text, context_id):
+                audio, cut = chunk_audio(chunk, first)
+                first = False
+                if frame := alignment_frame(chunk, text, context_id, cut):
                     self._pending_alignments.append(frame)
-                yield chunk.audio_int16_bytes
+                yield audio
 
         try:
             await self.start_tts_usage_metrics(text)
