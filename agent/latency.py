@@ -24,7 +24,9 @@ from pipecat.frames.frames import (
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 from pipecat.processors.frame_processor import FrameDirection
 
-STAGES = ("vad", "asr_final", "llm_ttft", "tts_first", "commit_to_audio_ms", "v2v_ms")
+STAGES = (
+    "vad", "asr_final", "turn_end", "llm_ttft", "tts_first", "commit_to_audio_ms", "v2v_ms",
+)  # fmt: skip
 
 
 @dataclass
@@ -46,6 +48,8 @@ class TurnTimings:
         spans = {
             "vad": (self.speech_end, self.vad_stopped),
             "asr_final": (self.vad_stopped, self.transcript),
+            # The VAD's stop to the commit: mostly the turn model deciding the learner is done.
+            "turn_end": (self.vad_stopped, self.committed),
             "llm_ttft": (self.llm_request, self.llm_first_token),
             # From the first token, so waiting for a whole clause (or sentence) counts.
             "tts_first": (self.llm_first_token, self.tts_first_audio),

@@ -48,6 +48,7 @@ async def test_one_turn_gives_every_stage():
     assert set(stages) == set(STAGES)
     assert stages["vad"] == 250.0  # speech ended at 1001.25, VAD said so at 1001.50
     assert stages["asr_final"] == 300.0
+    assert stages["turn_end"] == 350.0  # VAD stop to the learner's turn committed
     assert stages["llm_ttft"] == 100.0
     assert stages["tts_first"] == 180.0  # first token to first audio
     assert stages["commit_to_audio_ms"] == 310.0
