@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
             bench.add_argument(
                 "--turns", type=int, default=12, help="turns per pipeline (default 12)"
             )
+        if name == "soak":
+            bench.add_argument(
+                "--sessions", type=int, default=48, help="sessions per design (default 48)"
+            )
         if name == "controller":
             bench.add_argument("--quick", action="store_true", help="3 questions, 2 load levels")
             bench.add_argument("--budget-ms", type=float, help="commit_to_audio budget to hold")
@@ -145,6 +149,10 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
         from evals.latency import run_latency_eval
 
         return run_latency_eval(settings, turns=args.turns, out_dir=args.out)
+    if args.bench == "soak":
+        from evals.soak import run_soak_eval
+
+        return run_soak_eval(args.out, sessions=args.sessions)
     if args.bench == "sessions":
         from evals.sessions import run_sessions_eval
 
@@ -163,7 +171,6 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
         "zjepa": ("evals.zjepa", "run_zjepa_eval"),
         "bitdelta": ("evals.bitdelta", "run_bitdelta_eval"),
         "reliability": ("evals.reliability", "run_reliability_eval"),
-        "soak": ("evals.soak", "run_soak_eval"),
     }
     module, function = runners[args.bench]
     return getattr(importlib.import_module(module), function)(args.out)

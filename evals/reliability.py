@@ -160,6 +160,8 @@ async def soak_test(
         "rss_mb_end": curve[-1],
         "rss_growth_mb": round(curve[-1] - curve[2], 1),
         "rss_growth_second_half_mb": round(curve[-1] - curve[half], 1),
+        # Levelling off (allocator arenas and bounded caches filled) shows here first.
+        "rss_growth_last_quarter_mb": round(curve[-1] - curve[len(curve) * 3 // 4], 1),
         # A least-squares slope over the second half: a leak's steady rate, whatever the noise.
         "rss_slope_second_half_mb_per_session": round(
             float(np.polyfit(np.arange(len(curve) - half), curve[half:], 1)[0]), 2

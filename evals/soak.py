@@ -43,8 +43,8 @@ def run_soak_eval(out_dir: Path, sessions: int = 48) -> int:
     (out_dir / "soak.json").write_text(json.dumps(results, indent=2) + "\n")
     plot(out_dir / "soak.png", results)
     logger.info("wrote {}", out_dir / "soak.json")
-    print(json.dumps({name: {k: r[k] for k in ("rss_growth_mb", "rss_growth_second_half_mb")}
-                      for name, r in results.items()}))  # fmt: skip
+    growth = ("rss_growth_mb", "rss_growth_second_half_mb", "rss_growth_last_quarter_mb")
+    print(json.dumps({name: {k: r[k] for k in growth} for name, r in results.items()}))
     return 0
 
 
