@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         "asr": "WER and time of Whisper decoding settings",
         "asr-streaming": "streaming vs segmented recognition: WER and wait after the VAD stop",
         "prefix-cache": "LLM time to first token with its notes read or restored",
+        "llm-quant": "the embedded gguf per quantization: prompt/decode speed, perplexity",
         "mcp": "the official MCP conformance suite (needs npx)",
         "planner": "EFE tutoring vs script, greedy and random",
         "zjepa": "z-JEPA probes, future prediction and streaming cost",
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reliability": "load, injected faults, soak, fuzzing and a SIGKILL on real servers",
         "controller": "HLLM controller vs always/never thinking under rising load",
         "sessions": "sessions held within budget with 1 vs 2 llama.cpp contexts",
+        "live-sessions": "whole WebRTC sessions at once: one process vs a process per session",
         "soak": "server memory over many sessions, glibc arenas default vs capped",
     }
     for name, summary in benchmarks.items():
@@ -95,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
             bench.add_argument(
                 "--sessions", type=int, default=48, help="sessions per design (default 48)"
             )
+        if name == "live-sessions":
+            bench.add_argument("--max-sessions", type=int, default=3, help="most learners at once")
+            bench.add_argument("--turns", type=int, default=4, help="questions per learner")
         if name == "controller":
             bench.add_argument("--quick", action="store_true", help="3 questions, 2 load levels")
             bench.add_argument("--budget-ms", type=float, help="commit_to_audio budget to hold")
@@ -157,6 +162,17 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
         from evals.sessions import run_sessions_eval
 
         return run_sessions_eval(settings, args.out)
+    if args.bench == "llm-quant":
+        from evals.llm_quant import run_llm_quant_eval
+
+        return run_llm_quant_eval(settings, args.out)
+    if args.bench == "live-sessions":
+        from evals.live_sessions import run_live_sessions_eval
+
+        return run_live_sessions_eval(
+            args.out, max_sessions=args.max_sessions, turns=args.turns,
+            budget_ms=settings.controller.budget_ms,
+        )  # fmt: skip
     if args.bench == "controller":
         from evals.controller import run_controller_eval
 

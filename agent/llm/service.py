@@ -26,40 +26,14 @@ from agent.faults import FaultInjected
 from agent.frames import CitationsFrame, ControllerDecisionFrame, ThinkingFrame
 from agent.llm.backend import ChatBackend, ChatMessage, turn_pieces
 from agent.llm.critique import critique_and_revise
+from agent.llm.prompt import PastInstructions, chat_messages, question_index, reply_instruction
 from agent.llm.thinking import Piece
 from agent.retrieval.grounding import grounding_or_none
 from planner.agent import PROMPT_HINTS, QUESTION_ACTION
 from planner.frames import PlanActionFrame
-from planner.observations import last_user_text, text_of
+from planner.observations import last_user_text
 from speech.first_audio import FirstAudioGate
 from speech.frames import FallbackFrame, ProvisionalTranscriptFrame
-
-
-def chat_messages(
-    system_prompt: str, context_messages: list[Any], turn_instructions: str = ""
-) -> list[ChatMessage]:
-    """System prompt first, then this turn's instructions (planner hint, tool facts) in a
-    system message of their own, then the conversation's user/assistant text turns.
-
-    The first message (tutor prompt + notes) recurs across turns and learners, so the
-    embedded backend keeps its KV state (agent/llm/prefix_cache.py); the instructions change
-    every turn and would spoil that prefix if they were part of it.
-    """
-    messages: list[ChatMessage] = [{"role": "system", "content": system_prompt}]
-    if turn_instructions.strip():
-        messages.append({"role": "system", "content": turn_instructions.strip()})
-    for message in context_messages:
-        role = message.get("role") if isinstance(message, dict) else None
-        text = text_of(message.get("content")) if role else ""
-        if role in ("user", "assistant") and text.strip():
-            messages.append({"role": role, "content": text.strip()})
-    return messages
-
-
-def reply_instruction(hint: str) -> str:
-    """The turn instruction that carries the planner's hint."""
-    return f"For this reply: {hint}"
-
 
 LLM_FALLBACK_LINE = "Sorry, I lost my train of thought. Could you ask me that again?"
 
@@ -96,6 +70,7 @@ class TutorLLMService(LLMService):
         critique_tokens: int = 48,
         first_audio: FirstAudioGate | None = None,
         read_provisional: bool = True,
+        history_words: int | None = None,
         **kwargs: Any,
     ) -> None:
         settings = PipecatLLMSettings(
@@ -123,6 +98,8 @@ class TutorLLMService(LLMService):
         self._critique_tokens = critique_tokens
         self._first_audio = first_audio
         self._read_provisional = read_provisional
+        self._history_words = history_words
+        self._past_instructions: PastInstructions = {}  # what earlier turns were sent
         self._context: LLMContext | None = None  # the session's, seen at the last turn
         self._reading_ahead: asyncio.Task | None = None
 
@@ -181,7 +158,9 @@ class TutorLLMService(LLMService):
             history = self._context.get_messages() if self._context is not None else []
             question = {"role": "user", "content": text}
             hint = reply_instruction(PROMPT_HINTS[QUESTION_ACTION])
-            read = await prefill(chat_messages(system, [*history, question], hint))
+            messages = chat_messages(system, [*history, question], hint, self._history_words,
+                                     self._past_instructions)  # fmt: skip
+            read = await prefill(messages)
             logger.debug("LLM read {} prompt tokens ahead of the turn", read)
         except Exception as exc:  # reading ahead is an optimisation: failing loses nothing
             logger.warning("reading the prompt ahead failed: {}", exc)
@@ -225,7 +204,14 @@ class TutorLLMService(LLMService):
         if self._turn_hint:
             instructions.append(reply_instruction(self._turn_hint))
             self._turn_hint = ""
-        messages = chat_messages(system, frame.context.get_messages(), "\n".join(instructions))
+        turn_instructions = "\n".join(instructions)
+        context_messages = frame.context.get_messages()
+        messages = chat_messages(system, context_messages, turn_instructions,
+                                 self._history_words, self._past_instructions)  # fmt: skip
+        self._past_instructions[question_index(context_messages)] = (
+            question.strip(),
+            turn_instructions,
+        )
         await self.push_frame(LLMFullResponseStartFrame())
         await self.start_processing_metrics()
         await self.start_ttfb_metrics()

@@ -1,0 +1,100 @@
+"""How a turn's prompt is laid out, so that llama.cpp re-reads as little of it as possible.
+
+llama.cpp keeps the KV cache of the longest prefix a new prompt shares with the last one, and
+everything after the first difference is read again (250-400 tokens/s here). So the prompt goes
+from what changes least to what changes most:
+
+1. the tutor prompt with the question's notes (restored from a saved state when the topic
+   was seen before, agent/llm/prefix_cache.py);
+2. the conversation so far, cut to `history_words` (below);
+3. this turn's instructions (the planner's hint, tool facts), which change every turn;
+4. the learner's question.
+
+Earlier turns keep their instructions in place, so within a topic each prompt only extends
+the one before (only the new instructions and question are read). With the instructions
+ahead of the conversation, as before, a new hint made every turn re-read the whole
+conversation: time to first token grew with each turn of a session (0.1 s at the first
+question, 3.8 s at the fourth, in one session of four questions here).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.llm.backend import ChatMessage
+from planner.observations import text_of
+
+
+def history_start(words: list[int], budget: int) -> int:
+    """Index of the first message kept, given each message's word count.
+
+    Messages are kept while they fit in `budget` words; past it, the oldest go until at most
+    half the budget is left or only the last exchange (two messages) remains. The start only
+    moves forward as a conversation grows, and only when the budget is passed, so from one
+    turn to the next the kept history is usually the same prefix (nothing re-read).
+    """
+    start, held = 0, 0
+    for end, count in enumerate(words, start=1):
+        held += count
+        if held > budget:
+            while held > budget // 2 and start < end - 2:
+                held -= words[start]
+                start += 1
+    return start
+
+
+def conversation(context_messages: list[Any]) -> list[ChatMessage]:
+    """The user/assistant text turns of a context, stripped (tool and empty ones dropped)."""
+    turns: list[ChatMessage] = []
+    for message in context_messages:
+        role = message.get("role") if isinstance(message, dict) else None
+        text = text_of(message.get("content")) if role else ""
+        if role in ("user", "assistant") and text.strip():
+            turns.append({"role": role, "content": text.strip()})
+    return turns
+
+
+# A session's earlier turn instructions: conversation index of the user message -> (its
+# text, the instructions sent with it).
+PastInstructions = dict[int, tuple[str, str]]
+
+
+def chat_messages(
+    system_prompt: str,
+    context_messages: list[Any],
+    turn_instructions: str = "",
+    history_words: int | None = None,
+    past_instructions: PastInstructions | None = None,
+) -> list[ChatMessage]:
+    """System prompt, the conversation (within history_words), this turn's instructions as a
+    system message, then the learner's latest message.
+
+    Earlier turns' instructions stay where they were sent (before their question), so a
+    session's next prompt extends the last one instead of differing from it there.
+    """
+    turns = conversation(context_messages)
+    question = [turns.pop()] if turns and turns[-1]["role"] == "user" else []
+    start = 0
+    if history_words is not None:
+        start = history_start([len(m["content"].split()) for m in turns], history_words)
+    past = past_instructions or {}
+    kept: list[ChatMessage] = []
+    for index in range(start, len(turns)):
+        text, said = past.get(index, ("", ""))
+        if said and turns[index]["role"] == "user" and turns[index]["content"] == text:
+            kept.append({"role": "system", "content": said})
+        kept.append(turns[index])
+    instructions: list[ChatMessage] = []
+    if turn_instructions.strip():
+        instructions.append({"role": "system", "content": turn_instructions.strip()})
+    return [{"role": "system", "content": system_prompt}, *kept, *instructions, *question]
+
+
+def question_index(context_messages: list[Any]) -> int:
+    """Where the latest user message sits in conversation(context_messages)."""
+    return len(conversation(context_messages)) - 1
+
+
+def reply_instruction(hint: str) -> str:
+    """The turn instruction that carries the planner's hint."""
+    return f"For this reply: {hint}"

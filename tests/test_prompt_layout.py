@@ -1,0 +1,87 @@
+"""The turn prompt's layout: what changes every turn comes last, so little is re-read."""
+
+from __future__ import annotations
+
+from agent.config import LLMSettings
+from agent.llm.llama_cpp_backend import LlamaCppBackend
+from agent.llm.prompt import chat_messages, history_start
+
+SYSTEM = "You are a patient science tutor. Answer in two short sentences."
+ANSWER = (
+    "Plants take in light, water and carbon dioxide and make sugar and oxygen. The sugar "
+    "feeds the plant, and the oxygen goes into the air we breathe every day."
+)
+CONVERSATION = [
+    {"role": "user", "content": "What is photosynthesis?"},
+    {"role": "assistant", "content": ANSWER},
+    {"role": "user", "content": "Where does the oxygen go?"},
+    {"role": "assistant", "content": ANSWER},
+    {"role": "user", "content": "Why do leaves look green?"},
+]
+
+
+def test_instructions_sit_between_the_conversation_and_the_question():
+    messages = chat_messages(SYSTEM, CONVERSATION, "For this reply: be brief.")
+    assert [m["role"] for m in messages] == [
+        "system", "user", "assistant", "user", "assistant", "system", "user",
+    ]  # fmt: skip
+    assert messages[-2]["content"] == "For this reply: be brief."
+    assert messages[-1]["content"] == "Why do leaves look green?"
+
+
+def test_a_first_question_keeps_its_instructions_next_to_the_system_prompt():
+    """The saved prompt states (tutor prompt + notes, then the hint) still cover turn one."""
+    messages = chat_messages(SYSTEM, CONVERSATION[:1], "For this reply: be brief.")
+    assert [m["role"] for m in messages] == ["system", "system", "user"]
+
+
+def test_history_is_cut_to_half_the_budget_once_it_is_passed():
+    assert history_start([10, 10, 10], budget=40) == 0
+    assert history_start([10, 10, 10, 5, 5], budget=40) == 0  # exactly the budget
+    assert history_start([10, 10, 10, 5, 6], budget=40) == 3  # 41: down to <= 20
+    assert history_start([10, 10, 10, 20], budget=40) == 2  # the last exchange stays
+    assert history_start([8, 60], budget=40) == 0  # even over budget
+    assert history_start([], budget=40) == 0
+
+
+def test_the_kept_history_only_grows_between_cuts():
+    """Turn after turn the kept messages are the same prefix, so nothing is re-read."""
+    words = [5, 30, 5, 30, 5, 30, 5, 30, 5, 30]
+    starts = [history_start(words[:n], budget=100) for n in range(1, len(words) + 1)]
+    assert starts == sorted(starts)
+    assert len(set(starts)) < len(starts) // 2
+
+
+def test_history_words_bounds_the_conversation_sent():
+    messages = chat_messages(SYSTEM, CONVERSATION, "Be brief.", history_words=40)
+    kept = [m for m in messages if m["role"] in ("user", "assistant")]
+    assert kept[-1]["content"] == "Why do leaves look green?"  # the question always stays
+    assert sum(len(m["content"].split()) for m in kept[:-1]) <= 40
+
+
+async def test_a_follow_up_on_the_same_topic_reads_only_its_own_turn():
+    """The real model: the next prompt of a session extends the last one, earlier
+    instructions included, so only the new instructions and question are read."""
+    backend = LlamaCppBackend(LLMSettings(context_tokens=1024, prefix_cache_entries=0))
+    first_question = CONVERSATION[:1]
+    said = "For this reply: be brief."
+    answered = [*chat_messages(SYSTEM, first_question, said), CONVERSATION[1]]
+    assert await backend.prefill(answered) > 50  # as if the answer had been generated
+    follow_up = chat_messages(
+        SYSTEM, CONVERSATION[:3], "For this reply: end with a question.",
+        past_instructions={0: (CONVERSATION[0]["content"], said)},
+    )  # fmt: skip
+    assert follow_up[: len(answered)] == answered
+    assert 0 < await backend.prefill(follow_up) < 40
+
+
+async def test_a_new_hint_rereads_the_tail_not_the_conversation():
+    """The real model: the same conversation under another planner hint reads only the
+    hint and the question again."""
+    backend = LlamaCppBackend(LLMSettings(context_tokens=1024, prefix_cache_entries=0))
+    first = await backend.prefill(chat_messages(SYSTEM, CONVERSATION, "For this reply: be brief."))
+    again = await backend.prefill(
+        chat_messages(SYSTEM, CONVERSATION, "For this reply: end with a question.")
+    )
+    assert first > 100
+    assert 0 < again < 40
