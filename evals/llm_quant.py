@@ -25,6 +25,7 @@ from speech.assets import smollm2_gguf
 KB_DIR = Path(__file__).resolve().parents[1] / "agent" / "retrieval" / "kb"
 PROMPT_TOKENS = 256
 DECODE_TOKENS = 32
+ROUNDS = 5
 
 
 def negative_log_likelihood(llama, texts: list[str]) -> tuple[float, int]:
@@ -42,15 +43,16 @@ def negative_log_likelihood(llama, texts: list[str]) -> tuple[float, int]:
     return total / count, count
 
 
-def speeds(llama, text: str) -> tuple[float, float]:
-    """Prompt tokens read per second (best of 3) and tokens decoded per second (median)."""
-    tokens = llama.tokenize(text.encode())[:PROMPT_TOKENS]
-    reads = []
-    for _ in range(3):
-        llama.reset()
-        started = time.perf_counter()
-        llama.eval(tokens)
-        reads.append(time.perf_counter() - started)
+def prompt_speed(llama, tokens: list[int]) -> float:
+    """Prompt tokens read per second, from an empty context."""
+    llama.reset()
+    started = time.perf_counter()
+    llama.eval(tokens)
+    return len(tokens) / (time.perf_counter() - started)
+
+
+def decode_speed(llama, tokens: list[int]) -> float:
+    """Tokens decoded per second, one at a time after a short prompt (median step)."""
     llama.reset()
     llama.eval(tokens[:8])
     steps = []
@@ -58,25 +60,33 @@ def speeds(llama, text: str) -> tuple[float, float]:
         started = time.perf_counter()
         llama.eval([token])
         steps.append(time.perf_counter() - started)
-    return len(tokens) / min(reads), 1.0 / statistics.median(steps)
+    return 1.0 / statistics.median(steps)
 
 
-def measure(path: Path, settings: Settings, texts: list[str]) -> dict[str, Any]:
+def load(path: Path, settings: Settings, **extra):
     from llama_cpp import Llama
 
     llm = settings.llm
-    common = dict(model_path=str(path), n_threads=llm.threads, verbose=False,
-                  n_threads_batch=llm.batch_threads or None)  # fmt: skip
-    fast = Llama(n_ctx=1024, **common)
-    read, decode = speeds(fast, " ".join(texts))
-    del fast
-    nll, scored = negative_log_likelihood(Llama(n_ctx=1024, logits_all=True, **common), texts)
+    return Llama(model_path=str(path), n_threads=llm.threads, verbose=False,
+                 n_threads_batch=llm.batch_threads or None, n_ctx=1024, **extra)  # fmt: skip
+
+
+def measure_speeds(paths: dict[str, Path], settings: Settings, text: str) -> dict[str, Any]:
+    """Speeds of every file in ROUNDS interleaved rounds (host noise hits all alike); medians."""
+    models = {kind: load(path, settings) for kind, path in paths.items()}
+    tokens = next(iter(models.values())).tokenize(text.encode())[:PROMPT_TOKENS]
+    reads: dict[str, list[float]] = {kind: [] for kind in models}
+    decodes: dict[str, list[float]] = {kind: [] for kind in models}
+    for _ in tqdm(range(ROUNDS), desc="speed rounds"):
+        for kind, llama in models.items():
+            reads[kind].append(prompt_speed(llama, tokens))
+            decodes[kind].append(decode_speed(llama, tokens))
     return {
-        "file_mb": round(path.stat().st_size / 1e6, 1),
-        "prompt_tokens_per_s": round(read),
-        "decode_tokens_per_s": round(decode, 1),
-        "perplexity": round(float(np.exp(nll)), 3),
-        "tokens_scored": scored,
+        kind: {
+            "prompt_tokens_per_s": round(statistics.median(reads[kind])),
+            "decode_tokens_per_s": round(statistics.median(decodes[kind]), 1),
+        }
+        for kind in models
     }
 
 
@@ -86,16 +96,24 @@ def run_llm_quant_eval(settings: Settings, out_dir: Path) -> int:
     texts = [path.read_text() for path in sorted(KB_DIR.glob("*.md"))]
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="eco1-quant-") as cache:
-        for kind in tqdm(KINDS, desc="quantizations"):
+        paths = {}
+        for kind in KINDS:
             started = time.perf_counter()
-            path = requantized(source, kind, Path(cache))
-            converted_s = time.perf_counter() - started
-            results[kind] = {"convert_s": round(converted_s, 2), **measure(path, settings, texts)}
+            paths[kind] = requantized(source, kind, Path(cache))
+            results[kind] = {"convert_s": round(time.perf_counter() - started, 2),
+                             "file_mb": round(paths[kind].stat().st_size / 1e6, 1)}  # fmt: skip
+        for kind, row in measure_speeds(paths, settings, " ".join(texts)).items():
+            results[kind].update(row)
+        for kind in tqdm(KINDS, desc="perplexity"):
+            llama = load(paths[kind], settings, logits_all=True)
+            nll, scored = negative_log_likelihood(llama, texts)
+            results[kind].update(perplexity=round(float(np.exp(nll)), 3), tokens_scored=scored)
     result = {
         "source": source.name,
         "default": settings.llm.requantize,
         "threads": settings.llm.threads,
         "batch_threads": settings.llm.batch_threads,
+        "rounds": ROUNDS,
         "kinds": results,
     }
     (out_dir / "llm_quant.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -1,12 +1,14 @@
 """The embedded gguf rewritten once into a quantization llama.cpp reads faster on this CPU.
 
-The packaged SmolLM2 file is Q4_1, for which llama.cpp's CPU backend has no repacked kernel:
-it read prompts at ~230 tokens/s on this 2-core host, about four decoding steps' worth per
-batch. The same weights as Q8_0 read at ~400 tokens/s and decode as fast, with the same
-perplexity on the knowledge base (10.88 vs 10.87); Q4_0 reads at ~590 tokens/s but loses
-accuracy (perplexity 13.0), having been quantized twice (`eco1 eval llm-quant` measures all
-of them). Every prompt token a turn has not read ahead costs its time to first token, so the
-server converts once, at first load (about a second), and keeps the file in a cache folder.
+The packaged SmolLM2 file is Q4_1, for which llama.cpp's CPU backend has no repacked kernel.
+`eco1 eval llm-quant` (evals/results/llm_quant.json, interleaved rounds on this 2-core host):
+Q4_1 reads prompts at 262 tokens/s and decodes at 59; the same weights as Q8_0 read at 478
+and decode at 51, with the same perplexity on the knowledge base (10.88 vs 10.87); Q4_0 reads
+at 653 but loses accuracy (perplexity 13.0), having been quantized twice. A turn reads every
+prompt token it has not read ahead (a changed topic re-reads the conversation, ~200 tokens:
+0.76 s against 0.42 s) and decodes a few tokens before its first clause (~8: 20 ms more with
+Q8_0), so Q8_0 is the default. The server converts once, at first load (about a second),
+and keeps the file in a cache folder.
 """
 
 from __future__ import annotations
