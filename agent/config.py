@@ -52,7 +52,7 @@ class LLMSettings(Section):
         default=None, description="where converted gguf files are kept (~/.cache/eco1/models)"
     )
     history_words: int = Field(
-        default=150, ge=0, le=100000,
+        default=80, ge=0, le=100000,
         description="conversation kept in the prompt: past this many words the oldest "
         "messages go, down to half of it (bounds what a turn re-reads when its notes change)",
     )  # fmt: skip
@@ -88,6 +88,12 @@ class LLMSettings(Section):
         default=True,
         description="read the prompt into the embedded LLM's cache as soon as the early "
         "final transcript exists, before the turn is committed",
+    )
+    speculate: bool = Field(
+        default=True,
+        description="with read_provisional, begin the answer on the provisional transcript: its "
+        "opening clause is written and synthesized before the turn commits, and spoken only if "
+        "the committed turn sends the same prompt (agent/llm/speculation.py)",
     )
     read_ahead: bool = Field(
         default=True,

@@ -7,6 +7,7 @@ transport.input → streaming Whisper ASR → user turn (Silero VAD + smart-turn
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.pipeline import Pipeline
@@ -25,6 +26,7 @@ from agent.llm.service import ContextProvider, TutorLLMService
 from avatar.processor import AvatarMotionProcessor, SendMotion, SpeechClockStamper
 from planner.processor import TutorPlannerProcessor
 from speech.asr import SharedWhisperSTTService
+from speech.clauses import opening_clause
 from speech.first_audio import FirstAudioGate
 from speech.streaming_asr import StreamingWhisperSTTService
 from speech.tts import AlignedPiperTTSService
@@ -78,6 +80,13 @@ def build_tutor_worker(
         first_audio=first_audio,
         read_provisional=settings.llm.read_provisional,
         history_words=settings.llm.history_words,
+        opening_clause=partial(
+            opening_clause,
+            min_words=settings.tts.clause_min_words,
+            first_clause_words=settings.tts.first_clause_words or None,
+        )
+        if settings.llm.speculate
+        else None,
     )
     tts = AlignedPiperTTSService(
         voice_file=settings.tts.voice_path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,6 +75,17 @@ class TutorPlanner:
         if self._last_action is None:
             return [q.copy() for q in self.qs]
         return [B_f[:, :, self._last_action] @ q for B_f, q in zip(self.B, self.qs, strict=True)]
+
+    def preview(self, obs: list[int]) -> Decision:
+        """The decision observe(obs) then decide() would make, leaving this planner as it
+        was (the LLM begins an answer on a provisional transcript with its hint)."""
+        trial = copy.copy(self)
+        trial.qs = [q.copy() for q in self.qs]
+        trial.pA = [p.copy() for p in self.pA]
+        trial.pB = [p.copy() for p in self.pB]
+        trial._rng = copy.deepcopy(self._rng)  # a sampling planner draws the same
+        trial.observe(obs)
+        return trial.decide()
 
     def observe(self, obs: list[int]) -> list[np.ndarray]:
         """Update beliefs from this turn's observation and learn A (and B) from it."""

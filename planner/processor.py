@@ -24,6 +24,7 @@ from planner.agent import TutorPlanner
 from planner.frames import PlanActionFrame
 from planner.model import TutoringModel, load_tutoring_model, named_beliefs
 from planner.observations import dialogue_observation, last_user_text
+from speech.frames import ProvisionalTranscriptFrame
 
 
 class TutorPlannerProcessor(FrameProcessor):
@@ -50,12 +51,22 @@ class TutorPlannerProcessor(FrameProcessor):
             self._face_present = frame.face_present
         elif isinstance(frame, LLMContextFrame) and not frame.speculation:
             await self.push_frame(self.decide(frame), direction)
+        elif isinstance(frame, ProvisionalTranscriptFrame):
+            frame.prompt_hint = self.preview(frame.text)
         await self.push_frame(frame, direction)
+
+    def _observation(self, text: str) -> tuple[dict, list[int]]:
+        levels = dialogue_observation(text, self._last_action, self._silence_s, self._face_present)
+        return levels, self.planner.model.observation(**levels)
+
+    def preview(self, text: str) -> str:
+        """The hint the planner would give a turn on this text, deciding nothing yet."""
+        return self.planner.preview(self._observation(text)[1]).prompt_hint
 
     def decide(self, frame: LLMContextFrame) -> PlanActionFrame:
         text = last_user_text(frame.context.get_messages())
-        levels = dialogue_observation(text, self._last_action, self._silence_s, self._face_present)
-        self.planner.observe(self.planner.model.observation(**levels))
+        levels, observation = self._observation(text)
+        self.planner.observe(observation)
         decision = self.planner.decide()
         self._last_action = decision.action
         self.last_decision = {"action": decision.action, "gesture": decision.gesture,

@@ -69,6 +69,24 @@ def find_cut(buffer: str, min_words: int) -> int:
     return -1
 
 
+def next_cut(buffer: str, min_words: int, first_clause_words: int | None, first: bool) -> int:
+    """Where the next clause of streamed text ends (-1: not yet); `first` for an answer's
+    opening clause, which is also cut at a phrase boundary after first_clause_words."""
+    cut = find_cut(buffer, min_words)
+    if cut < 0 and first and first_clause_words:
+        cut = find_phrase_cut(buffer, after_words=first_clause_words,
+                              force_words=2 * first_clause_words)  # fmt: skip
+    return cut
+
+
+def opening_clause(text: str, min_words: int, first_clause_words: int | None) -> str | None:
+    """The first clause the aggregator below would cut from an answer starting with `text`,
+    or None while it is not complete (the LLM's speculative answer, agent/llm/speculation.py)."""
+    cut = next_cut(text, min_words, first_clause_words, first=True)
+    clause = text[:cut].strip() if cut >= 0 else ""
+    return clause or None
+
+
 class ClauseTextAggregator(BaseTextAggregator):
     """A Pipecat text aggregator that yields clauses instead of whole sentences."""
 
@@ -80,11 +98,7 @@ class ClauseTextAggregator(BaseTextAggregator):
         self._first = True  # the next clause opens an answer
 
     def _next_cut(self) -> int:
-        cut = find_cut(self._buffer, self._min_words)
-        if cut < 0 and self._first and self._first_clause_words:
-            words = self._first_clause_words
-            cut = find_phrase_cut(self._buffer, after_words=words, force_words=2 * words)
-        return cut
+        return next_cut(self._buffer, self._min_words, self._first_clause_words, self._first)
 
     @property
     def text(self) -> Aggregation:

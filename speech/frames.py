@@ -42,8 +42,19 @@ class ProvisionalTranscriptFrame(DataFrame):
     """The final pass's text, ready before the VAD confirmed the end of speech.
 
     The turn is not committed yet (speech may resume, smart-turn may wait): the LLM may
-    read the prompt ahead on it, but nothing may be said from it.
+    read the prompt ahead on it, but nothing may be said from it. The planner fills in the
+    hint it would give a turn on this text.
     """
+
+    text: str = ""
+    prompt_hint: str | None = None
+
+
+@dataclass
+class SpeculativeClauseFrame(DataFrame):
+    """The opening clause of an answer begun on a provisional transcript: the TTS may
+    synthesize it ahead, and speaks it only if the committed answer opens with the same
+    clause (agent/llm/speculation.py)."""
 
     text: str = ""
 

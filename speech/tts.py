@@ -28,7 +28,12 @@ from piper import PiperVoice
 from speech.assets import piper_voice_file
 from speech.clauses import ClauseTextAggregator
 from speech.first_audio import FirstAudioGate
-from speech.frames import FallbackFrame, PhonemeAlignment, PhonemeAlignmentFrame
+from speech.frames import (
+    FallbackFrame,
+    PhonemeAlignment,
+    PhonemeAlignmentFrame,
+    SpeculativeClauseFrame,
+)
 from speech.leading_quiet import drop_lead, quiet_lead_samples
 
 _voices: dict[tuple[str, bool], PiperVoice] = {}
@@ -129,6 +134,9 @@ class AlignedPiperTTSService(TTSService):
         self._first_audio = first_audio
         self._trim_first_lead = trim_first_lead
         self._answer_opened = False  # an answer began and none of its clauses was spoken yet
+        # An opening clause synthesized ahead (SpeculativeClauseFrame): its text and chunks.
+        self._ahead: tuple[str, asyncio.Task[list]] | None = None
+        self.ahead_used = 0  # opening clauses spoken from audio synthesized ahead
 
     @property
     def voice(self) -> PiperVoice:
@@ -138,6 +146,9 @@ class AlignedPiperTTSService(TTSService):
         return True
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        if isinstance(frame, SpeculativeClauseFrame):
+            self._synthesize_ahead(frame.text)
+            return  # a hint for this service only
         if isinstance(frame, LLMFullResponseStartFrame):
             self._answer_opened = True
         elif isinstance(frame, InterruptionFrame) and self._first_audio is not None:
@@ -159,13 +170,39 @@ class AlignedPiperTTSService(TTSService):
             if self._first_audio is not None:
                 self._first_audio.release()
 
+    def _synthesize_ahead(self, text: str) -> None:
+        """Synthesize a speculative opening clause now, while the turn is not committed."""
+        if self._ahead is not None:
+            self._ahead[1].cancel()
+        voice = self._voice
+        job = asyncio.to_thread(lambda: list(voice.synthesize(text, include_alignments=True)))
+        self._ahead = (text.strip(), self.create_task(job, name="tts-ahead"))
+
+    async def _take_ahead(self, text: str) -> list | None:
+        """The chunks synthesized ahead if they are for exactly this text (else dropped)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead[0] != text.strip():
+            if ahead is not None:
+                ahead[1].cancel()
+            return None
+        try:
+            chunks = await ahead[1]
+        except (Exception, asyncio.CancelledError):  # then synthesize it as usual
+            return None
+        self.ahead_used += 1
+        return chunks
+
     async def _synthesize(
         self, text: str, context_id: str, trim_lead: bool = False
     ) -> AsyncGenerator[Frame, None]:
         """Piper's audio for `text`; with trim_lead (an answer's first clause, which the
-        learner waits for) the near-silence before its first sound is cut."""
+        learner waits for) the near-silence before its first sound is cut, and audio
+        synthesized ahead for that clause is used when there is some."""
+        ahead = await self._take_ahead(text) if self._ahead is not None else None
         if self._fault("tts_error"):
             chunks = _failing(f"injected TTS failure on {text!r}")
+        elif ahead is not None:
+            chunks = iter(ahead)
         else:
             chunks = iter(self._voice.synthesize(text, include_alignments=True))
 

@@ -166,3 +166,22 @@ async def test_planner_hears_from_perception_whether_a_face_is_there():
     assert seen.last_decision["observation"]["face"] == "present"
     assert gone.last_decision["observation"]["face"] == "absent"
     assert gone.beliefs()["engagement"]["drifting"] > seen.beliefs()["engagement"]["drifting"]
+
+
+@pytest.mark.parametrize("sample", [False, True])
+def test_preview_decides_as_the_turn_will_and_changes_nothing(model, sample):
+    """The hint an answer begun ahead is written with is the hint the turn will get."""
+    turns = [
+        model.observation(answer="none", question="yes", silence="short", face="present"),
+        model.observation(answer="wrong", question="yes", silence="medium", face="present"),
+        model.observation(answer="correct", question="no", silence="short", face="present"),
+    ]
+    planner = TutorPlanner(model, sample=sample, seed=3)
+    for obs in turns:
+        qs, pA = [q.copy() for q in planner.qs], [p.copy() for p in planner.pA]
+        previewed = planner.preview(obs)
+        assert all(np.array_equal(a, b) for a, b in zip(qs, planner.qs, strict=True))
+        assert all(np.array_equal(a, b) for a, b in zip(pA, planner.pA, strict=True))
+        planner.observe(obs)
+        decided = planner.decide()
+        assert (previewed.action, previewed.prompt_hint) == (decided.action, decided.prompt_hint)

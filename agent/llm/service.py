@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import aclosing
+from contextlib import aclosing, suppress
 from functools import partial
 from typing import Any
 
 from loguru import logger
 from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
     Frame,
+    InterruptionFrame,
     LLMContextFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
+    UserStartedSpeakingFrame,
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection
@@ -27,13 +31,14 @@ from agent.frames import CitationsFrame, ControllerDecisionFrame, ThinkingFrame
 from agent.llm.backend import ChatBackend, ChatMessage, turn_pieces
 from agent.llm.critique import critique_and_revise
 from agent.llm.prompt import PastInstructions, chat_messages, question_index, reply_instruction
+from agent.llm.speculation import SpeculationCounts, SpeculativeAnswer
 from agent.llm.thinking import Piece
 from agent.retrieval.grounding import grounding_or_none
 from planner.agent import PROMPT_HINTS, QUESTION_ACTION
 from planner.frames import PlanActionFrame
 from planner.observations import last_user_text
 from speech.first_audio import FirstAudioGate
-from speech.frames import FallbackFrame, ProvisionalTranscriptFrame
+from speech.frames import FallbackFrame, ProvisionalTranscriptFrame, SpeculativeClauseFrame
 
 LLM_FALLBACK_LINE = "Sorry, I lost my train of thought. Could you ask me that again?"
 
@@ -71,6 +76,7 @@ class TutorLLMService(LLMService):
         first_audio: FirstAudioGate | None = None,
         read_provisional: bool = True,
         history_words: int | None = None,
+        opening_clause: Callable[[str], str | None] | None = None,
         **kwargs: Any,
     ) -> None:
         settings = PipecatLLMSettings(
@@ -100,17 +106,29 @@ class TutorLLMService(LLMService):
         self._read_provisional = read_provisional
         self._history_words = history_words
         self._past_instructions: PastInstructions = {}  # what earlier turns were sent
+        # With the TTS's clause rule, answers are begun on the provisional transcript.
+        self._opening_clause = opening_clause
+        self._speculation: SpeculativeAnswer | None = None
+        self.speculations = SpeculationCounts()
         self._context: LLMContext | None = None  # the session's, seen at the last turn
         self._reading_ahead: asyncio.Task | None = None
 
     async def _open_stream(
         self, messages: list[ChatMessage], plan: TurnPlan | None
     ) -> AsyncIterator[Piece]:
-        """The reply's pieces as the plan asks: plain, thinking first, or critiqued."""
+        """The reply's pieces as the plan asks: plain, thinking first, or critiqued; or the
+        speculative answer begun for exactly this prompt."""
+        speculation = await self._claim_speculation(messages, plan)
         if self._fault("llm_error"):
+            if speculation is not None:
+                await speculation.discard()
             raise FaultInjected("injected LLM failure")
         if self._fault("llm_timeout"):
+            if speculation is not None:
+                await speculation.discard()
             return _never()
+        if speculation is not None:
+            return speculation.adopt()
         # The embedded tier is this session's own backend (a learner's personal model, say).
         backend = plan.backend if plan and plan.decision.tier != "embedded" else self._backend
         max_tokens, temperature = self._settings.max_tokens, self._settings.temperature
@@ -138,32 +156,91 @@ class TutorLLMService(LLMService):
             await self.push_frame(CitationsFrame(citations=plan.citations()))
         return plan
 
-    def _read_ahead(self, text: str) -> None:
-        """Read the prompt a turn on this provisional transcript would send, before it is
-        committed (speech/frames.py). Only the model's KV cache changes: if the committed
-        transcript (or the planner's hint) differs, llama.cpp keeps the common prefix and
-        reads the rest, so nothing needs undoing."""
+    def _read_ahead(self, text: str, hint: str | None = None) -> None:
+        """Act on a provisional transcript (speech/frames.py) before the turn commits: begin
+        the answer (agent/llm/speculation.py) or, without a clause rule, only read its
+        prompt. Only the model's KV cache changes: if the committed transcript (or the
+        planner's hint) differs, llama.cpp keeps the common prefix and reads the rest."""
         prefill = getattr(self._backend, "prefill", None)
         if not self._read_provisional or prefill is None:
             return
         if self._reading_ahead is not None and not self._reading_ahead.done():
             self._reading_ahead.cancel()
-        self._reading_ahead = self.create_task(self._prefill(prefill, text), name="read-ahead")
+        if self._opening_clause is not None:
+            job = self._speculate(text, hint)
+            self._reading_ahead = self.create_task(job, name="speculate")
+        else:
+            job = self._prefill(prefill, text, hint)
+            self._reading_ahead = self.create_task(job, name="read-ahead")
 
-    async def _prefill(self, prefill, text: str) -> None:
+    async def _provisional_messages(self, text: str, hint: str | None) -> list[ChatMessage]:
+        """The prompt a turn on this transcript would send, with the planner's hint for it
+        (without a planner, a question's usual hint)."""
+        system = self._system_prompt
+        if self._compute is not None:
+            system += await self._compute.notes_for(text)
+        history = self._context.get_messages() if self._context is not None else []
+        question = {"role": "user", "content": text}
+        instruction = reply_instruction(PROMPT_HINTS[QUESTION_ACTION] if hint is None else hint)
+        return chat_messages(system, [*history, question], instruction, self._history_words,
+                             self._past_instructions)  # fmt: skip
+
+    async def _prefill(self, prefill, text: str, hint: str | None) -> None:
         try:
-            system = self._system_prompt
-            if self._compute is not None:
-                system += await self._compute.notes_for(text)
-            history = self._context.get_messages() if self._context is not None else []
-            question = {"role": "user", "content": text}
-            hint = reply_instruction(PROMPT_HINTS[QUESTION_ACTION])
-            messages = chat_messages(system, [*history, question], hint, self._history_words,
-                                     self._past_instructions)  # fmt: skip
-            read = await prefill(messages)
+            read = await prefill(await self._provisional_messages(text, hint))
             logger.debug("LLM read {} prompt tokens ahead of the turn", read)
         except Exception as exc:  # reading ahead is an optimisation: failing loses nothing
             logger.warning("reading the prompt ahead failed: {}", exc)
+
+    async def _speculate(self, text: str, hint: str | None) -> None:
+        await self._drop_speculation()
+        try:
+            messages = await self._provisional_messages(text, hint)
+            stream = turn_pieces(self._backend, messages, max_tokens=self._settings.max_tokens,
+                                 temperature=self._settings.temperature)  # fmt: skip
+            assert self._opening_clause is not None
+            self._speculation = SpeculativeAnswer(
+                messages, stream, self._opening_clause, self._speak_ahead
+            )
+            self.speculations.started += 1
+        except Exception as exc:  # an optimisation: failing loses nothing
+            logger.warning("beginning the answer ahead failed: {}", exc)
+
+    async def _speak_ahead(self, clause: str) -> None:
+        """Let the TTS synthesize the speculative opening clause (it speaks it only if the
+        committed answer opens with the same clause)."""
+        await self.push_frame(SpeculativeClauseFrame(text=clause))
+
+    async def _drop_speculation(self) -> None:
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None:
+            self.speculations.discarded += 1
+            await speculation.discard()
+
+    async def _claim_speculation(
+        self, messages: list[ChatMessage], plan: TurnPlan | None
+    ) -> SpeculativeAnswer | None:
+        """The speculation begun for exactly this turn, if any; any other is discarded."""
+        if self._reading_ahead is not None and self._reading_ahead.get_name() == "speculate":
+            with suppress(Exception):  # it only opens a stream: at most a search's wait
+                await asyncio.wait_for(asyncio.shield(self._reading_ahead), 1.0)
+        speculation = self._speculation
+        plain = plan is None or (
+            plan.decision.think_tokens == 0 and plan.decision.critique_rounds == 0
+            and plan.decision.tier == "embedded"
+        )  # fmt: skip
+        if speculation is None or not plain or speculation.messages != messages:
+            if speculation is not None:
+                pairs = zip(speculation.messages, messages, strict=False)
+                at = next((i for i, (a, b) in enumerate(pairs) if a != b), len(messages))
+                logger.debug("answer begun ahead discarded: plain plan {}, prompt differs at "
+                             "message {} of {}", plain, at, len(messages))  # fmt: skip
+            await self._drop_speculation()
+            return None
+        self._speculation = None
+        self.speculations.adopted += 1
+        logger.debug("answer begun ahead adopted ({} pieces written)", len(speculation.pieces))
+        return speculation
 
     @property
     def backend(self) -> ChatBackend:
@@ -183,8 +260,10 @@ class TutorLLMService(LLMService):
         if isinstance(frame, PlanActionFrame):
             self._turn_hint = frame.prompt_hint  # the planner's choice steers this turn
         if isinstance(frame, ProvisionalTranscriptFrame):
-            self._read_ahead(frame.text)
+            self._read_ahead(frame.text, frame.prompt_hint)
             return
+        if isinstance(frame, (UserStartedSpeakingFrame, InterruptionFrame, CancelFrame, EndFrame)):
+            await self._drop_speculation()  # the learner goes on: that answer is void
         if not isinstance(frame, LLMContextFrame):
             await self.push_frame(frame, direction)
             return
