@@ -51,8 +51,13 @@ class LLMSettings(Section):
     model_cache_dir: Path | None = Field(
         default=None, description="where converted gguf files are kept (~/.cache/eco1/models)"
     )
+    answer_words: int = Field(
+        default=20, ge=0, le=100000,
+        description="the tutor's past answers in a prompt's conversation are cut to their "
+        "opening sentence, at most this many words (a topic change re-reads them); 0 = whole",
+    )  # fmt: skip
     history_words: int = Field(
-        default=80, ge=0, le=100000,
+        default=40, ge=0, le=100000,
         description="conversation kept in the prompt: past this many words the oldest "
         "messages go, down to half of it (bounds what a turn re-reads when its notes change)",
     )  # fmt: skip

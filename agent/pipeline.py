@@ -22,6 +22,7 @@ from pipecat.transports.base_transport import BaseTransport
 from agent.config import Settings
 from agent.controller.turn_compute import TurnCompute
 from agent.llm.backend import ChatBackend
+from agent.llm.prompt import HistoryLimits
 from agent.llm.service import ContextProvider, TutorLLMService
 from avatar.processor import AvatarMotionProcessor, SendMotion, SpeechClockStamper
 from planner.processor import TutorPlannerProcessor
@@ -79,7 +80,7 @@ def build_tutor_worker(
         session_id=session_id,
         first_audio=first_audio,
         read_provisional=settings.llm.read_provisional,
-        history_words=settings.llm.history_words,
+        history=HistoryLimits(settings.llm.history_words, settings.llm.answer_words),
         opening_clause=partial(
             opening_clause,
             min_words=settings.tts.clause_min_words,

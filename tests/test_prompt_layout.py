@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent.config import LLMSettings
 from agent.llm.llama_cpp_backend import LlamaCppBackend
-from agent.llm.prompt import chat_messages, history_start
+from agent.llm.prompt import HistoryLimits, chat_messages, clip_answer, history_start
 
 SYSTEM = "You are a patient science tutor. Answer in two short sentences."
 ANSWER = (
@@ -53,10 +53,21 @@ def test_the_kept_history_only_grows_between_cuts():
 
 
 def test_history_words_bounds_the_conversation_sent():
-    messages = chat_messages(SYSTEM, CONVERSATION, "Be brief.", history_words=40)
+    messages = chat_messages(SYSTEM, CONVERSATION, "Be brief.", HistoryLimits(40, 0))
     kept = [m for m in messages if m["role"] in ("user", "assistant")]
     assert kept[-1]["content"] == "Why do leaves look green?"  # the question always stays
     assert sum(len(m["content"].split()) for m in kept[:-1]) <= 40
+
+
+def test_past_answers_are_cut_to_their_opening_sentence():
+    messages = chat_messages(SYSTEM, CONVERSATION, "Be brief.", HistoryLimits(80, 20))
+    answers = [m["content"] for m in messages if m["role"] == "assistant"]
+    assert answers and all(a == ANSWER.split(". ")[0] + "." for a in answers)
+    assert messages[-1]["content"] == "Why do leaves look green?"  # the learner's words stay
+    assert clip_answer("one two three four five six", 3) == "one two three"
+    short_first = "Yes. It is so because of light."
+    assert clip_answer(short_first, 20) == short_first  # "Yes." alone is too short to end it
+    assert clip_answer(ANSWER, 0) == ANSWER
 
 
 async def test_a_follow_up_on_the_same_topic_reads_only_its_own_turn():

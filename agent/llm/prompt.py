@@ -6,7 +6,8 @@ from what changes least to what changes most:
 
 1. the tutor prompt with the question's notes (restored from a saved state when the topic
    was seen before, agent/llm/prefix_cache.py);
-2. the conversation so far, cut to `history_words` (below);
+2. the conversation so far, cut to `HistoryLimits` (below): the tutor's past answers to
+   their opening sentence, the whole to a word budget;
 3. this turn's instructions (the planner's hint, tool facts), which change every turn;
 4. the learner's question.
 
@@ -19,10 +20,35 @@ question, 3.8 s at the fourth, in one session of four questions here).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from agent.llm.backend import ChatMessage
 from planner.observations import text_of
+
+
+@dataclass(frozen=True)
+class HistoryLimits:
+    """How much of the conversation a prompt carries (llm.history_words, llm.answer_words).
+
+    A change of topic re-reads all of it, so it is kept short: the tutor's past answers are
+    cut to their opening sentence (at most answer_words words), the learner's words kept.
+    """
+
+    words: int = 40
+    answer_words: int = 20
+
+
+def clip_answer(text: str, words: int) -> str:
+    """The opening sentence of an answer, at most `words` words (0 = the whole answer)."""
+    if words <= 0:
+        return text
+    kept: list[str] = []
+    for word in text.split()[:words]:
+        kept.append(word)
+        if word[-1] in ".!?" and len(kept) >= 4:
+            break
+    return " ".join(kept)
 
 
 def history_start(words: list[int], budget: int) -> int:
@@ -63,10 +89,10 @@ def chat_messages(
     system_prompt: str,
     context_messages: list[Any],
     turn_instructions: str = "",
-    history_words: int | None = None,
+    history: HistoryLimits | None = None,
     past_instructions: PastInstructions | None = None,
 ) -> list[ChatMessage]:
-    """System prompt, the conversation (within history_words), this turn's instructions as a
+    """System prompt, the conversation (within `history`), this turn's instructions as a
     system message, then the learner's latest message.
 
     Earlier turns' instructions stay where they were sent (before their question), so a
@@ -75,8 +101,13 @@ def chat_messages(
     turns = conversation(context_messages)
     question = [turns.pop()] if turns and turns[-1]["role"] == "user" else []
     start = 0
-    if history_words is not None:
-        start = history_start([len(m["content"].split()) for m in turns], history_words)
+    if history is not None:
+        turns = [
+            {"role": "assistant", "content": clip_answer(m["content"], history.answer_words)}
+            if m["role"] == "assistant" else m
+            for m in turns
+        ]  # fmt: skip
+        start = history_start([len(m["content"].split()) for m in turns], history.words)
     past = past_instructions or {}
     kept: list[ChatMessage] = []
     for index in range(start, len(turns)):

@@ -30,7 +30,13 @@ from agent.faults import FaultInjected
 from agent.frames import CitationsFrame, ControllerDecisionFrame, ThinkingFrame
 from agent.llm.backend import ChatBackend, ChatMessage, turn_pieces
 from agent.llm.critique import critique_and_revise
-from agent.llm.prompt import PastInstructions, chat_messages, question_index, reply_instruction
+from agent.llm.prompt import (
+    HistoryLimits,
+    PastInstructions,
+    chat_messages,
+    question_index,
+    reply_instruction,
+)
 from agent.llm.speculation import SpeculationCounts, SpeculativeAnswer
 from agent.llm.thinking import Piece
 from agent.retrieval.grounding import grounding_or_none
@@ -75,7 +81,7 @@ class TutorLLMService(LLMService):
         critique_tokens: int = 48,
         first_audio: FirstAudioGate | None = None,
         read_provisional: bool = True,
-        history_words: int | None = None,
+        history: HistoryLimits | None = None,
         opening_clause: Callable[[str], str | None] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -104,7 +110,7 @@ class TutorLLMService(LLMService):
         self._critique_tokens = critique_tokens
         self._first_audio = first_audio
         self._read_provisional = read_provisional
-        self._history_words = history_words
+        self._history = history
         self._past_instructions: PastInstructions = {}  # what earlier turns were sent
         # With the TTS's clause rule, answers are begun on the provisional transcript.
         self._opening_clause = opening_clause
@@ -182,7 +188,7 @@ class TutorLLMService(LLMService):
         history = self._context.get_messages() if self._context is not None else []
         question = {"role": "user", "content": text}
         instruction = reply_instruction(PROMPT_HINTS[QUESTION_ACTION] if hint is None else hint)
-        return chat_messages(system, [*history, question], instruction, self._history_words,
+        return chat_messages(system, [*history, question], instruction, self._history,
                              self._past_instructions)  # fmt: skip
 
     async def _prefill(self, prefill, text: str, hint: str | None) -> None:
@@ -286,7 +292,7 @@ class TutorLLMService(LLMService):
         turn_instructions = "\n".join(instructions)
         context_messages = frame.context.get_messages()
         messages = chat_messages(system, context_messages, turn_instructions,
-                                 self._history_words, self._past_instructions)  # fmt: skip
+                                 self._history, self._past_instructions)  # fmt: skip
         self._past_instructions[question_index(context_messages)] = (
             question.strip(),
             turn_instructions,
