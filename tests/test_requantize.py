@@ -41,3 +41,13 @@ def test_a_broken_source_fails_clearly_and_leaves_nothing(tmp_path):
 def test_an_unknown_kind_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown quantization"):
         requantized(smollm2_gguf(), "Q3_K", tmp_path)
+
+
+def test_an_unwritable_cache_loads_the_file_as_it_is(tmp_path):
+    from agent.config import LLMSettings
+    from agent.llm.llama_cpp_backend import LlamaCppBackend
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    backend = LlamaCppBackend(LLMSettings(model_cache_dir=blocker / "models"))
+    assert backend._loadable_path() == smollm2_gguf()

@@ -28,7 +28,7 @@ from agent.llm.prefix_cache import (
     read_prefix,
     restore_prefix,
 )
-from agent.llm.requantize import requantized
+from agent.llm.requantize import RequantizeError, requantized
 from agent.llm.thinking import THINK_CLOSE, THINK_OPEN, Piece, forced_close
 from agent.llm.threaded import stream_from_thread
 from speech.assets import smollm2_gguf
@@ -96,9 +96,7 @@ class LlamaCppBackend:
             if self._llama is None:
                 from llama_cpp import Llama
 
-                path = requantized(
-                    self._model_path, self._settings.requantize, self._settings.model_cache_dir
-                )
+                path = self._loadable_path()
                 logger.info("loading embedded LLM {}", path.name)
                 try:
                     self._llama = Llama(
@@ -112,6 +110,17 @@ class LlamaCppBackend:
                 except ValueError as exc:
                     raise BackendError(f"cannot load {self._model_path}: {exc}") from exc
             return self._llama
+
+    def _loadable_path(self):
+        """The converted gguf (llm.requantize), or the file as it is when the cache folder
+        cannot be written: a slower model beats no model."""
+        try:
+            return requantized(
+                self._model_path, self._settings.requantize, self._settings.model_cache_dir
+            )
+        except (OSError, RequantizeError) as exc:
+            logger.warning("loading {} as it is: {}", self._model_path.name, exc)
+            return self._model_path
 
     async def warm_up(self) -> None:
         """Load the weights and evaluate the system prompt once, so the first learner turn
