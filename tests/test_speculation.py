@@ -213,3 +213,25 @@ async def test_the_planner_gives_a_provisional_transcript_the_turns_hint():
     provisional = next(f for f in down if isinstance(f, ProvisionalTranscriptFrame))
     plan = next(f for f in down if isinstance(f, PlanActionFrame))
     assert provisional.prompt_hint and provisional.prompt_hint == plan.prompt_hint
+
+
+async def test_an_expired_answer_is_not_adopted_by_a_late_commit():
+    """A commit after the speculation expired answers afresh instead of adopting a closed
+    stream."""
+    backend = CountingBackend()
+    llm = tutor(backend)
+    late = turn()
+    late[1] = SleepFrame(sleep=0.4)
+    original = SpeculativeAnswer.__init__
+
+    def short_lived(self, *args, **kwargs):
+        original(self, *args, **{**kwargs, "max_age_s": 0.1})
+
+    SpeculativeAnswer.__init__ = short_lived
+    try:
+        down, _ = await run_test(llm, frames_to_send=late, expected_down_frames=None)
+    finally:
+        SpeculativeAnswer.__init__ = original
+    assert llm.speculations.adopted == 0 and len(backend.requests) == 2
+    said = "".join(f.text for f in down if isinstance(f, LLMTextFrame))
+    assert said == "".join(ANSWER)

@@ -227,7 +227,7 @@ class TutorLLMService(LLMService):
         self, messages: list[ChatMessage], plan: TurnPlan | None
     ) -> SpeculativeAnswer | None:
         """The speculation begun for exactly this turn, if any; any other is discarded."""
-        if self._reading_ahead is not None and self._reading_ahead.get_name() == "speculate":
+        if self._opening_clause is not None and self._reading_ahead is not None:
             with suppress(Exception):  # it only opens a stream: at most a search's wait
                 await asyncio.wait_for(asyncio.shield(self._reading_ahead), 1.0)
         speculation = self._speculation
@@ -235,12 +235,16 @@ class TutorLLMService(LLMService):
             plan.decision.think_tokens == 0 and plan.decision.critique_rounds == 0
             and plan.decision.tier == "embedded"
         )  # fmt: skip
-        if speculation is None or not plain or speculation.messages != messages:
+        if (
+            speculation is None or not plain or not speculation.usable
+            or speculation.messages != messages
+        ):  # fmt: skip
             if speculation is not None:
                 pairs = zip(speculation.messages, messages, strict=False)
                 at = next((i for i, (a, b) in enumerate(pairs) if a != b), len(messages))
-                logger.debug("answer begun ahead discarded: plain plan {}, prompt differs at "
-                             "message {} of {}", plain, at, len(messages))  # fmt: skip
+                logger.debug("answer begun ahead discarded: plain plan {}, usable {}, prompt "
+                             "differs at message {} of {}", plain, speculation.usable, at,
+                             len(messages))  # fmt: skip
             await self._drop_speculation()
             return None
         self._speculation = None

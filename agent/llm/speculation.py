@@ -75,6 +75,13 @@ class SpeculativeAnswer:
         if self.clause:
             await on_clause(self.clause)
 
+    @property
+    def usable(self) -> bool:
+        """Still open and not failed: an expired or broken speculation is never adopted."""
+        reader = self._reader
+        failed = reader.done() and (reader.cancelled() or reader.exception() is not None)
+        return not self._closed and not failed
+
     def _expire(self) -> None:
         if not self._closed:
             logger.debug("speculative answer not claimed in time; closing it")
