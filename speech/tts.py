@@ -198,7 +198,7 @@ class AlignedPiperTTSService(TTSService):
         """Piper's audio for `text`; with trim_lead (an answer's first clause, which the
         learner waits for) the near-silence before its first sound is cut, and audio
         synthesized ahead for that clause is used when there is some."""
-        ahead = await self._take_ahead(text) if self._ahead is not None else None
+        ahead = await self._take_ahead(text)
         if self._fault("tts_error"):
             chunks = _failing(f"injected TTS failure on {text!r}")
         elif ahead is not None:

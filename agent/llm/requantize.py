@@ -18,10 +18,13 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import get_args
 
 from loguru import logger
 
-KINDS = ("none", "Q8_0", "Q4_0", "F16")
+from agent.config import RequantizeKind
+
+KINDS: tuple[str, ...] = get_args(RequantizeKind)
 
 
 class RequantizeError(RuntimeError):
