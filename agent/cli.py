@@ -91,7 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         bench.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
         if name == "latency":
             bench.add_argument(
-                "--turns", type=int, default=12, help="turns per pipeline (default 12)"
+                "--turns", type=int, default=12, help="first turns per pipeline (default 12)"
+            )
+            bench.add_argument(
+                "--sessions", type=int, default=2, help="sessions per pipeline (0 skips them)"
+            )
+            bench.add_argument(
+                "--questions", type=int, default=6, help="questions per session (default 6)"
             )
         if name == "soak":
             bench.add_argument(
@@ -153,7 +159,10 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
     if args.bench == "latency":
         from evals.latency import run_latency_eval
 
-        return run_latency_eval(settings, turns=args.turns, out_dir=args.out)
+        return run_latency_eval(
+            settings, turns=args.turns, out_dir=args.out, sessions=args.sessions,
+            questions=args.questions,
+        )  # fmt: skip
     if args.bench == "soak":
         from evals.soak import run_soak_eval
 

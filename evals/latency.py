@@ -2,10 +2,13 @@
 
 Both servers run at once, each in its own process, and turns alternate between them, so
 load and noise on this shared machine hit both designs alike; compare them as a ratio.
-Every turn is a fresh connection that asks one spoken question and waits for the first
-audible answer sample. Stage times come from the server's turn records; `vad` and `v2v_ms`
-use the client's own clock for the last speech sample (same host, same wall clock), and
-`v2v_ms` ends when the first audible answer audio reaches the client.
+In the first phase every turn is a fresh connection that asks one spoken question and waits
+for the first audible answer sample: a session's first turn. In the second (`later_turns`),
+each connection asks several questions in a row (each on another topic, the costliest change
+for a prompt cache) and only the second question on counts: what a session carries from turn
+to turn shows there. Stage times come from the server's turn records; `vad` and `v2v_ms` use
+the client's own clock for the last speech sample (same host, same wall clock), and `v2v_ms`
+ends when the first audible answer audio reaches the client.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from agent.config import Settings
 from agent.latency import STAGES
 from evals.server_process import ServerProcess
 from evals.speech_samples import QUESTIONS, mentions, synthesize
+from evals.spoken_session import Question, answered, spoken_session
 from evals.webrtc_client import TutorClient
 
 DESIGNS = ("eco1", "baseline")
@@ -82,6 +86,7 @@ def turn_stages(client_marks: dict[str, Any], record: dict[str, Any]) -> dict[st
 
 
 def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:
+    """Turn count, how many were understood and each stage's p50/p95 over answered turns."""
     return {
         "turns": len(turns),
         "understood": sum(t["understood"] for t in turns),
@@ -127,9 +132,9 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
 
 async def run_turns(
-    servers: dict[str, ServerProcess], turns: int
+    servers: dict[str, ServerProcess], turns: int, samples: list[Question]
 ) -> dict[str, list[dict[str, Any]]]:
-    samples = [(synthesize(text), words) for text, words in QUESTIONS]
+    """First turns: a fresh connection per question, designs alternating who goes first."""
     results: dict[str, list[dict[str, Any]]] = {design: [] for design in servers}
     failures: dict[str, int] = {design: 0 for design in servers}
     progress = tqdm(total=turns * len(servers), desc="latency turns", unit="turn")
@@ -153,6 +158,41 @@ async def run_turns(
     return results
 
 
+async def run_sessions(
+    servers: dict[str, ServerProcess], sessions: int, questions: int, samples: list[Question]
+) -> dict[str, list[dict[str, Any]]]:
+    """Sessions of `questions` questions on one connection, designs alternating; session i
+    starts at question i, so sessions differ and both designs hear the same ones."""
+    results: dict[str, list[dict[str, Any]]] = {design: [] for design in servers}
+    progress = tqdm(total=sessions * questions * len(servers), desc="session turns", unit="turn")
+    for index in range(sessions):
+        asked = [samples[(index + turn) % len(samples)] for turn in range(questions)]
+        for design in DESIGNS if index % 2 == 0 else DESIGNS[::-1]:
+            server = servers[design]
+            records = await spoken_session(
+                server.base_url, server.token, asked, seed=index, bar=progress
+            )
+            results[design] += [{**record, "session": index} for record in records]
+            await asyncio.sleep(0.5)
+    progress.close()
+    return results
+
+
+def later_turns(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Summary of the answered turns after each session's first, with the failed count."""
+    later = [record for record in records if record["turn"] > 0]
+    return {**summarize(answered(later)), "failed": len(later) - len(answered(later))}
+
+
+def ratios(eco1: dict[str, Any], baseline: dict[str, Any]) -> dict[str, float]:
+    """Eco-1's p50 over the stock pipeline's, per stage both measured."""
+    return {
+        stage: round(eco1["stages"][stage]["p50"] / baseline["stages"][stage]["p50"], 3)
+        for stage in STAGES
+        if baseline["stages"][stage]["p50"] > 0  # NaN (no data) compares False
+    }
+
+
 def gpu_name(settings: Settings) -> str | None:
     """The GPU the LLM runs on (its layers offloaded and CUDA present), else None."""
     if settings.llm.backend != "embedded" or settings.llm.gpu_layers == 0:
@@ -171,28 +211,41 @@ def placement(settings: Settings, gpu: str | None) -> dict[str, str]:
     }
 
 
-def run_latency_eval(settings: Settings, *, turns: int, out_dir: Path) -> int:
-    """Writes latency.json, or latency_gpu.json (device named) when the LLM is on a GPU."""
+def run_latency_eval(
+    settings: Settings, *, turns: int, out_dir: Path, sessions: int = 2, questions: int = 6
+) -> int:
+    """Writes latency.json, or latency_gpu.json (device named) when the LLM is on a GPU.
+
+    `turns` first turns per design, then `sessions` sessions of `questions` questions per
+    design (0 sessions skips that phase).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     gpu = gpu_name(settings)
     name = "latency_gpu" if gpu else "latency"
     flags = ["--profile", settings.profile, "--llm-backend", settings.llm.backend]
     logs = out_dir / "latency_logs"
     logs.mkdir(exist_ok=True)
+    samples = [(synthesize(text), words) for text, words in QUESTIONS]
     with (
         ServerProcess(flags, log_path=logs / "eco1.log") as eco1,
         ServerProcess(module="evals.stock_pipeline", log_path=logs / "baseline.log") as stock,
     ):
         eco1.wait_read_ahead()
         started = time.time()
-        runs = asyncio.run(run_turns({"eco1": eco1, "baseline": stock}, turns))
+        servers = {"eco1": eco1, "baseline": stock}
+        runs = asyncio.run(run_turns(servers, turns, samples))
+        in_sessions = asyncio.run(run_sessions(servers, sessions, questions, samples))
     result = summarize(runs["eco1"])
     result["baseline"] = summarize(runs["baseline"])
-    result["ratio_p50"] = {
-        stage: round(result["stages"][stage]["p50"] / result["baseline"]["stages"][stage]["p50"], 3)
-        for stage in STAGES
-        if result["baseline"]["stages"][stage]["p50"] > 0  # NaN (no data) compares False
-    }
+    result["ratio_p50"] = ratios(result, result["baseline"])
+    if sessions and questions > 1:
+        later = {design: later_turns(records) for design, records in in_sessions.items()}
+        result["later_turns"] = {
+            "sessions": sessions,
+            "questions_per_session": questions,
+            **later,
+            "ratio_p50": ratios(later["eco1"], later["baseline"]),
+        }
     result["host"] = {"machine": platform.machine(), "cpus": os.cpu_count(), "gpu": gpu}
     result["placement"] = placement(settings, gpu)
     result["wall_s"] = round(time.time() - started, 1)
@@ -200,12 +253,24 @@ def run_latency_eval(settings: Settings, *, turns: int, out_dir: Path) -> int:
         design: [{key: turn[key] for key in ("heard", "first_clause", "stages")} for turn in turns]
         for design, turns in runs.items()
     }
+    result["per_session_turn"] = {
+        design: [{key: record.get(key) for key in ("session", "turn", "heard", "stages", "failed")}
+                 for record in records]
+        for design, records in in_sessions.items()
+    }  # fmt: skip
     (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
     plot(result, out_dir / f"{name}.png")
-    for design, block in (("eco1", result), ("baseline", result["baseline"])):
+    print_summary(result)
+    print(f"wrote {out_dir / name}.json and {out_dir / name}.png")
+    return 0 if result["turns"] and result["baseline"]["turns"] else 1
+
+
+def print_summary(result: dict[str, Any]) -> None:
+    later = result.get("later_turns", {})
+    blocks = [("eco1 first turns", result), ("baseline first turns", result["baseline"])]
+    blocks += [(f"{design} later turns", later[design]) for design in DESIGNS if design in later]
+    for label, block in blocks:
         summary = ", ".join(
             f"{s} p50 {v['p50']:.0f} p95 {v['p95']:.0f}" for s, v in block["stages"].items()
         )
-        print(f"{design}: {block['turns']} turns; {summary}")
-    print(f"wrote {out_dir / name}.json and {out_dir / name}.png")
-    return 0 if result["turns"] and result["baseline"]["turns"] else 1
+        print(f"{label}: {block['turns']} turns; {summary}")

@@ -15,79 +15,46 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from loguru import logger
 from tqdm import tqdm
 
 from evals.latency import percentiles
 from evals.plots import BarPanel, bar_panels
 from evals.server_process import ServerProcess
 from evals.speech_samples import QUESTIONS, synthesize
-from evals.webrtc_client import TutorClient
+from evals.spoken_session import Question, answered, spoken_session
 
 DESIGNS = ("one_process", "process_per_session")
 
 
-async def learner(
-    server: ServerProcess, samples: list[np.ndarray], turns: int, seed: int, bar: tqdm
-) -> list[dict[str, float]]:
-    """One learner's session: `turns` questions on one connection; per-turn latencies."""
-    rng = random.Random(seed)
-    client = TutorClient(server.base_url, server.token)
-    await client.connect()
-    records: list[dict[str, float]] = []
-    try:
-        for turn in range(turns):
-            await asyncio.sleep(rng.uniform(0.2, 2.0))
-            speech_end = await client.say(samples[(seed + turn) % len(samples)])
-            try:
-                first_audio = await client.wait_audio_after(speech_end, 60)
-                latency = await client.wait_event("latency", 20, after=speech_end)
-                await client.wait_event(
-                    "speaking", 90, after=first_audio, role="tutor", speaking=False
-                )
-            except TimeoutError as exc:
-                logger.warning("learner {} turn {}: {}", seed, turn, exc)
-                records.append({"failed": 1.0})
-                bar.update(1)
-                continue
-            stages = latency["stages"]
-            records.append({
-                "commit_to_audio_ms": stages.get("commit_to_audio_ms", float("nan")),
-                "v2v_ms": (first_audio - speech_end) * 1000.0,
-            })  # fmt: skip
-            bar.update(1)
-    finally:
-        await client.close()
-    return records
-
-
-def summarize(records: list[dict[str, float]], budget_ms: float) -> dict[str, Any]:
-    answered = [r for r in records if "failed" not in r]
-    c2a = percentiles([r["commit_to_audio_ms"] for r in answered])
+def summarize(records: list[dict[str, Any]], budget_ms: float) -> dict[str, Any]:
+    done = answered(records)
+    c2a = percentiles([r["stages"]["commit_to_audio_ms"] for r in done])
     return {
         "turns": len(records),
-        "failed": len(records) - len(answered),
+        "failed": len(records) - len(done),
         "commit_to_audio_ms": c2a,
-        "v2v_ms": percentiles([r["v2v_ms"] for r in answered]),
-        "within_budget": bool(answered) and len(answered) == len(records)
-        and c2a["p95"] <= budget_ms,
-    }  # fmt: skip
+        "v2v_ms": percentiles([r["stages"]["v2v_ms"] for r in done]),
+        "within_budget": bool(done) and len(done) == len(records) and c2a["p95"] <= budget_ms,
+    }
 
 
 async def run_level(
-    servers: list[ServerProcess], n: int, turns: int, samples: list[np.ndarray], bar: tqdm
-) -> list[dict[str, float]]:
-    """n learners at once; learner i talks to servers[i % len(servers)]."""
-    per_learner = await asyncio.gather(
-        *(learner(servers[i % len(servers)], samples, turns, i, bar) for i in range(n))
-    )
+    servers: list[ServerProcess], n: int, turns: int, samples: list[Question], bar: tqdm
+) -> list[dict[str, Any]]:
+    """n learners at once; learner i talks to servers[i % len(servers)] and starts at
+    question i."""
+
+    def session(i: int):
+        server = servers[i % len(servers)]
+        questions = [samples[(i + turn) % len(samples)] for turn in range(turns)]
+        return spoken_session(server.base_url, server.token, questions, seed=i, bar=bar)
+
+    per_learner = await asyncio.gather(*(session(i) for i in range(n)))
     return [record for records in per_learner for record in records]
 
 
@@ -97,7 +64,7 @@ def run_live_sessions_eval(
     out_dir.mkdir(parents=True, exist_ok=True)
     logs = out_dir / "live_sessions_logs"
     logs.mkdir(exist_ok=True)
-    samples = [synthesize(text) for text, _words in QUESTIONS]
+    samples = [(synthesize(text), words) for text, words in QUESTIONS]
     levels = range(1, max_sessions + 1)
     started = time.time()
     with ExitStack() as stack:

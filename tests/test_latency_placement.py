@@ -1,4 +1,5 @@
-"""Which file the latency eval writes and what it says about where models ran."""
+"""Which file the latency eval writes, what it says about where models ran, and how it
+summarizes the turns of whole sessions."""
 
 from __future__ import annotations
 
@@ -37,3 +38,19 @@ def test_gpu_placement_names_each_stage(monkeypatch: pytest.MonkeyPatch) -> None
     gpu = gpu_name(settings)
     assert gpu == "Test GPU"
     assert placement(settings, gpu) == {"asr": "cuda", "llm": "cuda", "tts": "cpu"}
+
+
+def test_later_turns_leave_out_each_sessions_first_and_count_failures() -> None:
+    from agent.latency import STAGES
+    from evals.latency import later_turns, ratios
+
+    def turn(index: int, c2a_ms: float) -> dict:
+        stages = dict.fromkeys(STAGES, 100.0) | {"commit_to_audio_ms": c2a_ms}
+        return {"turn": index, "stages": stages, "understood": True}
+
+    records = [turn(0, 9000.0), turn(1, 400.0), turn(2, 600.0), {"turn": 3, "failed": "late"}]
+    later = later_turns(records)
+    assert later["turns"] == 2 and later["failed"] == 1 and later["understood"] == 2
+    assert later["stages"]["commit_to_audio_ms"]["p50"] == 500.0  # the first turn is not in it
+    stock = later_turns([turn(0, 1.0), turn(1, 1000.0)])
+    assert ratios(later, stock)["commit_to_audio_ms"] == 0.5
