@@ -17,7 +17,7 @@ from pathlib import Path
 from agent.config import Settings
 from agent.controller.factory import build_turn_compute
 from agent.llm.llama_cpp_backend import LlamaCppBackend
-from agent.llm.service import chat_messages
+from agent.llm.prompt import chat_messages
 from evals.latency import percentiles
 from evals.speech_samples import QUESTIONS
 

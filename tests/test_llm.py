@@ -13,7 +13,8 @@ from agent.config import LLMSettings
 from agent.llm.backend import BackendError
 from agent.llm.llama_cpp_backend import LlamaCppBackend
 from agent.llm.openai_backend import OpenAICompatibleBackend
-from agent.llm.service import TutorLLMService, chat_messages
+from agent.llm.prompt import chat_messages
+from agent.llm.service import TutorLLMService
 from evals.server_process import llama_cpp_server
 from speech.assets import ModelFileMissing
 

@@ -11,7 +11,7 @@ from agent.llm.llama_cpp_backend import LlamaCppBackend
 from agent.llm.llama_pool import LlamaCppPool
 from agent.llm.openai_backend import merged_system_messages
 from agent.llm.prefix_cache import PrefixState, PrefixStateCache
-from agent.llm.service import chat_messages
+from agent.llm.prompt import chat_messages
 
 NOTES = (
     "You are a patient tutor.\nNotes:\n[1] Photosynthesis: plants use light energy to turn "
@@ -141,7 +141,7 @@ def test_the_server_reads_ahead_each_note_with_the_question_hint():
     import threading
 
     from agent.controller.factory import read_ahead_knowledge_base
-    from agent.llm.service import reply_instruction
+    from agent.llm.prompt import reply_instruction
     from planner.agent import PROMPT_HINTS
 
     class Recorder:

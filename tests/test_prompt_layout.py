@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from agent.config import LLMSettings
 from agent.llm.llama_cpp_backend import LlamaCppBackend
-from agent.llm.prompt import HistoryLimits, chat_messages, clip_answer, history_start
+from agent.llm.prompt import (
+    HistoryLimits,
+    SessionPrompts,
+    chat_messages,
+    clip_answer,
+    history_start,
+)
 
 SYSTEM = "You are a patient science tutor. Answer in two short sentences."
 ANSWER = (
@@ -96,3 +102,60 @@ async def test_a_new_hint_rereads_the_tail_not_the_conversation():
     )
     assert first > 100
     assert 0 < again < 40
+
+
+def _session(prompts: SessionPrompts, turns: list[tuple[str, str]]) -> list[list[dict]]:
+    """Commit one turn per (system message, question), each answered with ANSWER."""
+    context: list[dict] = []
+    sent = []
+    for number, (system, question) in enumerate(turns):
+        context.append({"role": "user", "content": question})
+        sent.append(prompts.commit(system, context, f"For this reply: hint {number}."))
+        context.append({"role": "assistant", "content": ANSWER})
+    return sent
+
+
+def test_within_a_topic_each_prompt_extends_the_last():
+    questions = ["What is light?", "Why?", "And at night?"]
+    sent = _session(SessionPrompts(HistoryLimits(200, 20)), [(SYSTEM, q) for q in questions])
+    for before, after in zip(sent, sent[1:], strict=False):
+        assert after[: len(before)] == before
+    assert [m["content"] for m in sent[-1] if m["role"] == "system"][1:] == [
+        "For this reply: hint 0.", "For this reply: hint 1.", "For this reply: hint 2.",
+    ]  # fmt: skip
+
+
+def test_a_new_topic_keeps_the_last_exchange_and_drops_old_instructions():
+    other = SYSTEM + " Notes: [1] Bees make honey from nectar."
+    prompts = SessionPrompts(HistoryLimits(200, 20))
+    turns = [(SYSTEM, "What is light?"), (SYSTEM, "Why?"), (other, "How do bees make honey?"),
+             (other, "Why nectar?")]  # fmt: skip
+    sent = _session(prompts, turns)
+    new_topic = sent[2]
+    assert [m["role"] for m in new_topic] == ["system", "user", "assistant", "system", "user"]
+    assert new_topic[1]["content"] == "Why?"  # the last exchange stays for a follow-up
+    assert new_topic[-2]["content"] == "For this reply: hint 2."
+    assert sent[3][: len(new_topic)] == new_topic  # and the topic's next turn extends it
+    assert prompts.since == 2 and set(prompts.past) == {4, 6}  # none from before the cut
+
+
+def test_a_preview_remembers_nothing():
+    other = SYSTEM + " Notes: [1] Bees make honey from nectar."
+    prompts = SessionPrompts(HistoryLimits(200, 20))
+    _session(prompts, [(SYSTEM, "What is light?"), (SYSTEM, "Why?")])
+    before = (dict(prompts.past), prompts.since, prompts.system)
+    context = [
+        {"role": "user", "content": "What is light?"}, {"role": "assistant", "content": ANSWER},
+        {"role": "user", "content": "Why?"}, {"role": "assistant", "content": ANSWER},
+        {"role": "user", "content": "How do bees make honey?"},
+    ]  # fmt: skip
+    preview = prompts.preview(other, context, "For this reply: hint 2.")
+    assert (dict(prompts.past), prompts.since, prompts.system) == before
+    assert prompts.commit(other, context, "For this reply: hint 2.") == preview
+
+
+def test_without_history_limits_a_new_topic_cuts_nothing():
+    other = SYSTEM + " Notes: [1] Bees make honey from nectar."
+    turns = [(SYSTEM, "What is light?"), (SYSTEM, "Why?"), (other, "How do bees make honey?")]
+    sent = _session(SessionPrompts(None), turns)
+    assert sum(m["role"] == "user" for m in sent[-1]) == 3

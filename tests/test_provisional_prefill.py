@@ -10,7 +10,8 @@ from pipecat.tests.utils import SleepFrame, run_test
 
 from agent.config import LLMSettings
 from agent.llm.llama_cpp_backend import LlamaCppBackend
-from agent.llm.service import TutorLLMService, chat_messages, reply_instruction
+from agent.llm.prompt import chat_messages, reply_instruction
+from agent.llm.service import TutorLLMService
 from planner.agent import PROMPT_HINTS, QUESTION_ACTION
 from planner.frames import PlanActionFrame
 from speech.frames import ProvisionalTranscriptFrame

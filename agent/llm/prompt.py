@@ -16,11 +16,15 @@ the one before (only the new instructions and question are read). With the instr
 ahead of the conversation, as before, a new hint made every turn re-read the whole
 conversation: time to first token grew with each turn of a session (0.1 s at the first
 question, 3.8 s at the fourth, in one session of four questions here).
+
+A change of topic (other notes in the system message) re-reads everything after the notes
+whatever the layout, so `SessionPrompts` then keeps only the last exchange and drops the
+earlier turns' instructions: what is re-read is what the new topic needs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.llm.backend import ChatMessage
@@ -91,24 +95,37 @@ def chat_messages(
     turn_instructions: str = "",
     history: HistoryLimits | None = None,
     past_instructions: PastInstructions | None = None,
+    since: int = 0,
 ) -> list[ChatMessage]:
-    """System prompt, the conversation (within `history`), this turn's instructions as a
-    system message, then the learner's latest message.
+    """System prompt, the conversation (within `history`, nothing before index `since`),
+    this turn's instructions as a system message, then the learner's latest message.
 
     Earlier turns' instructions stay where they were sent (before their question), so a
     session's next prompt extends the last one instead of differing from it there.
     """
-    turns = conversation(context_messages)
+    return _layout(system_prompt, conversation(context_messages), turn_instructions, history,
+                   past_instructions or {}, since)  # fmt: skip
+
+
+def _layout(
+    system_prompt: str,
+    turns: list[ChatMessage],
+    turn_instructions: str,
+    history: HistoryLimits | None,
+    past: PastInstructions,
+    since: int,
+) -> list[ChatMessage]:
+    turns = list(turns)
     question = [turns.pop()] if turns and turns[-1]["role"] == "user" else []
-    start = 0
+    start = min(since, len(turns))
     if history is not None:
         turns = [
             {"role": "assistant", "content": clip_answer(m["content"], history.answer_words)}
             if m["role"] == "assistant" else m
             for m in turns
         ]  # fmt: skip
-        start = history_start([len(m["content"].split()) for m in turns], history.words)
-    past = past_instructions or {}
+        words = [len(m["content"].split()) for m in turns[start:]]
+        start += history_start(words, history.words)
     kept: list[ChatMessage] = []
     for index in range(start, len(turns)):
         text, said = past.get(index, ("", ""))
@@ -121,9 +138,47 @@ def chat_messages(
     return [{"role": "system", "content": system_prompt}, *kept, *instructions, *question]
 
 
-def question_index(context_messages: list[Any]) -> int:
-    """Where the latest user message sits in conversation(context_messages)."""
-    return len(conversation(context_messages)) - 1
+@dataclass
+class SessionPrompts:
+    """What a session's earlier prompts held, so that the next one extends them.
+
+    `past` is what each earlier turn was instructed (kept in place in later prompts);
+    `since` the first conversation index still sent; `system` the last system message. When
+    a turn's system message differs (a new topic's notes), everything after it is read again
+    anyway: the conversation then restarts at the last exchange and earlier instructions go.
+    """
+
+    history: HistoryLimits | None = None
+    past: PastInstructions = field(default_factory=dict)
+    since: int = 0
+    system: str | None = None
+
+    def _memory(self, system: str, question_at: int) -> tuple[PastInstructions, int]:
+        if self.history is None or self.system is None or self.system == system:
+            return self.past, self.since
+        return {}, max(0, question_at - 2)
+
+    def preview(
+        self, system: str, context_messages: list[Any], instructions: str = ""
+    ) -> list[ChatMessage]:
+        """The prompt a turn would send, remembering nothing (for reading ahead)."""
+        turns = conversation(context_messages)
+        past, since = self._memory(system, len(turns) - 1)
+        return _layout(system, turns, instructions, self.history, past, since)
+
+    def commit(
+        self, system: str, context_messages: list[Any], instructions: str = ""
+    ) -> list[ChatMessage]:
+        """The prompt a turn sends, remembered for the turns after it."""
+        turns = conversation(context_messages)
+        question_at = len(turns) - 1
+        past, since = self._memory(system, question_at)
+        messages = _layout(system, turns, instructions, self.history, past, since)
+        self.past = {index: said for index, said in past.items() if index >= since}
+        if turns and turns[-1]["role"] == "user":
+            self.past[question_at] = (turns[-1]["content"], instructions.strip())
+        self.since, self.system = since, system
+        return messages
 
 
 def reply_instruction(hint: str) -> str:

@@ -30,13 +30,7 @@ from agent.faults import FaultInjected
 from agent.frames import CitationsFrame, ControllerDecisionFrame, ThinkingFrame
 from agent.llm.backend import ChatBackend, ChatMessage, turn_pieces
 from agent.llm.critique import critique_and_revise
-from agent.llm.prompt import (
-    HistoryLimits,
-    PastInstructions,
-    chat_messages,
-    question_index,
-    reply_instruction,
-)
+from agent.llm.prompt import HistoryLimits, SessionPrompts, reply_instruction
 from agent.llm.speculation import SpeculationCounts, SpeculativeAnswer
 from agent.llm.thinking import Piece
 from agent.retrieval.grounding import grounding_or_none
@@ -110,8 +104,7 @@ class TutorLLMService(LLMService):
         self._critique_tokens = critique_tokens
         self._first_audio = first_audio
         self._read_provisional = read_provisional
-        self._history = history
-        self._past_instructions: PastInstructions = {}  # what earlier turns were sent
+        self._prompts = SessionPrompts(history)  # what earlier turns were sent
         # With the TTS's clause rule, answers are begun on the provisional transcript.
         self._opening_clause = opening_clause
         self._speculation: SpeculativeAnswer | None = None
@@ -188,8 +181,7 @@ class TutorLLMService(LLMService):
         history = self._context.get_messages() if self._context is not None else []
         question = {"role": "user", "content": text}
         instruction = reply_instruction(PROMPT_HINTS[QUESTION_ACTION] if hint is None else hint)
-        return chat_messages(system, [*history, question], instruction, self._history,
-                             self._past_instructions)  # fmt: skip
+        return self._prompts.preview(system, [*history, question], instruction)
 
     async def _prefill(self, prefill, text: str, hint: str | None) -> None:
         try:
@@ -294,13 +286,7 @@ class TutorLLMService(LLMService):
             instructions.append(reply_instruction(self._turn_hint))
             self._turn_hint = ""
         turn_instructions = "\n".join(instructions)
-        context_messages = frame.context.get_messages()
-        messages = chat_messages(system, context_messages, turn_instructions,
-                                 self._history, self._past_instructions)  # fmt: skip
-        self._past_instructions[question_index(context_messages)] = (
-            question.strip(),
-            turn_instructions,
-        )
+        messages = self._prompts.commit(system, frame.context.get_messages(), turn_instructions)
         await self.push_frame(LLMFullResponseStartFrame())
         await self.start_processing_metrics()
         await self.start_ttfb_metrics()
