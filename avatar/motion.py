@@ -108,6 +108,7 @@ class MotionGenerator:
         self._rng = np.random.default_rng(self.seed)
         self._viseme_pose = viseme_blendshape_matrix()
         self._blinks = self._blink_times(0.0, 600.0)
+        self._saccade: tuple[int, tuple[float, float]] = (-1, (0.0, 0.0))  # (index, gaze)
 
     # -- inputs -------------------------------------------------------------------------
 
@@ -237,8 +238,10 @@ class MotionGenerator:
         if self.state == "thinking":
             return (0.22, 0.18)  # averted up and aside while thinking
         saccade = math.floor(t / 1.3)
-        jitter = np.random.default_rng(self.seed * 100003 + saccade).normal(0.0, 0.015, 2)
-        return (float(jitter[0]), float(jitter[1]))
+        if self._saccade[0] != saccade:  # a generator per saccade, not per frame (60 Hz)
+            jitter = np.random.default_rng(self.seed * 100003 + saccade).normal(0.0, 0.015, 2)
+            self._saccade = (saccade, (float(jitter[0]), float(jitter[1])))
+        return self._saccade[1]
 
     def _gesture_at(self, t: float) -> tuple[str | None, float]:
         if self._gesture_start is None or self.action is None:
