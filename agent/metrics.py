@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import asdict
+from typing import Any
 
 from loguru import logger
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -104,7 +106,28 @@ class ServiceMetrics:
             buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
             registry=self.registry,
         )
+        self.speculations = Counter(
+            "eco1_speculations",
+            "Work begun before a learner's turn committed, by stage and how it ended "
+            "(counted when the session ends)",
+            ["stage", "outcome"],
+            registry=self.registry,
+        )
         self.recent_turns: deque[TurnRecord] = deque(maxlen=history)
+
+    def record_speculations(self, pipeline: Any) -> None:
+        """Add the speculation counts of a finished session's processors (those having a
+        `speculations` dataclass: the streaming ASR's early passes, the LLM's early answers),
+        nested pipelines included."""
+        pending = [pipeline]
+        while pending:
+            processor = pending.pop()
+            pending.extend(processor.processors)
+            counts = getattr(processor, "speculations", None)
+            if counts is None or not hasattr(counts, "stage"):
+                continue
+            for outcome, value in asdict(counts).items():
+                self.speculations.labels(stage=counts.stage, outcome=outcome).inc(value)
 
     def record_decision(self, report) -> None:
         """Expose one HLLM controller decision (agent.controller.ControllerReport)."""

@@ -192,6 +192,7 @@ class SessionManager:
 
     async def _free(self, session: Session) -> None:
         self._sessions.pop(session.id, None)
+        self._metrics.record_speculations(session.worker.pipeline)
         if (compute := self._compute()) is not None and compute.controller is not None:
             compute.controller.forget(session.id)
         if self._store is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from loguru import logger
@@ -54,6 +55,7 @@ class SpeculativeFinal:
 class SpeculationCounts:
     """How the early final passes ended: used as the transcript, or voided by more speech."""
 
+    stage: ClassVar[str] = "asr"  # the label of /metrics' eco1_speculations
     used: int = 0
     voided: int = 0
 

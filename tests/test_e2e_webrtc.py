@@ -67,6 +67,11 @@ async def test_spoken_question_gets_transcript_and_spoken_answer(server, questio
     assert turns and mentions(turns[-1]["text"], "photosynthesis")
     metrics = httpx.get(f"{server.base_url}/metrics").text
     assert 'eco1_stage_latency_ms_count{stage="v2v_ms"}' in metrics
+    early_passes = [
+        float(line.split()[-1]) for line in metrics.splitlines()
+        if line.startswith("eco1_speculations_total") and 'stage="asr"' in line
+    ]  # fmt: skip
+    assert sum(early_passes) >= 1  # the streaming ASR's early final pass, counted at the end
 
 
 async def test_barge_in_stops_the_tutor(server, question):

@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import ClassVar
 
 from loguru import logger
 
@@ -29,8 +30,9 @@ MAX_PIECES = 24
 
 @dataclass
 class SpeculationCounts:
-    """How speculative answers ended (for tests, logs and the latency figures)."""
+    """How speculative answers ended (for tests, logs and /metrics)."""
 
+    stage: ClassVar[str] = "llm"  # the label of /metrics' eco1_speculations
     started: int = 0
     adopted: int = 0
     discarded: int = 0
