@@ -98,34 +98,41 @@ def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
+    """Per-stage p50 bars with p95 whiskers, Eco-1 beside stock Pipecat: first turns, and
+    later turns of whole sessions when the run had them."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    later = result.get("later_turns")
+    panels = [("first turns", result, result["baseline"])]
+    if later:
+        panels.append(("later turns of a session", later["eco1"], later["baseline"]))
     stages = list(STAGES)
     x = np.arange(len(stages))
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    for offset, (label, block) in zip(
-        (-0.2, 0.2), (("Eco-1", result), ("stock Pipecat", result["baseline"])), strict=True
-    ):
-        p50 = [block["stages"][s]["p50"] for s in stages]
-        p95 = [block["stages"][s]["p95"] for s in stages]
-        bars = ax.bar(x + offset, p50, width=0.38, label=f"{label} p50")
-        ax.errorbar(
-            x + offset,
-            p50,
-            yerr=[np.zeros(len(stages)), np.subtract(p95, p50)],
-            fmt="none",
-            ecolor=bars.patches[0].get_facecolor(),
-            capsize=4,
-            alpha=0.7,
-        )
-    ax.set_xticks(x, stages, rotation=15)
-    ax.set_ylabel("milliseconds (bar p50, whisker p95)")
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 4.5 * len(panels)), squeeze=False)
     where = result["host"].get("gpu") or "CPU"
-    ax.set_title(f"Per-turn latency over loopback WebRTC, {result['turns']} turns each ({where})")
-    ax.legend()
+    for ax, (title, eco1, stock) in zip(axes[:, 0], panels, strict=True):
+        for offset, (label, block) in zip(
+            (-0.2, 0.2), (("Eco-1", eco1), ("stock Pipecat", stock)), strict=True
+        ):
+            p50 = [block["stages"][s]["p50"] for s in stages]
+            p95 = [block["stages"][s]["p95"] for s in stages]
+            bars = ax.bar(x + offset, p50, width=0.38, label=f"{label} p50")
+            ax.errorbar(
+                x + offset,
+                p50,
+                yerr=[np.zeros(len(stages)), np.subtract(p95, p50)],
+                fmt="none",
+                ecolor=bars.patches[0].get_facecolor(),
+                capsize=4,
+                alpha=0.7,
+            )
+        ax.set_xticks(x, stages, rotation=15)
+        ax.set_ylabel("milliseconds (bar p50, whisker p95)")
+        ax.set_title(f"Latency over loopback WebRTC, {title}: {eco1['turns']} turns each ({where})")
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
