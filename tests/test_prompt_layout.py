@@ -159,3 +159,11 @@ def test_without_history_limits_a_new_topic_cuts_nothing():
     turns = [(SYSTEM, "What is light?"), (SYSTEM, "Why?"), (other, "How do bees make honey?")]
     sent = _session(SessionPrompts(None), turns)
     assert sum(m["role"] == "user" for m in sent[-1]) == 3
+
+
+def test_a_long_session_remembers_only_what_its_prompts_still_send():
+    prompts = SessionPrompts(HistoryLimits(30, 8))
+    sent = _session(prompts, [(SYSTEM, f"Question number {n}?") for n in range(12)])
+    assert len(prompts.past) <= 4  # not one entry per turn of the session
+    kept_questions = {m["content"] for m in sent[-1] if m["role"] == "user"}
+    assert all(prompts.past[i][0] in kept_questions for i in prompts.past)

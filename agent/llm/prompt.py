@@ -103,8 +103,9 @@ def chat_messages(
     Earlier turns' instructions stay where they were sent (before their question), so a
     session's next prompt extends the last one instead of differing from it there.
     """
-    return _layout(system_prompt, conversation(context_messages), turn_instructions, history,
-                   past_instructions or {}, since)  # fmt: skip
+    messages, _start = _layout(system_prompt, conversation(context_messages), turn_instructions,
+                               history, past_instructions or {}, since)  # fmt: skip
+    return messages
 
 
 def _layout(
@@ -114,7 +115,8 @@ def _layout(
     history: HistoryLimits | None,
     past: PastInstructions,
     since: int,
-) -> list[ChatMessage]:
+) -> tuple[list[ChatMessage], int]:
+    """The prompt's messages, and the conversation index of the first message kept."""
     turns = list(turns)
     question = [turns.pop()] if turns and turns[-1]["role"] == "user" else []
     start = min(since, len(turns))
@@ -135,7 +137,7 @@ def _layout(
     instructions: list[ChatMessage] = []
     if turn_instructions.strip():
         instructions.append({"role": "system", "content": turn_instructions.strip()})
-    return [{"role": "system", "content": system_prompt}, *kept, *instructions, *question]
+    return [{"role": "system", "content": system_prompt}, *kept, *instructions, *question], start
 
 
 @dataclass
@@ -164,7 +166,7 @@ class SessionPrompts:
         """The prompt a turn would send, remembering nothing (for reading ahead)."""
         turns = conversation(context_messages)
         past, since = self._memory(system, len(turns) - 1)
-        return _layout(system, turns, instructions, self.history, past, since)
+        return _layout(system, turns, instructions, self.history, past, since)[0]
 
     def commit(
         self, system: str, context_messages: list[Any], instructions: str = ""
@@ -173,8 +175,9 @@ class SessionPrompts:
         turns = conversation(context_messages)
         question_at = len(turns) - 1
         past, since = self._memory(system, question_at)
-        messages = _layout(system, turns, instructions, self.history, past, since)
-        self.past = {index: said for index, said in past.items() if index >= since}
+        messages, start = _layout(system, turns, instructions, self.history, past, since)
+        # The history cut only moves forward: what it dropped is never sent again.
+        self.past = {index: said for index, said in past.items() if index >= start}
         if turns and turns[-1]["role"] == "user":
             self.past[question_at] = (turns[-1]["content"], instructions.strip())
         self.since, self.system = since, system
