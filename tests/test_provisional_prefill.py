@@ -10,7 +10,7 @@ from pipecat.tests.utils import SleepFrame, run_test
 
 from agent.config import LLMSettings
 from agent.llm.llama_cpp_backend import LlamaCppBackend
-from agent.llm.prompt import chat_messages, reply_instruction
+from agent.llm.prompt import HistoryLimits, chat_messages, reply_instruction
 from agent.llm.service import TutorLLMService
 from planner.agent import PROMPT_HINTS, QUESTION_ACTION
 from planner.frames import PlanActionFrame
@@ -71,6 +71,20 @@ class RecordingBackend:
         yield "Gravity pulls."
 
 
+class AnsweringBackend(RecordingBackend):
+    """Adds its reply to the session's context after streaming, as the assistant
+    aggregator does."""
+
+    def __init__(self, session: LLMContext, reply: dict) -> None:
+        super().__init__()
+        self.session, self.reply = session, reply
+
+    async def stream(self, messages, *, max_tokens: int, temperature: float):
+        async for piece in super().stream(messages, max_tokens=12, temperature=0.0):
+            yield piece
+        self.session.add_message(self.reply)
+
+
 async def test_the_service_reads_ahead_the_prompt_its_turn_sends():
     backend = RecordingBackend()
     llm = TutorLLMService(
@@ -117,14 +131,7 @@ async def test_a_second_turn_keeps_the_first_turns_hint_where_it_was_sent():
     reply = {"role": "assistant", "content": "Gravity pulls."}
     follow_up = {"role": "user", "content": "Why do we not float?"}
     session = LLMContext(messages=[question])
-
-    class AnsweringBackend(RecordingBackend):
-        async def stream(self, messages, *, max_tokens: int, temperature: float):
-            async for piece in super().stream(messages, max_tokens=12, temperature=0.0):
-                yield piece
-            session.add_message(reply)  # as the assistant aggregator does
-
-    backend = AnsweringBackend()
+    backend = AnsweringBackend(session, reply)
     llm = TutorLLMService(
         backend, system_prompt="You are a patient tutor.", max_tokens=12, temperature=0.0
     )
@@ -144,4 +151,47 @@ async def test_a_second_turn_keeps_the_first_turns_hint_where_it_was_sent():
     turn_one, turn_two = backend.streamed
     assert turn_two[: len(turn_one)] == turn_one  # nothing before the new turn changed
     assert [m["role"] for m in turn_two[len(turn_one) :]] == ["assistant", "system", "user"]
+    assert backend.prefilled == [turn_two]
+
+
+async def test_a_new_topic_is_read_ahead_as_sent_without_the_old_hint():
+    """On other notes the prompt restarts at the last exchange (agent/llm/prompt.py,
+    SessionPrompts) in the read-ahead as in the turn sent."""
+    from agent.controller.turn_compute import TurnCompute
+    from agent.retrieval.index import HybridIndex
+    from agent.retrieval.notes import default_notes_dir
+
+    compute = TurnCompute(
+        {"embedded": None}, index=HybridIndex.from_folder(default_notes_dir()), retrieval_k=1
+    )
+    hint = PROMPT_HINTS[QUESTION_ACTION]
+    question = {"role": "user", "content": "What is gravity?"}
+    reply = {"role": "assistant", "content": "Gravity pulls."}
+    new_topic = {"role": "user", "content": "What do decomposers do in an ecosystem?"}
+    assert await compute.notes_for(question["content"]) != await compute.notes_for(
+        new_topic["content"]
+    )
+    session = LLMContext(messages=[question])
+    backend = AnsweringBackend(session, reply)
+    llm = TutorLLMService(
+        backend, system_prompt="You are a patient tutor.", max_tokens=12, temperature=0.0,
+        compute=compute, session_id="s1", history=HistoryLimits(),
+    )  # fmt: skip
+    await run_test(
+        llm,
+        frames_to_send=[
+            PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
+            LLMContextFrame(session),
+            SleepFrame(sleep=0.2),
+            ProvisionalTranscriptFrame(text=new_topic["content"]),
+            SleepFrame(sleep=0.2),
+            PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
+            LLMContextFrame(LLMContext(messages=[question, reply, new_topic])),
+        ],
+        expected_down_frames=None,
+    )
+    turn_one, turn_two = backend.streamed
+    assert [m["role"] for m in turn_one] == ["system", "system", "user"]
+    assert [m["role"] for m in turn_two] == ["system", "user", "assistant", "system", "user"]
+    assert turn_two[1] == question  # the last exchange stays, its old hint does not
     assert backend.prefilled == [turn_two]
