@@ -85,6 +85,25 @@ class AnsweringBackend(RecordingBackend):
         self.session.add_message(self.reply)
 
 
+async def two_turns(llm: TutorLLMService, session: LLMContext, reply: dict, next_question: dict):
+    """The session's first turn, then a provisional transcript and the commit of the next."""
+    hint = PROMPT_HINTS[QUESTION_ACTION]
+    first = list(session.get_messages())  # before the reply is added
+    await run_test(
+        llm,
+        frames_to_send=[
+            PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
+            LLMContextFrame(session),
+            SleepFrame(sleep=0.2),
+            ProvisionalTranscriptFrame(text=next_question["content"]),
+            SleepFrame(sleep=0.2),
+            PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
+            LLMContextFrame(LLMContext(messages=[*first, reply, next_question])),
+        ],
+        expected_down_frames=None,
+    )
+
+
 async def test_the_service_reads_ahead_the_prompt_its_turn_sends():
     backend = RecordingBackend()
     llm = TutorLLMService(
@@ -126,7 +145,6 @@ async def test_notes_for_a_question_are_the_turns_notes():
 async def test_a_second_turn_keeps_the_first_turns_hint_where_it_was_sent():
     """The session's next prompt extends the last one (agent/llm/prompt.py), and the read-ahead
     of turn two is exactly what turn two sends."""
-    hint = PROMPT_HINTS[QUESTION_ACTION]
     question = {"role": "user", "content": "What is gravity?"}
     reply = {"role": "assistant", "content": "Gravity pulls."}
     follow_up = {"role": "user", "content": "Why do we not float?"}
@@ -135,19 +153,7 @@ async def test_a_second_turn_keeps_the_first_turns_hint_where_it_was_sent():
     llm = TutorLLMService(
         backend, system_prompt="You are a patient tutor.", max_tokens=12, temperature=0.0
     )
-    await run_test(
-        llm,
-        frames_to_send=[
-            PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
-            LLMContextFrame(session),
-            SleepFrame(sleep=0.2),
-            ProvisionalTranscriptFrame(text=follow_up["content"]),
-            SleepFrame(sleep=0.2),
-            PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
-            LLMContextFrame(LLMContext(messages=[question, reply, follow_up])),
-        ],
-        expected_down_frames=None,
-    )
+    await two_turns(llm, session, reply, follow_up)
     turn_one, turn_two = backend.streamed
     assert turn_two[: len(turn_one)] == turn_one  # nothing before the new turn changed
     assert [m["role"] for m in turn_two[len(turn_one) :]] == ["assistant", "system", "user"]
@@ -164,7 +170,6 @@ async def test_a_new_topic_is_read_ahead_as_sent_without_the_old_hint():
     compute = TurnCompute(
         {"embedded": None}, index=HybridIndex.from_folder(default_notes_dir()), retrieval_k=1
     )
-    hint = PROMPT_HINTS[QUESTION_ACTION]
     question = {"role": "user", "content": "What is gravity?"}
     reply = {"role": "assistant", "content": "Gravity pulls."}
     new_topic = {"role": "user", "content": "What do decomposers do in an ecosystem?"}
@@ -177,19 +182,7 @@ async def test_a_new_topic_is_read_ahead_as_sent_without_the_old_hint():
         backend, system_prompt="You are a patient tutor.", max_tokens=12, temperature=0.0,
         compute=compute, session_id="s1", history=HistoryLimits(),
     )  # fmt: skip
-    await run_test(
-        llm,
-        frames_to_send=[
-            PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
-            LLMContextFrame(session),
-            SleepFrame(sleep=0.2),
-            ProvisionalTranscriptFrame(text=new_topic["content"]),
-            SleepFrame(sleep=0.2),
-            PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
-            LLMContextFrame(LLMContext(messages=[question, reply, new_topic])),
-        ],
-        expected_down_frames=None,
-    )
+    await two_turns(llm, session, reply, new_topic)
     turn_one, turn_two = backend.streamed
     assert [m["role"] for m in turn_one] == ["system", "system", "user"]
     assert [m["role"] for m in turn_two] == ["system", "user", "assistant", "system", "user"]
