@@ -188,7 +188,8 @@ async def run_sessions(
 def later_turns(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Summary of the answered turns after each session's first, with the failed count."""
     later = [record for record in records if record["turn"] > 0]
-    return {**summarize(answered(later)), "failed": len(later) - len(answered(later))}
+    done = answered(later)
+    return {**summarize(done), "failed": len(later) - len(done)}
 
 
 def ratios(eco1: dict[str, Any], baseline: dict[str, Any]) -> dict[str, float]:
