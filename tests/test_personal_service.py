@@ -53,7 +53,12 @@ async def test_sessions_of_two_learners_swap_and_never_mix(shared):
     assert alone["ana"] != alone["ben"]  # each learner's delta changes what the model says
     together = await asyncio.gather(*[answer(b) for b in (ana, ben, ana, ben, ana)])
     assert together == [alone[n] for n in ("ana", "ben", "ana", "ben", "ana")]
-    assert shared.swaps >= 5 and len(swaps_seen) >= 5 and all(ms > 0 for ms in swaps_seen)
+    # the lock is not FIFO, so count swaps on turns that take it in a known order
+    swaps, seen = shared.swaps, len(swaps_seen)
+    for backend in (ana, ben, ana):
+        await answer(backend)
+    assert shared.swaps - swaps >= 2 and len(swaps_seen) - seen == shared.swaps - swaps
+    assert all(ms > 0 for ms in swaps_seen)
 
 
 async def test_cancelling_a_personal_answer_frees_the_model(shared):
