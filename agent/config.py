@@ -306,6 +306,16 @@ class RetrievalSettings(Section):
     bm25_weight: float = Field(default=0.5, ge=0.0)
     dense_weight: float = Field(default=0.5, ge=0.0)
     min_score: float = Field(default=0.35, ge=0.0, le=1.0, description="weaker passages unused")
+    # The fused score ranks; these two decide whether a passage is about the question at all
+    # (agent/retrieval/index.Relevance; evals/retrieval.py measures them).
+    min_similarity: float = Field(
+        default=0.35, ge=-1.0, le=1.0,
+        description="a passage is used if its MiniLM cosine to the question reaches this ...",
+    )  # fmt: skip
+    min_coverage: float = Field(
+        default=0.8, ge=0.0, le=1.0,
+        description="... or it holds this share of the question's words (IDF-weighted)",
+    )  # fmt: skip
 
 
 class ControllerSettings(Section):

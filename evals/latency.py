@@ -219,6 +219,19 @@ def placement(settings: Settings, gpu: str | None) -> dict[str, str]:
     }
 
 
+def questions_with_notes(settings: Settings) -> list[str]:
+    """The spoken questions the tutor is given a note for (the others get the bare prompt,
+    which reads differently)."""
+    from agent.controller.factory import build_index
+
+    if not settings.retrieval.enabled or settings.retrieval.k <= 0:
+        return []
+    retrieval = settings.retrieval
+    index = build_index(retrieval)
+    return [text for text, _ in QUESTIONS
+            if index.search(text, retrieval.k, retrieval.min_score)]  # fmt: skip
+
+
 def run_latency_eval(
     settings: Settings, *, turns: int, out_dir: Path, sessions: int = 2, questions: int = 6
 ) -> int:
@@ -254,6 +267,7 @@ def run_latency_eval(
             **later,
             "ratio_p50": ratios(later["eco1"], later["baseline"]),
         }
+    result["questions_with_notes"] = questions_with_notes(settings)
     result["host"] = {"machine": platform.machine(), "cpus": os.cpu_count(), "gpu": gpu}
     result["placement"] = placement(settings, gpu)
     result["wall_s"] = round(time.time() - started, 1)

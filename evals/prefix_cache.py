@@ -1,10 +1,11 @@
 """`eco1 eval prefix-cache`: the LLM's time to first token with its notes read or restored.
 
-For each spoken question the tutor's real turn preparation (retrieval, one note) builds the
-system message; the embedded SmolLM2 then answers it three ways, interleaved per question:
-without the note (the floor), with the note read as usual (prefix cache off), and with the
-note's state restored from the prefix cache (read once before, another prompt in between,
-as when another learner's turn came first). Writes evals/results/prefix_cache.json.
+For each question the shipped notes cover (evals/data/tutor_questions.json) the tutor's real
+turn preparation (retrieval, one note) builds the system message; the embedded SmolLM2 then
+answers it three ways, interleaved per question: without the note (the floor), with the note
+read as usual (prefix cache off), and with the note's state restored from the prefix cache
+(read once before, another prompt in between, as when another learner's turn came first).
+Writes evals/results/prefix_cache.json.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from agent.controller.factory import build_turn_compute
 from agent.llm.llama_cpp_backend import LlamaCppBackend
 from agent.llm.prompt import chat_messages
 from evals.latency import percentiles
-from evals.speech_samples import QUESTIONS
+from evals.retrieval import question_sets
 
 OTHER = [{"role": "system", "content": "You are a ship's cook."}, {"role": "user", "content": "Hi"}]
 
@@ -38,8 +39,11 @@ async def measure(settings: Settings) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {"no_note": [], "note_read": [], "note_restored": []}
     for backend in (read, cached):
         await first_token_ms(backend, OTHER)  # load the weights
-    for question, _ in QUESTIONS:
+    for item in question_sets()["covered_tuning"]:
+        question = item["question"]
         plan = await compute.prepare("eval", question)
+        if not plan.hits:  # a question given no note has nothing to read or restore
+            continue
         user = [{"role": "user", "content": question}]
         plain = chat_messages(settings.llm.system_prompt, user)
         noted = chat_messages(settings.llm.system_prompt + plan.system_addendum(), user)
@@ -57,8 +61,9 @@ def run_prefix_cache_eval(out_dir: Path) -> int:
     settings = Settings()
     times = asyncio.run(measure(settings))
     result = {
-        "questions": len(QUESTIONS),
-        "llm": f"SmolLM2-135M gguf, llama.cpp, {settings.llm.threads} thread(s), retrieval k=1",
+        "questions": len(times["no_note"]),
+        "llm": f"SmolLM2-135M gguf, llama.cpp, {settings.llm.threads} thread(s) generating, "
+        f"{settings.llm.batch_threads or 'all'} reading the prompt, retrieval k=1",
         "first_token_ms": {name: percentiles(values) for name, values in times.items()},
         "per_question_ms": {name: [round(v, 1) for v in values] for name, values in times.items()},
     }

@@ -92,15 +92,15 @@ async def test_read_ahead_saves_prompts_before_any_turn_sends_them():
 
 def test_likely_prompts_are_what_one_note_turns_send():
     from agent.controller.turn_compute import TurnCompute, TurnPlan
-    from agent.retrieval.index import Hit, HybridIndex
+    from agent.retrieval.index import HybridIndex
     from agent.retrieval.notes import default_notes_dir
 
     index = HybridIndex.from_folder(default_notes_dir())
     compute = TurnCompute({"embedded": None}, index=index, retrieval_k=1)
     prompts = compute.likely_system_prompts("SYS")
-    assert len(prompts) == len(index.passages)
+    assert len(prompts) == len(index.passages) + 1 and prompts[0] == "SYS"
     hit = index.search("What do decomposers do?", k=1)[0]
-    plan = TurnPlan(compute.fixed, None, [Hit(hit.passage, hit.score, hit.bm25, hit.dense)])
+    plan = TurnPlan(compute.fixed, None, [hit])
     assert "SYS" + plan.system_addendum() in prompts
     assert (
         TurnCompute({"embedded": None}, index=index, retrieval_k=2).likely_system_prompts("S") == []

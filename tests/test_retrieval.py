@@ -9,7 +9,7 @@ import pytest
 
 from agent.llm.critique import critique_and_revise
 from agent.retrieval.grounding import grounding
-from agent.retrieval.index import HybridIndex
+from agent.retrieval.index import HybridIndex, Relevance
 from agent.retrieval.notes import NotesError, default_notes_dir, load_notes, split_note
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "evals" / "data" / "tutor_questions.json"
@@ -66,6 +66,27 @@ def test_each_retriever_alone_and_the_fusion_weights(index):
     assert index.search("zebra crossing timetable", k=2, min_score=0.9) == []
     with pytest.raises(ValueError):
         HybridIndex(index.passages, bm25_weight=0.0, dense_weight=0.0)
+
+
+def test_questions_the_notes_do_not_cover_get_no_passage(index):
+    # Its BM25 half is full for sharing "blue" with the chlorophyll passage: ranked first.
+    sky = index.ranked("Why is the sky blue?", 1)[0]
+    assert sky.passage.source == "photosynthesis.md" and sky.score >= 0.5
+    assert index.search("Why is the sky blue?", k=2) == []
+    assert index.search("What is the capital of France?", k=2) == []
+    everything = HybridIndex(index.passages, relevance=Relevance(-1.0, 0.0))
+    assert everything.search("Why is the sky blue?", k=1)[0].passage == sky.passage
+
+
+def test_a_passage_holding_the_rare_words_counts_even_when_meaning_is_far(index):
+    hit = index.search("What do decomposers do?", k=1)[0]
+    assert hit.passage.source == "ecosystems.md"
+    assert hit.dense < index.relevance.min_similarity and hit.coverage == 1.0
+    at = index.passages.index(hit.passage)
+    # "sky" is in no passage, so it outweighs the "blue" the passage holds.
+    chlorophyll = index.ranked("Why is the sky blue?", 1)[0].passage
+    assert 0.0 < index.coverage("sky blue", index.passages.index(chlorophyll)) < 0.5
+    assert index.coverage("what do we do", at) == 0.0  # no word left after stopwords
 
 
 def test_citations_carry_source_and_heading(index):
@@ -162,3 +183,16 @@ async def test_a_critiqued_turn_reports_the_tokens_it_generated():
     context = LLMContext(messages=[{"role": "user", "content": "What gas?"}])
     await run_test(service, frames_to_send=[LLMContextFrame(context)], expected_down_frames=None)
     assert reported == [9]  # draft, critique and revision: three words each
+
+
+def test_the_retrieval_eval_compares_the_gates_side_by_side(tmp_path, index):
+    from evals.retrieval import run_retrieval_eval
+
+    assert run_retrieval_eval(tmp_path) == 0
+    result = json.loads((tmp_path / "retrieval.json").read_text())
+    before, after = result["gates"]["score_only"], result["gates"]["relevance"]
+    for held in ("covered_held_out", "uncovered_held_out"):
+        assert before[held]["questions"] >= 20
+    assert after["uncovered_held_out"]["wrong"] < before["uncovered_held_out"]["wrong"]
+    assert after["covered_held_out"]["right"] == before["covered_held_out"]["right"] >= 0.9
+    assert set(result["sweep_min_similarity"]) >= {"0.35"} and (tmp_path / "retrieval.png").exists()

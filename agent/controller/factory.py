@@ -6,13 +6,17 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from agent.config import Settings
+from agent.config import RetrievalSettings, Settings
 from agent.controller.controller import ControllerParams, ControllerReport, HLLMController
 from agent.controller.turn_compute import TurnCompute
 from agent.llm.backend import ChatBackend, create_backend
+
+if TYPE_CHECKING:
+    from agent.retrieval.index import HybridIndex
 
 
 def controller_params(settings: Settings, tiers: list[str], experts: list[int]) -> ControllerParams:
@@ -42,6 +46,18 @@ def backend_tiers(settings: Settings) -> dict[str, ChatBackend]:
     return tiers
 
 
+def build_index(retrieval: RetrievalSettings) -> HybridIndex:
+    """The notes' search index as configured (weights and relevance gate)."""
+    from agent.retrieval.index import HybridIndex, Relevance
+
+    return HybridIndex.from_folder(
+        retrieval.notes_dir,
+        bm25_weight=retrieval.bm25_weight,
+        dense_weight=retrieval.dense_weight,
+        relevance=Relevance(retrieval.min_similarity, retrieval.min_coverage),
+    )
+
+
 def build_turn_compute(
     settings: Settings,
     *,
@@ -52,13 +68,7 @@ def build_turn_compute(
     """moe_layers: how many MoE layers the perception model has (experts only matter then)."""
     index = None
     if settings.retrieval.enabled and settings.retrieval.k > 0:
-        from agent.retrieval.index import HybridIndex
-
-        index = HybridIndex.from_folder(
-            settings.retrieval.notes_dir,
-            bm25_weight=settings.retrieval.bm25_weight,
-            dense_weight=settings.retrieval.dense_weight,
-        )
+        index = build_index(settings.retrieval)
         logger.info("knowledge base: {} passages", len(index.passages))
     backends = backend_tiers(settings)
     controller = None

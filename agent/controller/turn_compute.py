@@ -120,11 +120,12 @@ class TurnCompute:
         return TurnPlan(report.decision, backend, hits, report)
 
     def likely_system_prompts(self, base: str) -> list[str]:
-        """The system messages turns will send when one note is retrieved: the base prompt
-        with each passage of the knowledge base (for the LLM's prefix cache to read ahead)."""
+        """The system messages turns will send when one note or none is retrieved: the base
+        prompt alone (a question the notes do not cover), then with each passage of the
+        knowledge base (for the LLM's prefix cache to read ahead)."""
         if self.index is None or self.retrieval_k != 1:
             return []
-        return [base + notes_addendum([passage.text]) for passage in self.index.passages]
+        return [base] + [base + notes_addendum([passage.text]) for passage in self.index.passages]
 
     def observe_latency(self, session_id: str, commit_to_audio_ms: float | None) -> None:
         if self.controller is not None and commit_to_audio_ms is not None:
