@@ -20,10 +20,16 @@ from speech.assets import (
 )
 
 
+def _to_stderr(message: str) -> None:
+    """Writes to whatever sys.stderr is now: a handler bound to the stream of the moment
+    outlives it where stderr is swapped (pytest's capture), and then fails on every line."""
+    sys.stderr.write(message)
+
+
 def configure_logging(level: str) -> None:
     logger.remove()
     logger.add(
-        sys.stderr,
+        _to_stderr,
         level=level,
         format="{time:HH:mm:ss.SSS} {level: <7} {extra[session]: <12} {message}",
     )

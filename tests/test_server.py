@@ -203,3 +203,18 @@ def test_the_api_token_guards_sessions_and_learner_data(tmp_path):
 def test_open_access_needs_no_token(tmp_path):
     with guarded_client(tmp_path, api_token=TOKEN, open_access=True) as client:
         assert client.get("/api/turns").status_code == 200
+
+
+def test_the_log_follows_stderr_when_it_is_swapped(monkeypatch):
+    import io
+    import sys
+
+    from loguru import logger
+
+    from agent.serve import configure_logging
+
+    configure_logging("INFO")
+    later = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", later)  # what pytest does between tests
+    logger.info("written after the swap")
+    assert "written after the swap" in later.getvalue()
