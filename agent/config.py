@@ -104,6 +104,12 @@ class LLMSettings(Section):
         "opening clause is written and synthesized before the turn commits, and spoken only if "
         "the committed turn sends the same prompt (agent/llm/speculation.py)",
     )
+    conversation_states: int = Field(
+        default=8, ge=0, le=1024,
+        description="saved llama.cpp states of sessions' conversations, read while the "
+        "learner speaks so the next turn reads only its hint and question (~4-8 MB each; "
+        "two per session between turns); 0 = off",
+    )  # fmt: skip
     read_ahead: bool = Field(
         default=True,
         description="after start-up, read the system message of every knowledge-base note "

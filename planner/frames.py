@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipecat.frames.frames import DataFrame
+from pipecat.frames.frames import DataFrame, SystemFrame
 
 
 @dataclass
@@ -16,3 +16,12 @@ class PlanActionFrame(DataFrame):
     prompt_hint: str = ""
     probabilities: dict[str, float] = field(default_factory=dict)
     beliefs: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class LikelyHintFrame(SystemFrame):
+    """The hint the planner would give the turn the learner has just begun, if it is a
+    question (the usual case): the LLM reads it into the next prompt while they speak. A
+    system frame, so the interruption that starts the learner's turn does not drop it."""
+
+    prompt_hint: str = ""

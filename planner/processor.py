@@ -21,10 +21,13 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from perception.frames import LearnerObservationFrame
 from planner.agent import TutorPlanner
-from planner.frames import PlanActionFrame
+from planner.frames import LikelyHintFrame, PlanActionFrame
 from planner.model import TutoringModel, load_tutoring_model, named_beliefs
 from planner.observations import dialogue_observation, last_user_text
 from speech.frames import ProvisionalTranscriptFrame
+
+# What a question observes before its words are heard: asked, and no answer given.
+UNHEARD_QUESTION = "?"
 
 
 class TutorPlannerProcessor(FrameProcessor):
@@ -45,8 +48,11 @@ class TutorPlannerProcessor(FrameProcessor):
         await super().process_frame(frame, direction)
         if isinstance(frame, BotStoppedSpeakingFrame):
             self._tutor_stopped_at = self._clock()
-        elif isinstance(frame, UserStartedSpeakingFrame) and self._tutor_stopped_at is not None:
-            self._silence_s = self._clock() - self._tutor_stopped_at
+            await self._push_likely_hint(silence_s=0.0)  # a question asked right away
+        elif isinstance(frame, UserStartedSpeakingFrame):
+            if self._tutor_stopped_at is not None:
+                self._silence_s = self._clock() - self._tutor_stopped_at
+            await self._push_likely_hint(self._silence_s)
         elif isinstance(frame, LearnerObservationFrame) and frame.face_present is not None:
             self._face_present = frame.face_present
         elif isinstance(frame, LLMContextFrame) and not frame.speculation:
@@ -55,13 +61,20 @@ class TutorPlannerProcessor(FrameProcessor):
             frame.prompt_hint = self.preview(frame.text)
         await self.push_frame(frame, direction)
 
-    def _observation(self, text: str) -> tuple[dict, list[int]]:
-        levels = dialogue_observation(text, self._last_action, self._silence_s, self._face_present)
+    def _observation(self, text: str, silence_s: float | None = None) -> tuple[dict, list[int]]:
+        silence_s = self._silence_s if silence_s is None else silence_s
+        levels = dialogue_observation(text, self._last_action, silence_s, self._face_present)
         return levels, self.planner.model.observation(**levels)
 
-    def preview(self, text: str) -> str:
+    def preview(self, text: str, silence_s: float | None = None) -> str:
         """The hint the planner would give a turn on this text, deciding nothing yet."""
-        return self.planner.preview(self._observation(text)[1]).prompt_hint
+        return self.planner.preview(self._observation(text, silence_s)[1]).prompt_hint
+
+    async def _push_likely_hint(self, silence_s: float) -> None:
+        """Tell the LLM the hint a question after `silence_s` would get, so it can read it
+        into the next prompt before the learner's words are known."""
+        hint = self.preview(UNHEARD_QUESTION, silence_s)
+        await self.push_frame(LikelyHintFrame(prompt_hint=hint), FrameDirection.DOWNSTREAM)
 
     def decide(self, frame: LLMContextFrame) -> PlanActionFrame:
         text = last_user_text(frame.context.get_messages())

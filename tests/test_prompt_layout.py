@@ -167,3 +167,30 @@ def test_a_long_session_remembers_only_what_its_prompts_still_send():
     assert len(prompts.past) <= 4  # not one entry per turn of the session
     kept_questions = {m["content"] for m in sent[-1] if m["role"] == "user"}
     assert all(prompts.past[i][0] in kept_questions for i in prompts.past)
+
+
+def test_the_upcoming_prefix_is_how_the_next_prompt_starts():
+    """Same topic, a change of topic, and a cut of the history: what is read ahead once the
+    tutor has answered is exactly the next prompt's start."""
+    other = SYSTEM + " Notes: [1] Bees make honey from nectar."
+    prompts = SessionPrompts(HistoryLimits(30, 8))
+    context: list[dict] = []
+    for number, (system, question) in enumerate(
+        [(SYSTEM, "What is light?"), (SYSTEM, "Why?"), (other, "How do bees make honey?"),
+         (other, "Why nectar?"), (SYSTEM, "And light again?"), (SYSTEM, "Is it fast?"),
+         (SYSTEM, "Is it hot?"), (SYSTEM, "Can we see it?")]
+    ):  # fmt: skip
+        ahead = prompts.upcoming(system, context)
+        context.append({"role": "user", "content": question})
+        sent = prompts.commit(system, context, f"For this reply: hint {number}.")
+        context.append({"role": "assistant", "content": ANSWER})
+        if number == 0:
+            assert ahead == []  # nothing answered yet
+            continue
+        assert ahead and sent[: len(ahead)] == ahead
+        assert sent[len(ahead) :] == [
+            {"role": "system", "content": f"For this reply: hint {number}."},
+            {"role": "user", "content": question},
+        ]
+    assert "Why nectar?" not in [m["content"] for m in sent]  # the word budget cut it
+    assert prompts.upcoming(SYSTEM, context[:-1]) == []  # a question waits for its answer

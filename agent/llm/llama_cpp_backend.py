@@ -23,8 +23,10 @@ from agent.llm.backend import BackendError, ChatMessage
 from agent.llm.prefix_cache import (
     PREFIX_KEY_SEPARATOR,
     PrefixStateCache,
+    held_prefix,
     hold_tokens,
     holds_prefix,
+    messages_key,
     read_prefix,
     restore_prefix,
 )
@@ -53,15 +55,24 @@ _prefix_caches: dict[tuple, PrefixStateCache] = {}
 _prefix_caches_lock = threading.Lock()
 
 
-def prefix_cache(settings: LLMSettings) -> PrefixStateCache | None:
-    """The process's saved system-prompt states for this model (None when turned off)."""
-    if settings.prefix_cache_entries <= 0:
+def _shared_cache(settings: LLMSettings, kind: str, entries: int) -> PrefixStateCache | None:
+    if entries <= 0:
         return None
     with _prefix_caches_lock:
-        key = model_key(settings)
+        key = (*model_key(settings), kind)
         if key not in _prefix_caches:
-            _prefix_caches[key] = PrefixStateCache(settings.prefix_cache_entries)
+            _prefix_caches[key] = PrefixStateCache(entries)
         return _prefix_caches[key]
+
+
+def prefix_cache(settings: LLMSettings) -> PrefixStateCache | None:
+    """The process's saved system-prompt states for this model (None when turned off)."""
+    return _shared_cache(settings, "system", settings.prefix_cache_entries)
+
+
+def conversation_cache(settings: LLMSettings) -> PrefixStateCache | None:
+    """The process's conversations read ahead of their next turn (None when turned off)."""
+    return _shared_cache(settings, "conversation", settings.conversation_states)
 
 
 class LlamaCppBackend:
@@ -81,6 +92,8 @@ class LlamaCppBackend:
         self._formatter = None
         self._system_formatter = None
         self._prefixes = prefix_cache(settings)
+        self._conversations = conversation_cache(settings)
+        self.last_read = (0, 0)  # the last turn's prompt: tokens read, tokens in all
 
     @classmethod
     def shared(cls, settings: LLMSettings) -> LlamaCppBackend:
@@ -161,7 +174,7 @@ class LlamaCppBackend:
         under the generate lock, right before a completion, which then reads only what
         follows (llama-cpp-python reuses the longest cached prefix).
         """
-        if self._prefixes is None:
+        if self._restore_conversation(llama, messages) or self._prefixes is None:
             return
         systems = list(takewhile(lambda m: m["role"] == "system", messages))
         keys = [PREFIX_KEY_SEPARATOR.join(m["content"] for m in systems[:n]) for n in
@@ -178,17 +191,56 @@ class LlamaCppBackend:
                 break
         for level in range(found + 1, len(keys) + 1):
             self._prefixes.misses += 1
-            tokens = self._system_tokens(llama, systems[:level])
+            tokens = self._prefix_tokens(llama, systems[:level])
             if not holds_prefix(llama, tokens):
                 self._prefixes.put(keys[level - 1], read_prefix(llama, tokens))
                 logger.debug("LLM prompt state saved: level {}, {} tokens, {} states held",
                              level, len(tokens), len(self._prefixes))  # fmt: skip
 
-    def _system_tokens(self, llama, systems: list[ChatMessage]) -> np.ndarray:
-        """Tokens of system messages as the chat template renders them at a prompt's start."""
+    def _restore_conversation(self, llama, messages: list[ChatMessage]) -> bool:
+        """Start from the longest conversation read ahead that this prompt begins with."""
+        if self._conversations is None:
+            return False
+        systems = sum(1 for _ in takewhile(lambda m: m["role"] == "system", messages))
+        for n in range(len(messages) - 1, systems, -1):
+            state = self._conversations.get(messages_key(messages[:n]))
+            if state is not None:
+                self._conversations.hits += 1
+                if not holds_prefix(llama, state.tokens):
+                    restore_prefix(llama, state)
+                    logger.debug("LLM conversation restored ({} tokens)", len(state.tokens))
+                return True
+        return False
+
+    def _prefix_tokens(self, llama, messages: list[ChatMessage]) -> np.ndarray:
+        """Tokens of messages as the chat template renders them at a prompt's start (no
+        answer asked for)."""
         if self._system_formatter is None:
             self._system_formatter = self._chat_formatter(llama, add_generation_prompt=False)
-        return template_tokens(llama, self._system_formatter(messages=systems).prompt)
+        return template_tokens(llama, self._system_formatter(messages=messages).prompt)
+
+    async def read_conversation(self, messages: list[ChatMessage]) -> int:
+        """Read and save the start of a session's next prompt (SessionPrompts.upcoming), so
+        the turn that begins with these messages reads only its instructions and question.
+        Returns the tokens read: 0 if saved already or turned off, -1 if the context was
+        busy (nothing done: a turn comes first)."""
+        return await asyncio.to_thread(self._read_conversation, list(messages))
+
+    def _read_conversation(self, messages: list[ChatMessage]) -> int:
+        key = messages_key(messages)
+        if self._conversations is None or not messages or self._conversations.get(key):
+            return 0
+        if not self._generate_lock.acquire(blocking=False):
+            return -1
+        try:
+            llama = self._model()
+            self._prime(llama, messages)
+            tokens = self._prefix_tokens(llama, messages)
+            read = len(tokens) - held_prefix(llama, tokens)
+            self._conversations.put(key, read_prefix(llama, tokens))
+            return read
+        finally:
+            self._generate_lock.release()
 
     def read_prompt(self, system_prompt: str | list[str]) -> bool:
         """Save the state of a system message (or of stacked ones: the prompt with notes,
@@ -232,6 +284,7 @@ class LlamaCppBackend:
                 return
             llama = self._model()
             self._prime(llama, messages)
+            self._note_read(llama, messages)
             stream = llama.create_chat_completion(
                 messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True
             )
@@ -241,6 +294,13 @@ class LlamaCppBackend:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     emit(piece)
+
+    def _note_read(self, llama, messages: list[ChatMessage]) -> None:
+        """Records how much of the prompt the context lacks: what the turn reads before its
+        first token (`last_read`: read, prompt tokens)."""
+        tokens = template_tokens(llama, self._chat_prompt(llama, messages)[0])
+        self.last_read = (len(tokens) - held_prefix(llama, tokens), len(tokens))
+        logger.debug("LLM reads {} of {} prompt tokens", *self.last_read)
 
     def _generate_thinking(
         self, messages, max_tokens, temperature, think_tokens, emit, stop: threading.Event

@@ -65,6 +65,11 @@ class LlamaCppPool:
         """LlamaCppBackend.prefill on the context the next turn will take."""
         return await self.members[self._least_busy()].prefill(messages)
 
+    async def read_conversation(self, messages: list[ChatMessage]) -> int:
+        """LlamaCppBackend.read_conversation on the least busy context (the saved state
+        serves every context of the pool)."""
+        return await self.members[self._least_busy()].read_conversation(messages)
+
     def read_ahead(self, system_prompts: list[str | list[str]], stop: threading.Event) -> int:
         """Save the states of system messages turns are likely to send (run in a thread).
 

@@ -9,7 +9,8 @@ then reads only what follows (the conversation and the question).
 
 States are keyed by the leading system messages' text (joined by PREFIX_KEY_SEPARATOR),
 shared by every context over the same model (a pool's contexts have the same size), and
-bounded (least recently used goes first).
+bounded (least recently used goes first). A second, smaller cache holds whole conversations
+read ahead of a session's next turn (`messages_key`), while the learner is still speaking.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ class PrefixState:
     @property
     def size(self) -> int:
         return len(self.data)
+
+
+def messages_key(messages: list) -> str:
+    """The key of a conversation's state: every message's role and text, in order."""
+    return PREFIX_KEY_SEPARATOR.join(f"{m['role']}\x1f{m['content']}" for m in messages)
 
 
 class PrefixStateCache:
@@ -73,15 +79,21 @@ def holds_prefix(llama, tokens: np.ndarray) -> bool:
     return llama.n_tokens >= n and bool(np.array_equal(llama.input_ids[:n], tokens))
 
 
+def held_prefix(llama, tokens: np.ndarray) -> int:
+    """How many leading tokens the context holds already (all but the last at most: that
+    one is always read, so the logits are fresh)."""
+    held = llama.input_ids[: min(llama.n_tokens, len(tokens) - 1)]
+    differs = np.flatnonzero(held != tokens[: len(held)])
+    return int(differs[0]) if len(differs) else len(held)
+
+
 def hold_tokens(llama, tokens: np.ndarray) -> int:
     """Leave exactly these tokens in the context; returns how many had to be read.
 
     What the context already holds of them (the tutor prompt, say) is kept, not read again;
     at least the last token is read, so the logits are fresh.
     """
-    held = llama.input_ids[: min(llama.n_tokens, len(tokens) - 1)]
-    differs = np.flatnonzero(held != tokens[: len(held)])
-    llama.n_tokens = int(differs[0]) if len(differs) else len(held)
+    llama.n_tokens = held_prefix(llama, tokens)
     rest = tokens[llama.n_tokens :]
     llama.eval(rest.tolist())  # eval drops KV cells past n_tokens first
     return len(rest)

@@ -168,6 +168,18 @@ class SessionPrompts:
         past, since = self._memory(system, len(turns) - 1)
         return _layout(system, turns, instructions, self.history, past, since)[0]
 
+    def upcoming(self, system: str, context_messages: list[Any]) -> list[ChatMessage]:
+        """The start of the next turn's prompt under `system`, once the tutor has answered:
+        every message before that turn's instructions and question (empty while the
+        conversation does not end with an answer). Read while the learner is still
+        speaking, it leaves the turn only its own instructions and question to read."""
+        turns = conversation(context_messages)
+        if not turns or turns[-1]["role"] != "assistant":
+            return []
+        past, since = self._memory(system, len(turns))
+        asked = [*turns, {"role": "user", "content": ""}]  # the question yet to come
+        return _layout(system, asked, "", self.history, past, since)[0][:-1]
+
     def commit(
         self, system: str, context_messages: list[Any], instructions: str = ""
     ) -> list[ChatMessage]:

@@ -35,7 +35,7 @@ from agent.llm.speculation import SpeculationCounts, SpeculativeAnswer
 from agent.llm.thinking import Piece
 from agent.retrieval.grounding import grounding_or_none
 from planner.agent import PROMPT_HINTS, QUESTION_ACTION
-from planner.frames import PlanActionFrame
+from planner.frames import LikelyHintFrame, PlanActionFrame
 from planner.observations import last_user_text
 from speech.first_audio import FirstAudioGate
 from speech.frames import FallbackFrame, ProvisionalTranscriptFrame, SpeculativeClauseFrame
@@ -55,6 +55,13 @@ async def _one(text: str, tokens: int = 1) -> AsyncIterator[Piece]:
 
 # Facts for a learner's words within the turn's budget (tools/mcp_client.TurnToolbox).
 ContextProvider = Callable[[str], Awaitable[list[str]]]
+
+
+def _brief(messages: list[ChatMessage], at: int) -> str:
+    """A message for the log: its role and the start of its text."""
+    if at >= len(messages):
+        return "(none)"
+    return f"{messages[at]['role']}: {messages[at]['content'][:60]}"
 
 
 class TutorLLMService(LLMService):
@@ -111,6 +118,8 @@ class TutorLLMService(LLMService):
         self.speculations = SpeculationCounts()
         self._context: LLMContext | None = None  # the session's, seen at the last turn
         self._reading_ahead: asyncio.Task | None = None
+        self._reading_conversation: asyncio.Task | None = None
+        self._answered: list[Any] | None = None  # the context once the last answer is in
 
     async def _open_stream(
         self, messages: list[ChatMessage], plan: TurnPlan | None
@@ -171,6 +180,42 @@ class TutorLLMService(LLMService):
         else:
             job = self._prefill(prefill, text, hint)
             self._reading_ahead = self.create_task(job, name="read-ahead")
+
+    def _read_conversation_ahead(self, hint: str | None = None) -> None:
+        """Once the tutor has answered, read the start of the next prompt before the learner
+        asks: the conversation so far under this topic's notes and under none, each also
+        followed by the planner's likely `hint` once it is known. The next turn then reads
+        only its question, or its hint and question. Skipped once an answer is being read
+        or begun ahead, and after a turn cut short (its prompt is not known)."""
+        read = getattr(self._backend, "read_conversation", None)
+        if read is None or not self._read_provisional or self._answered is None:
+            return
+        if self._reading_ahead is not None and not self._reading_ahead.done():
+            return
+        prefixes = []
+        for system in dict.fromkeys([self._prompts.system or "", self._system_prompt]):
+            if system and (start := self._prompts.upcoming(system, self._answered)):
+                prefixes.append(start)
+                if hint:
+                    instruction = {"role": "system", "content": reply_instruction(hint)}
+                    prefixes.append([*start, instruction])
+        if prefixes:
+            job = self._read_conversations(read, prefixes, self._reading_conversation)
+            self._reading_conversation = self.create_task(job, name="read-conversation")
+
+    async def _read_conversations(
+        self, read, prefixes: list[list[ChatMessage]], before: asyncio.Task | None
+    ) -> None:
+        try:
+            if before is not None:
+                await before  # one read at a time; what it saved is not read again
+            for prefix in prefixes:
+                if self._reading_ahead is not None and not self._reading_ahead.done():
+                    return  # the learner is done: their turn's own read comes first
+                tokens = await read(prefix)
+                logger.debug("LLM read {} conversation tokens ahead of the next turn", tokens)
+        except Exception as exc:  # an optimisation: failing loses nothing
+            logger.warning("reading the conversation ahead failed: {}", exc)
 
     async def _provisional_messages(self, text: str, hint: str | None) -> list[ChatMessage]:
         """The prompt a turn on this transcript would send, with the planner's hint for it
@@ -235,8 +280,9 @@ class TutorLLMService(LLMService):
                 pairs = zip(speculation.messages, messages, strict=False)
                 at = next((i for i, (a, b) in enumerate(pairs) if a != b), len(messages))
                 logger.debug("answer begun ahead discarded: plain plan {}, usable {}, prompt "
-                             "differs at message {} of {}", plain, speculation.usable, at,
-                             len(messages))  # fmt: skip
+                             "differs at message {} of {}: {!r} vs {!r}", plain,
+                             speculation.usable, at, len(messages),
+                             _brief(speculation.messages, at), _brief(messages, at))  # fmt: skip
             await self._drop_speculation()
             return None
         self._speculation = None
@@ -266,10 +312,14 @@ class TutorLLMService(LLMService):
             return
         if isinstance(frame, (UserStartedSpeakingFrame, InterruptionFrame, CancelFrame, EndFrame)):
             await self._drop_speculation()  # the learner goes on: that answer is void
+        if isinstance(frame, LikelyHintFrame):
+            self._read_conversation_ahead(frame.prompt_hint)
+            return
         if not isinstance(frame, LLMContextFrame):
             await self.push_frame(frame, direction)
             return
         self._context = frame.context
+        self._answered = None
         question = last_user_text(frame.context.get_messages())
         system, instructions = self._system_prompt, []
         if self._context_provider is not None:
@@ -291,6 +341,7 @@ class TutorLLMService(LLMService):
         await self.start_processing_metrics()
         await self.start_ttfb_metrics()
         spoke, answer, self._turn_tokens = False, [], 0
+        finished = False  # the whole answer was written (not cut short by a barge-in)
         try:
             stream = await self._open_stream(messages, plan)
             # aclosing: a barge-in cancels this task, and the backend must stop generating
@@ -311,6 +362,7 @@ class TutorLLMService(LLMService):
                     if self._first_audio is not None:
                         await self._first_audio.wait()  # Piper speaks the first clause first
                     piece = await anext(pieces, None)
+                finished = True
         except Exception as exc:  # a failing backend degrades the turn, not the session
             reason = "no first token in time" if isinstance(exc, TimeoutError) else str(exc)
             logger.error("LLM backend {} failed: {}", self._backend.name, reason)
@@ -322,5 +374,9 @@ class TutorLLMService(LLMService):
             await self.stop_ttfb_metrics()
             await self.stop_processing_metrics()
             await self.push_frame(LLMFullResponseEndFrame())
+            if spoke and finished:  # the conversation the next turn continues
+                said = {"role": "assistant", "content": "".join(answer)}
+                self._answered = [*frame.context.get_messages(), said]
+                self._read_conversation_ahead()
             if plan is not None and self._compute is not None:
                 self._compute.finish(self._session_id, plan, "".join(answer), self._turn_tokens)
