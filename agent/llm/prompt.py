@@ -19,7 +19,9 @@ question, 3.8 s at the fourth, in one session of four questions here).
 
 A change of topic (other notes in the system message) re-reads everything after the notes
 whatever the layout, so `SessionPrompts` then keeps only the last exchange and drops the
-earlier turns' instructions: what is re-read is what the new topic needs.
+earlier turns' instructions: what is re-read is what the new topic needs. Between turns
+`SessionPrompts.upcoming` gives the next prompt's start under a given system message, which
+the LLM service reads ahead (agent/llm/service.py) for this topic and for none.
 """
 
 from __future__ import annotations
