@@ -241,10 +241,13 @@ async def test_a_pool_answers_two_sessions_side_by_side():
     second = pool.stream(QUESTION, max_tokens=12, temperature=0.0)
     heads = [await anext(first), await anext(second)]
     assert pool.busy == [1, 1]  # each turn took its own context
+    answered = [*QUESTION, {"role": "assistant", "content": "It pulls things down."}]
+    assert await pool.read_conversation(answered) == -1  # no reading ahead beside a turn
     rest = [[p async for p in first], [p async for p in second]]
     answers = ["".join([h, *r]) for h, r in zip(heads, rest, strict=True)]
     assert answers[0] == answers[1] and len(answers[0].split()) >= 3
     assert pool.busy == [0, 0]
+    assert await pool.read_conversation(answered) > 0
     cut = pool.stream(QUESTION, max_tokens=50, temperature=0.0)
     await anext(cut)
     await cut.aclose()  # a barge-in frees the context

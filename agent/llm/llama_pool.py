@@ -66,9 +66,13 @@ class LlamaCppPool:
         return await self.members[self._least_busy()].prefill(messages)
 
     async def read_conversation(self, messages: list[ChatMessage]) -> int:
-        """LlamaCppBackend.read_conversation on the least busy context (the saved state
-        serves every context of the pool)."""
-        return await self.members[self._least_busy()].read_conversation(messages)
+        """LlamaCppBackend.read_conversation on an idle context (the saved state serves
+        every context of the pool); -1 while any session's turn is in flight, as a
+        read ahead for one learner must not take the CPU from another waiting for an
+        answer."""
+        if any(self.busy):
+            return -1
+        return await self.members[0].read_conversation(messages)
 
     def read_ahead(self, system_prompts: list[str | list[str]], stop: threading.Event) -> int:
         """Save the states of system messages turns are likely to send (run in a thread).
