@@ -106,9 +106,9 @@ class LLMSettings(Section):
     )
     conversation_states: int = Field(
         default=8, ge=0, le=1024,
-        description="saved llama.cpp states of sessions' conversations, read while the "
-        "learner speaks so the next turn reads only its hint and question (~4-8 MB each; "
-        "two per session between turns); 0 = off",
+        description="saved llama.cpp states of sessions' conversations, read once the tutor "
+        "has answered so the next turn reads only its question, or its hint and question "
+        "(~3-6 MB each; up to four per session between turns); 0 = off",
     )  # fmt: skip
     read_ahead: bool = Field(
         default=True,
