@@ -20,8 +20,9 @@ class PlanActionFrame(DataFrame):
 
 @dataclass
 class LikelyHintFrame(SystemFrame):
-    """The hint the planner would give the turn the learner has just begun, if it is a
-    question (the usual case): the LLM reads it into the next prompt while they speak. A
-    system frame, so the interruption that starts the learner's turn does not drop it."""
+    """The hint the planner would give the learner's next turn if it is a question (the
+    usual case), sent when the tutor stops speaking and again when the learner starts (the
+    silence they took can change it): the LLM reads it into the next prompt ahead. A system
+    frame, so the interruption that starts the learner's turn does not drop it."""
 
     prompt_hint: str = ""

@@ -10,7 +10,7 @@ then reads only what follows (the conversation and the question).
 States are keyed by the leading system messages' text (joined by PREFIX_KEY_SEPARATOR),
 shared by every context over the same model (a pool's contexts have the same size), and
 bounded (least recently used goes first). A second, smaller cache holds whole conversations
-read ahead of a session's next turn (`messages_key`), while the learner is still speaking.
+read ahead of a session's next turn (`messages_key`), once the tutor has answered.
 """
 
 from __future__ import annotations

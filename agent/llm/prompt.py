@@ -173,8 +173,8 @@ class SessionPrompts:
     def upcoming(self, system: str, context_messages: list[Any]) -> list[ChatMessage]:
         """The start of the next turn's prompt under `system`, once the tutor has answered:
         every message before that turn's instructions and question (empty while the
-        conversation does not end with an answer). Read while the learner is still
-        speaking, it leaves the turn only its own instructions and question to read."""
+        conversation does not end with an answer). Read before the learner asks, it leaves
+        the turn only its own instructions and question to read."""
         turns = conversation(context_messages)
         if not turns or turns[-1]["role"] != "assistant":
             return []

@@ -190,8 +190,6 @@ class TutorLLMService(LLMService):
         read = getattr(self._backend, "read_conversation", None)
         if read is None or not self._read_provisional or self._answered is None:
             return
-        if self._reading_ahead is not None and not self._reading_ahead.done():
-            return
         prefixes = []
         for system in dict.fromkeys([self._prompts.system or "", self._system_prompt]):
             if system and (start := self._prompts.upcoming(system, self._answered)):
