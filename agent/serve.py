@@ -44,7 +44,9 @@ def check_model_files(settings: Settings) -> None:
         smollm2_gguf(settings.llm.model_path)
     if settings.perception.enabled:
         from perception.checkpoint import DEFAULT_CHECKPOINT
+        from perception.observations import face_cascade
 
+        face_cascade()
         require_file(
             settings.perception.checkpoint or DEFAULT_CHECKPOINT,
             "z-JEPA checkpoint",

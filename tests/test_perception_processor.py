@@ -97,3 +97,23 @@ def test_observation_helpers():
         voice.add(quiet, 16000)
     assert voice.speaking_fraction == pytest.approx(0.5, abs=0.05)
     assert voice.silence_s == pytest.approx(0.5)
+
+
+def test_an_opencv_without_haar_cascades_stops_the_server_at_startup(monkeypatch):
+    """An H100 image's OpenCV had no CascadeClassifier: every session start failed (HTTP 500).
+    The startup check names the fix instead, before a port is bound."""
+    import types
+
+    import perception.observations as observations
+    from agent.config import load_settings
+    from agent.serve import check_model_files
+    from speech.assets import ModelFileMissing
+
+    assert not observations.face_cascade().empty()  # the pinned OpenCV has it
+    bare = types.SimpleNamespace(__version__="5.0.0")
+    with pytest.raises(ModelFileMissing, match="ECO1_PERCEPTION__ENABLED=false"):
+        observations.face_cascade(bare)
+    monkeypatch.setattr(observations, "cv2", bare)
+    with pytest.raises(ModelFileMissing, match=r"OpenCV \(5.0.0\) has no Haar cascades"):
+        check_model_files(load_settings())
+    check_model_files(load_settings(overrides={"perception": {"enabled": False}}))

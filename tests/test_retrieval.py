@@ -196,3 +196,25 @@ def test_the_retrieval_eval_compares_the_gates_side_by_side(tmp_path, index):
     assert after["uncovered_held_out"]["wrong"] < before["uncovered_held_out"]["wrong"]
     assert after["covered_held_out"]["right"] == before["covered_held_out"]["right"] >= 0.9
     assert set(result["sweep_min_similarity"]) >= {"0.35"} and (tmp_path / "retrieval.png").exists()
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "cpu"), ("cuda", "cuda")])
+def test_bm25s_keeps_jax_off_the_gpu_unless_told(preset, expected):
+    """bm25s runs a JAX top-k at import; on a GPU host that took 75 % of the GPU's memory."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "JAX_PLATFORMS"}
+    if preset:
+        env["JAX_PLATFORMS"] = preset
+    code = (
+        "import os, sys\n"
+        "from agent.retrieval.index import _tokens\n"
+        "assert 'bm25s' not in sys.modules\n"
+        "_tokens(['light is fast'])\n"
+        "print(os.environ['JAX_PLATFORMS'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent, check=True)  # fmt: skip
+    assert out.stdout.strip() == expected

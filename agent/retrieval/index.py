@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,21 @@ QUESTION_WORDS = (
 ).split()
 
 
-def _tokens(texts: list[str]) -> list[list[str]]:
+def _bm25s():
+    """bm25s, with JAX (which it runs a top-k on at import when installed) kept on the CPU.
+
+    On a GPU host whose Python has CUDA JAX (the H100 image does), that import-time top-k
+    made JAX take 75 % of the GPU's memory for itself; we only use BM25 scores, never its
+    top-k. Set JAX_PLATFORMS yourself to override.
+    """
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
     import bm25s
+
+    return bm25s
+
+
+def _tokens(texts: list[str]) -> list[list[str]]:
+    bm25s = _bm25s()
     from bm25s.stopwords import STOPWORDS_EN
 
     stopwords = list(STOPWORDS_EN) + QUESTION_WORDS
@@ -104,8 +118,7 @@ class HybridIndex:
         dense_weight: float = 0.5,
         relevance: Relevance = Relevance(),
     ) -> None:
-        import bm25s
-
+        bm25s = _bm25s()
         if not passages:
             raise ValueError("an index needs at least one passage")
         if bm25_weight < 0 or dense_weight < 0 or bm25_weight + dense_weight <= 0:
