@@ -232,17 +232,71 @@ def questions_with_notes(settings: Settings) -> list[str]:
             if index.search(text, retrieval.k, retrieval.min_score)]  # fmt: skip
 
 
+def first_turns_result(
+    settings: Settings, gpu: str | None, runs: dict[str, list[dict[str, Any]]], wall_s: float
+) -> dict[str, Any]:
+    """The file's first-turn part, complete on its own; `sessions_done` is False until the
+    sessions' later turns are added."""
+    result = summarize(runs["eco1"])
+    result["baseline"] = summarize(runs["baseline"])
+    result["ratio_p50"] = ratios(result, result["baseline"])
+    result["questions_with_notes"] = questions_with_notes(settings)
+    result["host"] = {"machine": platform.machine(), "cpus": os.cpu_count(), "gpu": gpu}
+    result["placement"] = placement(settings, gpu)
+    result["wall_s"] = round(wall_s, 1)
+    result["per_turn"] = {
+        design: [{key: turn[key] for key in ("heard", "first_clause", "stages")} for turn in turns]
+        for design, turns in runs.items()
+    }
+    result["sessions_done"] = False
+    return result
+
+
+def add_sessions(
+    result: dict[str, Any],
+    in_sessions: dict[str, list[dict[str, Any]]],
+    sessions: int,
+    questions: int,
+    wall_s: float,
+) -> None:
+    """Adds the later turns of the sessions (none when there were none to run)."""
+    if sessions and questions > 1:
+        later = {design: later_turns(records) for design, records in in_sessions.items()}
+        result["later_turns"] = {
+            "sessions": sessions,
+            "questions_per_session": questions,
+            **later,
+            "ratio_p50": ratios(later["eco1"], later["baseline"]),
+        }
+    result["per_session_turn"] = {
+        design: [
+            {key: record.get(key) for key in ("session", "turn", "heard", "stages", "failed")}
+            for record in records
+        ]
+        for design, records in in_sessions.items()
+    }
+    result["wall_s"] = round(wall_s, 1)
+    result["sessions_done"] = True
+
+
+def write_result(result: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
+    plot(result, path.with_suffix(".png"))
+
+
 def run_latency_eval(
     settings: Settings, *, turns: int, out_dir: Path, sessions: int = 2, questions: int = 6
 ) -> int:
     """Writes latency.json, or latency_gpu.json (device named) when the LLM is on a GPU.
 
     `turns` first turns per design, then `sessions` sessions of `questions` questions per
-    design (0 sessions skips that phase).
+    design (0 sessions skips that phase). The first turns are written as soon as they are
+    done, so a run cut short during the sessions (a leased GPU's time running out) still
+    leaves them, marked `"sessions_done": false`.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     gpu = gpu_name(settings)
-    name = "latency_gpu" if gpu else "latency"
+    path = out_dir / f"{'latency_gpu' if gpu else 'latency'}.json"
     flags = ["--profile", settings.profile, "--llm-backend", settings.llm.backend]
     logs = out_dir / "latency_logs"
     logs.mkdir(exist_ok=True)
@@ -255,35 +309,15 @@ def run_latency_eval(
         started = time.time()
         servers = {"eco1": eco1, "baseline": stock}
         runs = asyncio.run(run_turns(servers, turns, samples))
+        result = first_turns_result(settings, gpu, runs, time.time() - started)
+        if sessions:
+            write_result(result, path)
+            print(f"wrote the first turns to {path}; sessions next")
         in_sessions = asyncio.run(run_sessions(servers, sessions, questions, samples))
-    result = summarize(runs["eco1"])
-    result["baseline"] = summarize(runs["baseline"])
-    result["ratio_p50"] = ratios(result, result["baseline"])
-    if sessions and questions > 1:
-        later = {design: later_turns(records) for design, records in in_sessions.items()}
-        result["later_turns"] = {
-            "sessions": sessions,
-            "questions_per_session": questions,
-            **later,
-            "ratio_p50": ratios(later["eco1"], later["baseline"]),
-        }
-    result["questions_with_notes"] = questions_with_notes(settings)
-    result["host"] = {"machine": platform.machine(), "cpus": os.cpu_count(), "gpu": gpu}
-    result["placement"] = placement(settings, gpu)
-    result["wall_s"] = round(time.time() - started, 1)
-    result["per_turn"] = {
-        design: [{key: turn[key] for key in ("heard", "first_clause", "stages")} for turn in turns]
-        for design, turns in runs.items()
-    }
-    result["per_session_turn"] = {
-        design: [{key: record.get(key) for key in ("session", "turn", "heard", "stages", "failed")}
-                 for record in records]
-        for design, records in in_sessions.items()
-    }  # fmt: skip
-    (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
-    plot(result, out_dir / f"{name}.png")
+    add_sessions(result, in_sessions, sessions, questions, time.time() - started)
+    write_result(result, path)
     print_summary(result)
-    print(f"wrote {out_dir / name}.json and {out_dir / name}.png")
+    print(f"wrote {path} and {path.with_suffix('.png')}")
     return 0 if result["turns"] and result["baseline"]["turns"] else 1
 
 

@@ -54,3 +54,37 @@ def test_later_turns_leave_out_each_sessions_first_and_count_failures() -> None:
     assert later["stages"]["commit_to_audio_ms"]["p50"] == 500.0  # the first turn is not in it
     stock = later_turns([turn(0, 1.0), turn(1, 1000.0)])
     assert ratios(later, stock)["commit_to_audio_ms"] == 0.5
+
+
+def test_first_turns_are_written_before_the_sessions_and_marked_so(tmp_path, monkeypatch):
+    """A leased GPU's time ran out during the sessions and the whole run was lost: the first
+    turns now land in the file first, marked sessions_done false until the sessions end."""
+    import json
+
+    import evals.latency as latency
+    from agent.latency import STAGES
+
+    monkeypatch.setattr(latency, "questions_with_notes", lambda settings: [])
+
+    def turn(c2a_ms: float, index: int = 0) -> dict:
+        stages = dict.fromkeys(STAGES, 50.0) | {"commit_to_audio_ms": c2a_ms}
+        return {"heard": "q", "first_clause": "a", "turn": index, "stages": stages,
+                "understood": True}  # fmt: skip
+
+    runs = {"eco1": [turn(100.0), turn(300.0)], "baseline": [turn(400.0), turn(400.0)]}
+    result = latency.first_turns_result(load_settings(), None, runs, 12.34)
+    path = tmp_path / "latency.json"
+    latency.write_result(result, path)
+    written = json.loads(path.read_text())
+    assert written["sessions_done"] is False and "later_turns" not in written
+    assert written["stages"]["commit_to_audio_ms"]["p50"] == 200.0
+    assert written["ratio_p50"]["commit_to_audio_ms"] == 0.5
+    assert path.with_suffix(".png").exists()
+
+    sessions = {design: [turn(900.0, 0), turn(250.0, 1)] for design in ("eco1", "baseline")}
+    latency.add_sessions(result, sessions, sessions=1, questions=2, wall_s=60.0)
+    latency.write_result(result, path)
+    written = json.loads(path.read_text())
+    assert written["sessions_done"] is True and written["wall_s"] == 60.0
+    assert written["later_turns"]["eco1"]["stages"]["commit_to_audio_ms"]["p50"] == 250.0
+    assert written["per_turn"]["eco1"][0]["first_clause"] == "a"
