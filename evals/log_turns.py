@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.latency import STAGES
-from evals.latency import percentiles, ratios
+from evals.latency import percentiles
 
 # "20:00:04.038 INFO    SmallWebRTCConnection#0-849b… turn latency {'vad': 200.56, …}"
 TURN_LINE = re.compile(
@@ -79,9 +79,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{item!r}: give NAME=PATH")
         result[name] = summarize_log(Path(path))
     if {"eco1", "baseline"} <= result.keys():
-        result["ratio_p50_first_turns"] = ratios(
-            result["eco1"]["first_turns"], result["baseline"]["first_turns"]
-        )
+        eco1, stock = (result[n]["first_turns"]["stages"] for n in ("eco1", "baseline"))
+        result["ratio_p50_first_turns"] = {
+            stage: round(eco1[stage]["p50"] / stock[stage]["p50"], 3)
+            for stage in eco1
+            if stage in stock and stock[stage]["p50"] > 0  # NaN (no data) compares False
+        }
     for name, block in result.items():
         if name.startswith("ratio"):
             continue
