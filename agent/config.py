@@ -141,6 +141,12 @@ class ASRSettings(Section):
         default=2, ge=1, le=8,
         description="Whisper calls that run at once (the model is shared by all sessions)",
     )  # fmt: skip
+    cpu_threads: int = Field(
+        default=0, ge=0, le=64,
+        description="threads of one Whisper call on the CPU; 0 = half the cores, 1 to 4 "
+        "(CTranslate2's own default is 4 whatever the cores: on this 2-core host a call took "
+        "273 ms p50 on 4 threads, 118 on 1; eco1 eval asr-threads)",
+    )  # fmt: skip
     streaming: bool = Field(
         default=True,
         description="transcribe during speech and start the final pass at the first quiet "

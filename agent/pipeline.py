@@ -126,6 +126,7 @@ def speech_recognizer(settings: Settings, vad: ObservedSileroVAD) -> SharedWhisp
         no_speech_prob=asr.no_speech_prob,
         beam_size=asr.beam_size,
         workers=asr.workers,
+        cpu_threads=asr.cpu_threads,
         window_s=asr.window_s,
     )
     if not asr.streaming:

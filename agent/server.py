@@ -78,6 +78,7 @@ def warm_up_models(settings: Settings) -> None:
         settings.asr.device,
         settings.asr.compute_type,
         settings.asr.workers,
+        settings.asr.cpu_threads,
     )
     second = np.zeros(16000, np.int16)
     transcribe(whisper, second, 1, settings.asr.no_speech_prob)  # the full-window fallback

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from pipecat.frames.frames import TTSAudioRawFrame, TTSSpeakFrame, TTSStartedFrame
@@ -84,3 +86,22 @@ async def test_a_failing_clause_is_replaced_by_the_fallback_line():
     )
     assert len(pcm) > 0.3 * 16000 and np.abs(pcm).max() > 1000  # the stand-in line is heard
     assert not any(isinstance(f, PhonemeAlignmentFrame) for f in down)
+
+
+def test_whisper_threads_default_to_half_the_cores_up_to_four(monkeypatch):
+    """CTranslate2's own default, 4 threads, made a call twice as slow on 2 cores."""
+    import speech.asr as asr
+
+    monkeypatch.setattr(asr.os, "cpu_count", lambda: 2)
+    assert asr.whisper_threads() == 1 and asr.whisper_threads(3) == 3
+    monkeypatch.setattr(asr.os, "cpu_count", lambda: 1)
+    assert asr.whisper_threads() == 1
+    monkeypatch.setattr(asr.os, "cpu_count", lambda: 16)
+    assert asr.whisper_threads() == 4
+    made = []
+    monkeypatch.setattr(asr, "WhisperModel", lambda *a, **k: made.append(k) or object())
+    monkeypatch.setattr(asr, "_models", {})
+    asr.shared_whisper_model(Path("m"), "cpu", "int8", workers=2, cpu_threads=0)
+    asr.shared_whisper_model(Path("m"), "cpu", "int8", workers=2, cpu_threads=4)  # same model
+    asr.shared_whisper_model(Path("m"), "cpu", "int8", workers=2, cpu_threads=1)
+    assert [k["cpu_threads"] for k in made] == [4, 1]
