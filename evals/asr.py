@@ -9,7 +9,6 @@ window (speech/whisper_window.py), and greedy decoding.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from piper import SynthesisConfig
 from tqdm import tqdm
 
 from evals.latency import percentiles
-from evals.plots import BarPanel, bar_panels
+from evals.plots import BarPanel, bar_panels, save_result
 from evals.speech_samples import QUESTIONS
 from speech.asr import shared_whisper_model, transcribe
 from speech.assets import piper_voice_file, whisper_model_dir
@@ -97,10 +96,7 @@ def run_asr_eval(out_dir: Path) -> int:
         "ms": {name: percentiles(values) for name, values in timings.items()},
         "misheard": misses,
     }
-    (out_dir / "asr_decoding.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot(result, out_dir / "asr_decoding.png")
-    print(json.dumps({k: result[k] for k in ("wer", "ms")}))
-    print(f"wrote {out_dir / 'asr_decoding.json'} and {out_dir / 'asr_decoding.png'}")
+    save_result(out_dir, "asr_decoding", result, plot, ("wer", "ms"))
     return 0
 
 

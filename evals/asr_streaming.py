@@ -16,7 +16,6 @@ Writes evals/results/asr.json and asr.png:
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from tqdm import tqdm
 from agent.config import Settings
 from evals.asr import word_errors
 from evals.latency import percentiles
-from evals.plots import BarPanel, bar_panels
+from evals.plots import BarPanel, bar_panels, save_result
 from evals.speech_samples import QUESTIONS, VOICES, speak
 from evals.streaming_harness import Recognition, recognize
 
@@ -95,10 +94,7 @@ def run_asr_streaming_eval(out_dir: Path, limit: int | None = None) -> int:
     started = time.monotonic()
     summary = summarize(cases, asyncio.run(measure(cases)))
     summary["wall_s"] = round(time.monotonic() - started, 1)
-    (out_dir / "asr.json").write_text(json.dumps(summary, indent=2) + "\n")
-    plot(summary, out_dir / "asr.png")
-    print(json.dumps({k: summary[k] for k in ("wer", "final_after_vad_stop_ms", "speculations")}))
-    print(f"wrote {out_dir / 'asr.json'} and {out_dir / 'asr.png'}")
+    save_result(out_dir, "asr", summary, plot, ("wer", "final_after_vad_stop_ms", "speculations"))
     return 0
 
 

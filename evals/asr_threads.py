@@ -9,7 +9,6 @@ back on each case in a rotating order, so the host's noise falls on all of them 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from tqdm import tqdm
 
 from evals.asr import DECODERS, samples, word_errors
 from evals.latency import percentiles
-from evals.plots import BarPanel, bar_panels
+from evals.plots import BarPanel, bar_panels, save_result
 from speech.asr import shared_whisper_model, transcribe, whisper_threads
 from speech.assets import whisper_model_dir
 
@@ -62,10 +61,7 @@ def run_asr_threads_eval(out_dir: Path) -> int:
             str(n): sum(a == b for a, b in zip(heard[n], heard[4], strict=True)) for n in counts
         },
     }
-    (out_dir / "asr_threads.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot(result, out_dir / "asr_threads.png")
-    print(json.dumps({k: result[k] for k in ("cores", "ms", "wer")}))
-    print(f"wrote {out_dir / 'asr_threads.json'} and {out_dir / 'asr_threads.png'}")
+    save_result(out_dir, "asr_threads", result, plot, ("cores", "ms", "wer"))
     return 0
 
 

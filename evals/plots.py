@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -35,3 +38,17 @@ def bar_panels(path: Path, panels: list[BarPanel], suptitle: str, width: float =
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def save_result(
+    out_dir: Path,
+    name: str,
+    result: dict[str, Any],
+    plot: Callable[[dict[str, Any], Path], None],
+    headline: tuple[str, ...],
+) -> None:
+    """NAME.json and NAME.png in out_dir; prints the headline keys and where both went."""
+    (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot(result, out_dir / f"{name}.png")
+    print(json.dumps({key: result[key] for key in headline}))
+    print(f"wrote {out_dir / name}.json and {out_dir / name}.png")
