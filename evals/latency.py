@@ -85,15 +85,20 @@ def turn_stages(client_marks: dict[str, Any], record: dict[str, Any]) -> dict[st
     return stages
 
 
+def stage_percentiles(turns: list[dict[str, Any]], stages=STAGES) -> dict[str, dict]:
+    """Each stage's p50/p95 over the turns that have it."""
+    return {
+        stage: percentiles([t["stages"][stage] for t in turns if stage in t["stages"]])
+        for stage in stages
+    }
+
+
 def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:
     """Turn count, how many were understood and each stage's p50/p95 over answered turns."""
     return {
         "turns": len(turns),
         "understood": sum(t["understood"] for t in turns),
-        "stages": {
-            stage: percentiles([t["stages"][stage] for t in turns if stage in t["stages"]])
-            for stage in STAGES
-        },
+        "stages": stage_percentiles(turns),
     }
 
 
@@ -194,10 +199,11 @@ def later_turns(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def ratios(eco1: dict[str, Any], baseline: dict[str, Any]) -> dict[str, float]:
     """Eco-1's p50 over the stock pipeline's, per stage both measured."""
+    stock = baseline["stages"]
     return {
-        stage: round(eco1["stages"][stage]["p50"] / baseline["stages"][stage]["p50"], 3)
-        for stage in STAGES
-        if baseline["stages"][stage]["p50"] > 0  # NaN (no data) compares False
+        stage: round(eco1["stages"][stage]["p50"] / stock[stage]["p50"], 3)
+        for stage in eco1["stages"]
+        if stage in stock and stock[stage]["p50"] > 0  # NaN (no data) compares False
     }
 
 

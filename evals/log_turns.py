@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.latency import STAGES
-from evals.latency import percentiles
+from evals.latency import ratios, stage_percentiles
 
 # "20:00:04.038 INFO    SmallWebRTCConnection#0-849b… turn latency {'vad': 200.56, …}"
 TURN_LINE = re.compile(
@@ -47,13 +47,7 @@ def read_turns(path: Path) -> list[dict[str, Any]]:
 def summarize_turns(turns: list[dict[str, Any]]) -> dict[str, Any]:
     present = {stage for turn in turns for stage in turn["stages"]}
     stages = [stage for stage in STAGES if stage in present] + sorted(present - set(STAGES))
-    return {
-        "turns": len(turns),
-        "stages": {
-            stage: percentiles([t["stages"][stage] for t in turns if stage in t["stages"]])
-            for stage in stages
-        },
-    }
+    return {"turns": len(turns), "stages": stage_percentiles(turns, stages)}
 
 
 def summarize_log(path: Path) -> dict[str, Any]:
@@ -79,12 +73,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{item!r}: give NAME=PATH")
         result[name] = summarize_log(Path(path))
     if {"eco1", "baseline"} <= result.keys():
-        eco1, stock = (result[n]["first_turns"]["stages"] for n in ("eco1", "baseline"))
-        result["ratio_p50_first_turns"] = {
-            stage: round(eco1[stage]["p50"] / stock[stage]["p50"], 3)
-            for stage in eco1
-            if stage in stock and stock[stage]["p50"] > 0  # NaN (no data) compares False
-        }
+        result["ratio_p50_first_turns"] = ratios(
+            result["eco1"]["first_turns"], result["baseline"]["first_turns"]
+        )
     for name, block in result.items():
         if name.startswith("ratio"):
             continue
