@@ -45,6 +45,7 @@ class Recognition:
     final: str = ""
     interims: list[str] = field(default_factory=list)
     provisional: list[str] = field(default_factory=list)  # early final texts, pre-commit
+    provisional_before_final: bool = True  # no provisional text came after the transcript
     vad_stop_at: float | None = None
     final_at: float | None = None
     speculations_used: int = 0  # early final passes taken as the transcript (streaming only)
@@ -73,6 +74,8 @@ class _Recorder(FrameProcessor):
             self._out.interims.append(frame.text)
         elif isinstance(frame, ProvisionalTranscriptFrame):
             self._out.provisional.append(frame.text)
+            if self._out.final:
+                self._out.provisional_before_final = False
         elif isinstance(frame, TranscriptionFrame):
             self._out.final = f"{self._out.final} {frame.text}".strip()
             self._out.final_at = self._out.final_at or now

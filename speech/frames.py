@@ -39,7 +39,8 @@ class PhonemeAlignmentFrame(DataFrame):
 
 @dataclass
 class ProvisionalTranscriptFrame(DataFrame):
-    """The final pass's text, ready before the VAD confirmed the end of speech.
+    """The final pass's text, ready before the turn commits (before or just after the VAD
+    confirmed the end of speech, while the turn detector decides).
 
     The turn is not committed yet (speech may resume, smart-turn may wait): the LLM may
     read the prompt ahead on it, but nothing may be said from it. The planner fills in the

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -47,7 +47,7 @@ class SpeculativeFinal:
     """A final pass started at the first quiet frame; `void` once speech resumed."""
 
     pcm: bytes
-    task: asyncio.Task[str]
+    task: asyncio.Task[str] = field(init=False)
     void: bool = False
 
 
@@ -92,9 +92,11 @@ class StreamingWhisperSTTService(SharedWhisperSTTService):
     def _on_vad_state(self, previous: VADState, state: VADState) -> None:
         if state == VADState.STOPPING and previous == VADState.SPEAKING and self.is_usable:
             self._void_speculation()
-            pcm = bytes(self._audio_buffer) + self._trailing_silence()
-            task = self.create_task(self._speculative_pass(pcm), name="speculative-final")
-            self._speculation = SpeculativeFinal(pcm, task)
+            speculation = SpeculativeFinal(bytes(self._audio_buffer) + self._trailing_silence())
+            speculation.task = self.create_task(
+                self._speculative_pass(speculation), name="speculative-final"
+            )
+            self._speculation = speculation
         elif state == VADState.SPEAKING and previous == VADState.STOPPING:
             self._void_speculation()
 
@@ -109,19 +111,24 @@ class StreamingWhisperSTTService(SharedWhisperSTTService):
         samples = np.frombuffer(pcm, dtype=np.int16)
         return await asyncio.to_thread(self._transcribe, samples, self._beam_size)
 
-    async def _speculative_pass(self, pcm: bytes) -> str:
-        """The early final pass; if it is done while the VAD still waits, its text goes
-        downstream as provisional, so the LLM can read ahead."""
-        text = await self._final_pass(pcm)
-        speculation = self._speculation
-        current = speculation is not None and speculation.pcm is pcm and not speculation.void
-        if text and current and self._user_speaking:
+    async def _speculative_pass(self, speculation: SpeculativeFinal) -> str:
+        """The early final pass; unless speech resumed, its text goes downstream as
+        provisional, so the LLM can read ahead until the turn commits.
+
+        That holds after the VAD's stop too: the turn detector still decides for ~0.1-0.2 s
+        after it, and the pass here often ends just after the stop (in a session of six
+        questions, four of them), so requiring it to beat the stop lost the LLM that window.
+        The provisional frame always goes ahead of the transcript (run_stt awaits this task),
+        so it never arrives after the turn it belongs to has committed."""
+        text = await self._final_pass(speculation.pcm)
+        if text and not speculation.void:
             await self.push_frame(ProvisionalTranscriptFrame(text=text))
         return text
 
     async def _handle_user_stopped_speaking(self, frame) -> None:
         speculation = self._speculation
         if speculation is None or speculation.void or not self.is_usable:
+            self._void_speculation()  # its text, if it comes, is not this turn's
             self._speculation = None
             await super()._handle_user_stopped_speaking(frame)
             return

@@ -172,7 +172,7 @@ async def test_a_new_topic_is_read_ahead_as_sent_without_the_old_hint():
     )
     question = {"role": "user", "content": "What is gravity?"}
     reply = {"role": "assistant", "content": "Gravity pulls."}
-    new_topic = {"role": "user", "content": "What do decomposers do in an ecosystem?"}
+    new_topic = {"role": "user", "content": "And what do decomposers do in an ecosystem?"}
     assert await compute.notes_for(question["content"]) != await compute.notes_for(
         new_topic["content"]
     )
@@ -187,4 +187,34 @@ async def test_a_new_topic_is_read_ahead_as_sent_without_the_old_hint():
     assert [m["role"] for m in turn_one] == ["system", "system", "user"]
     assert [m["role"] for m in turn_two] == ["system", "user", "assistant", "system", "user"]
     assert turn_two[1] == question  # the last exchange stays, its old hint does not
+    assert backend.prefilled == [turn_two]
+
+
+class AnsweredAndAskedBackend(AnsweringBackend):
+    """Adds its reply, then the learner's next question, to the shared context: the user
+    aggregator commits a turn just as its provisional transcript reaches the LLM."""
+
+    def __init__(self, session: LLMContext, reply: dict, asked: dict) -> None:
+        super().__init__(session, reply)
+        self.asked = asked
+
+    async def stream(self, messages, *, max_tokens: int, temperature: float):
+        async for piece in super().stream(messages, max_tokens=12, temperature=0.0):
+            yield piece
+        if len(self.streamed) == 1:
+            self.session.add_message(self.asked)
+
+
+async def test_a_provisional_transcript_already_in_the_context_is_not_asked_twice():
+    question = {"role": "user", "content": "What is gravity?"}
+    reply = {"role": "assistant", "content": "Gravity pulls."}
+    follow_up = {"role": "user", "content": "Why do we not float?"}
+    session = LLMContext(messages=[question])
+    backend = AnsweredAndAskedBackend(session, reply, follow_up)
+    llm = TutorLLMService(
+        backend, system_prompt="You are a patient tutor.", max_tokens=12, temperature=0.0
+    )
+    await two_turns(llm, session, reply, follow_up)
+    turn_two = backend.streamed[1]
+    assert [m["content"] for m in turn_two].count(follow_up["content"]) == 1
     assert backend.prefilled == [turn_two]

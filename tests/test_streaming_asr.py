@@ -28,6 +28,10 @@ async def test_the_early_final_pass_is_the_transcript():
     assert mentions(heard.final, "sky", "blue"), heard.final
     assert heard.speculations_used == 1 and heard.speculations_voided == 0
     assert heard.final_after_vad_stop_ms is not None
+    # Done before or after the VAD's stop, the pass's text goes ahead of the transcript as
+    # provisional: the turn detector still decides after the stop, and the LLM reads ahead.
+    assert heard.provisional == [heard.final], (heard.provisional, heard.final)
+    assert heard.provisional_before_final
 
 
 async def test_an_early_pass_done_before_the_stop_is_sent_as_provisional():
@@ -51,6 +55,8 @@ async def test_speech_after_a_pause_voids_the_early_pass():
     heard = await recognize(pcm, config, paced=True)
     assert heard.speculations_voided >= 1
     assert mentions(heard.final, "gravity"), heard.final
+    # "What is" may go out as provisional while the pause lasts; the last one is the turn's.
+    assert heard.provisional[-1:] == [heard.final], heard.provisional
 
 
 async def test_interim_transcripts_arrive_during_long_speech():
