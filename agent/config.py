@@ -65,6 +65,12 @@ class LLMSettings(Section):
         description="conversation kept in the prompt: past this many words the oldest "
         "messages go, down to half of it (bounds what a turn re-reads when its notes change)",
     )  # fmt: skip
+    fresh_topics: bool = Field(
+        default=True,
+        description="a question on other notes than the last turn's that stands alone (no "
+        "word pointing back, agent/llm/prompt.py) is sent without the last exchange, which "
+        "it would otherwise read again",
+    )
     base_url: str = Field(
         default="http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint (vLLM...)"
     )

@@ -80,7 +80,9 @@ def build_tutor_worker(
         session_id=session_id,
         first_audio=first_audio,
         read_provisional=settings.llm.read_provisional,
-        history=HistoryLimits(settings.llm.history_words, settings.llm.answer_words),
+        history=HistoryLimits(
+            settings.llm.history_words, settings.llm.answer_words, settings.llm.fresh_topics
+        ),
         opening_clause=partial(
             opening_clause,
             min_words=settings.tts.clause_min_words,

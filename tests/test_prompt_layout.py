@@ -10,6 +10,7 @@ from agent.llm.prompt import (
     chat_messages,
     clip_answer,
     history_start,
+    stands_alone,
 )
 
 SYSTEM = "You are a patient science tutor. Answer in two short sentences."
@@ -128,7 +129,7 @@ def test_within_a_topic_each_prompt_extends_the_last():
 def test_a_new_topic_keeps_the_last_exchange_and_drops_old_instructions():
     other = SYSTEM + " Notes: [1] Bees make honey from nectar."
     prompts = SessionPrompts(HistoryLimits(200, 20))
-    turns = [(SYSTEM, "What is light?"), (SYSTEM, "Why?"), (other, "How do bees make honey?"),
+    turns = [(SYSTEM, "What is light?"), (SYSTEM, "Why?"), (other, "How do they make honey?"),
              (other, "Why nectar?")]  # fmt: skip
     sent = _session(prompts, turns)
     new_topic = sent[2]
@@ -137,6 +138,29 @@ def test_a_new_topic_keeps_the_last_exchange_and_drops_old_instructions():
     assert new_topic[-2]["content"] == "For this reply: hint 2."
     assert sent[3][: len(new_topic)] == new_topic  # and the topic's next turn extends it
     assert prompts.since == 2 and set(prompts.past) == {4, 6}  # none from before the cut
+
+
+def test_a_new_topic_that_stands_alone_starts_without_the_last_exchange():
+    other = SYSTEM + " Notes: [1] Bees make honey from nectar."
+    turns = [(SYSTEM, "What is light?"), (SYSTEM, "Why?"), (other, "How do bees make honey?"),
+             (other, "Why nectar?")]  # fmt: skip
+    prompts = SessionPrompts(HistoryLimits(200, 20))
+    sent = _session(prompts, turns)
+    assert [m["role"] for m in sent[2]] == ["system", "system", "user"]
+    assert sent[2][-1]["content"] == "How do bees make honey?"
+    assert sent[3][: len(sent[2])] == sent[2]  # the topic's next turn extends it
+    assert prompts.since == 4 and set(prompts.past) == {4, 6}
+    # Turned off, the same question keeps the last exchange.
+    kept = _session(SessionPrompts(HistoryLimits(200, 20, fresh_topics=False)), turns)[2]
+    assert [m["content"] for m in kept[1:3]] == ["Why?", clip_answer(ANSWER, 20)]
+
+
+def test_a_question_stands_alone_unless_it_points_back():
+    alone = ["What is gravity?", "Why do birds migrate in winter", "How does a rainbow form?"]
+    follow_ups = ["Why?", "Does it work on the moon?", "What's its mass?", "Tell me more",
+                  "And how do plants grow?", "What about bees?", "How do they find home?"]  # fmt: skip
+    assert all(stands_alone(q) for q in alone)
+    assert not any(stands_alone(q) for q in follow_ups)
 
 
 def test_a_preview_remembers_nothing():
@@ -176,7 +200,7 @@ def test_the_upcoming_prefix_is_how_the_next_prompt_starts():
     prompts = SessionPrompts(HistoryLimits(30, 8))
     context: list[dict] = []
     for number, (system, question) in enumerate(
-        [(SYSTEM, "What is light?"), (SYSTEM, "Why?"), (other, "How do bees make honey?"),
+        [(SYSTEM, "What is light?"), (SYSTEM, "Why?"), (other, "How do they make honey?"),
          (other, "Why nectar?"), (SYSTEM, "And light again?"), (SYSTEM, "Is it fast?"),
          (SYSTEM, "Is it hot?"), (SYSTEM, "Can we see it?")]
     ):  # fmt: skip

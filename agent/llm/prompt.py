@@ -19,7 +19,10 @@ question, 3.8 s at the fourth, in one session of four questions here).
 
 A change of topic (other notes in the system message) re-reads everything after the notes
 whatever the layout, so `SessionPrompts` then keeps only the last exchange and drops the
-earlier turns' instructions: what is re-read is what the new topic needs. Between turns
+earlier turns' instructions: what is re-read is what the new topic needs. A question that
+stands alone (`stands_alone`: no word pointing back at what was said) keeps not even that
+(`HistoryLimits.fresh_topics`): the last exchange was most of what such a turn read (~50 of
+~65 tokens, ~0.3 s here), and the question does not need it. Between turns
 `SessionPrompts.upcoming` gives the next prompt's start under a given system message, which
 the LLM service reads ahead (agent/llm/service.py) for this topic and for none.
 """
@@ -38,11 +41,35 @@ class HistoryLimits:
     """How much of the conversation a prompt carries (llm.history_words, llm.answer_words).
 
     A change of topic re-reads all of it, so it is kept short: the tutor's past answers are
-    cut to their opening sentence (at most answer_words words), the learner's words kept.
+    cut to their opening sentence (at most answer_words words), the learner's words kept;
+    with `fresh_topics` (llm.fresh_topics), a new topic's question that stands alone is
+    sent without the last exchange.
     """
 
     words: int = 40
     answer_words: int = 20
+    fresh_topics: bool = True
+
+
+# Words by which a question points back at the conversation ("Why does it fall?", "What
+# about the other one?"), and first words that continue it ("And in winter?"): a question
+# with one of them keeps the last exchange.
+BACK_REFERENCES = frozenset(
+    "it its itself that this these those they them their theirs there he him his she her hers "
+    "one ones more else again also too same other another instead about".split()
+)
+CONTINUATIONS = frozenset("and but so or then also plus".split())
+
+
+def stands_alone(question: str) -> bool:
+    """Whether a question can be answered without the conversation before it: at least three
+    words, none pointing back at it, not opening as a continuation. A miss only costs time
+    (the last exchange is read again), so the test leans towards keeping it."""
+    words = [w.strip('.,!?;:"').lower() for w in question.split()]
+    words = [w.removesuffix("'s") for w in words if w]
+    if len(words) < 3 or words[0] in CONTINUATIONS:
+        return False
+    return not any(w in BACK_REFERENCES for w in words)
 
 
 def clip_answer(text: str, words: int) -> str:
@@ -157,24 +184,40 @@ class SessionPrompts:
     since: int = 0
     system: str | None = None
 
-    def _memory(self, system: str, question_at: int) -> tuple[PastInstructions, int]:
+    def _memory(
+        self, system: str, question_at: int, question: str = ""
+    ) -> tuple[PastInstructions, int]:
+        """The earlier instructions kept and the first conversation index sent, for a turn
+        under `system` asking `question` (empty: not known yet, taken as a follow-up)."""
         if self.history is None or self.system is None or self.system == system:
             return self.past, self.since
+        if self.history.fresh_topics and stands_alone(question):
+            return {}, question_at
         return {}, max(0, question_at - 2)
+
+    def _question_memory(
+        self, system: str, turns: list[ChatMessage]
+    ) -> tuple[PastInstructions, int, int]:
+        """_memory for the turn these messages end with; also the question's index."""
+        question_at = len(turns) - 1
+        asked = turns[-1]["content"] if turns and turns[-1]["role"] == "user" else ""
+        return (*self._memory(system, question_at, asked), question_at)
 
     def preview(
         self, system: str, context_messages: list[Any], instructions: str = ""
     ) -> list[ChatMessage]:
         """The prompt a turn would send, remembering nothing (for reading ahead)."""
         turns = conversation(context_messages)
-        past, since = self._memory(system, len(turns) - 1)
+        past, since, _ = self._question_memory(system, turns)
         return _layout(system, turns, instructions, self.history, past, since)[0]
 
     def upcoming(self, system: str, context_messages: list[Any]) -> list[ChatMessage]:
         """The start of the next turn's prompt under `system`, once the tutor has answered:
         every message before that turn's instructions and question (empty while the
         conversation does not end with an answer). Read before the learner asks, it leaves
-        the turn only its own instructions and question to read."""
+        the turn only its own instructions and question to read. Under another topic's
+        `system` it is the start a follow-up gets (a question that stands alone starts
+        right after the system message, which has a saved state of its own)."""
         turns = conversation(context_messages)
         if not turns or turns[-1]["role"] != "assistant":
             return []
@@ -187,8 +230,7 @@ class SessionPrompts:
     ) -> list[ChatMessage]:
         """The prompt a turn sends, remembered for the turns after it."""
         turns = conversation(context_messages)
-        question_at = len(turns) - 1
-        past, since = self._memory(system, question_at)
+        past, since, question_at = self._question_memory(system, turns)
         messages, start = _layout(system, turns, instructions, self.history, past, since)
         # The history cut only moves forward: what it dropped is never sent again.
         self.past = {index: said for index, said in past.items() if index >= start}
