@@ -157,8 +157,10 @@ def test_a_new_topic_that_stands_alone_starts_without_the_last_exchange():
 
 def test_a_question_stands_alone_unless_it_points_back():
     alone = ["What is gravity?", "Why do birds migrate in winter", "How does a rainbow form?"]
-    follow_ups = ["Why?", "Does it work on the moon?", "What's its mass?", "Tell me more",
-                  "And how do plants grow?", "What about bees?", "How do they find home?"]  # fmt: skip
+    follow_ups = [
+        "Why?", "Does it work on the moon?", "What's its mass?", "Tell me more",
+        "And how do plants grow?", "What about bees?", "How do they find home?",
+    ]  # fmt: skip
     assert all(stands_alone(q) for q in alone)
     assert not any(stands_alone(q) for q in follow_ups)
 
