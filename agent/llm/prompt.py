@@ -58,7 +58,7 @@ BACK_REFERENCES = frozenset(
     "it its itself that this these those they them their theirs there he him his she her hers "
     "one ones more else again also too same other another instead about".split()
 )
-CONTINUATIONS = frozenset("and but so or then also plus".split())
+CONTINUATIONS = frozenset("and but so or then plus".split())  # "also": above
 
 
 def stands_alone(question: str) -> bool:

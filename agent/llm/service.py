@@ -36,7 +36,7 @@ from agent.llm.thinking import Piece
 from agent.retrieval.grounding import grounding_or_none
 from planner.agent import PROMPT_HINTS, QUESTION_ACTION
 from planner.frames import LikelyHintFrame, PlanActionFrame
-from planner.observations import last_user_text, text_of
+from planner.observations import last_user_text
 from speech.first_audio import FirstAudioGate
 from speech.frames import FallbackFrame, ProvisionalTranscriptFrame, SpeculativeClauseFrame
 
@@ -55,13 +55,6 @@ async def _one(text: str, tokens: int = 1) -> AsyncIterator[Piece]:
 
 # Facts for a learner's words within the turn's budget (tools/mcp_client.TurnToolbox).
 ContextProvider = Callable[[str], Awaitable[list[str]]]
-
-
-def _is_question(message: Any, text: str) -> bool:
-    """Whether a context message is the learner's message with this text."""
-    if not isinstance(message, dict) or message.get("role") != "user":
-        return False
-    return text_of(message.get("content")).strip() == text.strip()
 
 
 def _brief(messages: list[ChatMessage], at: int) -> str:
@@ -229,7 +222,8 @@ class TutorLLMService(LLMService):
         if self._compute is not None:
             system += await self._compute.notes_for(text)
         history = list(self._context.get_messages()) if self._context is not None else []
-        if history and _is_question(history[-1], text):
+        asked = last_user_text(history[-1:]).strip()  # "" unless the last message is the learner's
+        if asked and asked == text.strip():
             # The provisional frame came just before the commit, and the user aggregator has
             # already added the question to the shared context: it is not asked twice.
             history.pop()
