@@ -13,10 +13,7 @@ from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.aggregators.llm_response_universal import (
-    LLMContextAggregatorPair,
-    LLMUserAggregatorParams,
-)
+from pipecat.processors.aggregators.llm_response_universal import LLMUserAggregatorParams
 from pipecat.transports.base_transport import BaseTransport
 
 from agent.config import Settings
@@ -24,6 +21,7 @@ from agent.controller.turn_compute import TurnCompute
 from agent.llm.backend import ChatBackend
 from agent.llm.prompt import HistoryLimits
 from agent.llm.service import ContextProvider, TutorLLMService
+from agent.user_turns import context_aggregators
 from avatar.processor import AvatarMotionProcessor, SendMotion, SpeechClockStamper
 from planner.processor import TutorPlannerProcessor
 from speech.asr import SharedWhisperSTTService
@@ -59,9 +57,9 @@ def build_tutor_worker(
     # The answer's first clause gets the CPU: the LLM pauses while Piper speaks it.
     first_audio = FirstAudioGate() if settings.tts.first_clause_priority else None
     context = LLMContext()
-    user_turns, assistant_turns = LLMContextAggregatorPair(
+    user_turns, assistant_turns = context_aggregators(
         context,
-        user_params=LLMUserAggregatorParams(
+        LLMUserAggregatorParams(
             vad_analyzer=vad,
             user_turn_strategies=user_turn_strategies(
                 settings.turn.smart_turn, enable_interruptions=settings.turn.allow_interruptions
@@ -94,6 +92,7 @@ def build_tutor_worker(
     tts = AlignedPiperTTSService(
         voice_file=settings.tts.voice_path,
         use_cuda=settings.tts.use_cuda,
+        threads=settings.tts.piper_threads(),
         clause_min_words=settings.tts.clause_min_words,
         first_clause_words=settings.tts.first_clause_words,
         trim_first_lead=settings.tts.trim_first_lead,

@@ -21,15 +21,13 @@ from pipecat.frames.frames import (
 )
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.aggregators.llm_response_universal import (
-    LLMContextAggregatorPair,
-    LLMUserAggregatorParams,
-)
+from pipecat.processors.aggregators.llm_response_universal import LLMUserAggregatorParams
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.tests.utils import SleepFrame, run_test
 
 from agent.config import Settings
 from agent.pipeline import speech_recognizer
+from agent.user_turns import context_aggregators
 from speech.frames import ProvisionalTranscriptFrame
 from speech.streaming_asr import StreamingWhisperSTTService
 from speech.turns import silero_vad, user_turn_strategies
@@ -90,9 +88,9 @@ async def recognize(
     settings = settings or Settings()
     turn = settings.turn
     vad = silero_vad(turn.vad_stop_secs, turn.vad_start_secs, turn.vad_confidence)
-    user_turns, _ = LLMContextAggregatorPair(
+    user_turns, _ = context_aggregators(
         LLMContext(),
-        user_params=LLMUserAggregatorParams(
+        LLMUserAggregatorParams(
             vad_analyzer=vad, user_turn_strategies=user_turn_strategies(turn.smart_turn)
         ),
     )
