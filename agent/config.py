@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from speech.piper_voice import PiperThreads
 
 Profile = Literal["nano", "eco"]
 
@@ -201,6 +204,23 @@ class TTSSettings(Section):
         description="the LLM pauses (at most 0.6 s) while Piper synthesizes an answer's first "
         "clause, so the two do not share the CPU while the learner waits for a sound",
     )
+    cpu_threads: int = Field(
+        default=0,
+        ge=0,
+        le=16,
+        description="ONNX Runtime intra-op threads of one Piper synthesis; 0 = one per "
+        "physical core (ONNX Runtime's default)",
+    )
+    spin_wait: bool = Field(
+        default=True,
+        description="Piper's idle ONNX Runtime threads spin instead of sleeping (ONNX "
+        "Runtime's default); eco1 eval tts-threads compares both",
+    )
+
+    def piper_threads(self) -> PiperThreads:
+        from speech.piper_voice import PiperThreads  # onnxruntime loads only where Piper runs
+
+        return PiperThreads(threads=self.cpu_threads, spin=self.spin_wait)
 
 
 class TurnSettings(Section):

@@ -85,7 +85,8 @@ def warm_up_models(settings: Settings) -> None:
     transcribe(whisper, second, 1, settings.asr.no_speech_prob, window_s=settings.asr.window_s)
     silero_vad(0.2, 0.2, 0.5)  # creates the process's shared VAD session
     SharedSmartTurnAnalyzer()  # and the smart-turn one
-    voice = shared_piper_voice(piper_voice_file(settings.tts.voice_path), settings.tts.use_cuda)
+    tts = settings.tts
+    voice = shared_piper_voice(piper_voice_file(tts.voice_path), tts.use_cuda, tts.piper_threads())
     # A long clause grows Piper's ONNX arena to its working size now: otherwise it grows in
     # 64-128 MB steps at the first long answers, which a memory soak reads as a leak.
     list(voice.synthesize(WARM_UP_CLAUSE))

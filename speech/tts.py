@@ -35,17 +35,20 @@ from speech.frames import (
     SpeculativeClauseFrame,
 )
 from speech.leading_quiet import drop_lead, quiet_lead_samples
+from speech.piper_voice import ORT_DEFAULT, PiperThreads, load_piper_voice
 
-_voices: dict[tuple[str, bool], PiperVoice] = {}
+_voices: dict[tuple[str, bool, PiperThreads], PiperVoice] = {}
 _voices_lock = threading.Lock()
 
 
-def shared_piper_voice(voice_file: Path, use_cuda: bool = False) -> PiperVoice:
-    """Load a Piper voice (with alignment outputs) once per process."""
-    key = (str(voice_file), use_cuda)
+def shared_piper_voice(
+    voice_file: Path, use_cuda: bool = False, threads: PiperThreads = ORT_DEFAULT
+) -> PiperVoice:
+    """Load a Piper voice (with alignment outputs) once per process and threading."""
+    key = (str(voice_file), use_cuda, threads)
     with _voices_lock:
         if key not in _voices:
-            _voices[key] = PiperVoice.load(voice_file, use_cuda=use_cuda, include_alignments=True)
+            _voices[key] = load_piper_voice(voice_file, use_cuda, threads)
         return _voices[key]
 
 
@@ -110,6 +113,7 @@ class AlignedPiperTTSService(TTSService):
         *,
         voice_file: Path | None = None,
         use_cuda: bool = False,
+        threads: PiperThreads = ORT_DEFAULT,
         clause_min_words: int = 4,
         first_clause_words: int = 4,
         trim_first_lead: bool = True,
@@ -124,7 +128,7 @@ class AlignedPiperTTSService(TTSService):
             settings=self.Settings(model=None, voice=self._voice_file.stem, language=None),
             **kwargs,
         )
-        self._voice = shared_piper_voice(self._voice_file, use_cuda)
+        self._voice = shared_piper_voice(self._voice_file, use_cuda, threads)
         self._text_aggregator = ClauseTextAggregator(
             min_words=clause_min_words, first_clause_words=first_clause_words or None
         )
