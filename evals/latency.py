@@ -34,6 +34,10 @@ from evals.spoken_session import Question, answered, spoken_session
 from evals.webrtc_client import TutorClient
 
 DESIGNS = ("eco1", "baseline")
+# What latency.json keeps of each turn; `decision` is the controller's (thinking, critique),
+# None for the stock pipeline, which has no controller.
+FIRST_TURN_KEYS = ("heard", "first_clause", "stages", "decision")
+SESSION_TURN_KEYS = ("session", "turn", "heard", "stages", "decision", "failed")
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -64,6 +68,7 @@ async def one_turn(
             "first_audio": first_audio,
             "heard": heard["text"],
             "understood": mentions(heard["text"], *expect),
+            "decision": client.decision_after(speech_end),
         }
     finally:
         await client.close()
@@ -93,11 +98,20 @@ def stage_percentiles(turns: list[dict[str, Any]], stages=STAGES) -> dict[str, d
     }
 
 
+def deliberated(turn: dict[str, Any]) -> bool:
+    """Whether the controller gave the turn thinking or a critique round (either delays the
+    first audio by design)."""
+    decision = turn.get("decision") or {}
+    return decision.get("think_tokens", 0) > 0 or decision.get("critique_rounds", 0) > 0
+
+
 def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:
-    """Turn count, how many were understood and each stage's p50/p95 over answered turns."""
+    """Turn count, how many were understood, how many the controller gave thinking or a
+    critique, and each stage's p50/p95 over answered turns."""
     return {
         "turns": len(turns),
         "understood": sum(t["understood"] for t in turns),
+        "deliberated": sum(deliberated(t) for t in turns),
         "stages": stage_percentiles(turns),
     }
 
@@ -251,7 +265,7 @@ def first_turns_result(
     result["placement"] = placement(settings, gpu)
     result["wall_s"] = round(wall_s, 1)
     result["per_turn"] = {
-        design: [{key: turn[key] for key in ("heard", "first_clause", "stages")} for turn in turns]
+        design: [{key: turn.get(key) for key in FIRST_TURN_KEYS} for turn in turns]
         for design, turns in runs.items()
     }
     result["sessions_done"] = False
@@ -275,10 +289,7 @@ def add_sessions(
             "ratio_p50": ratios(later["eco1"], later["baseline"]),
         }
     result["per_session_turn"] = {
-        design: [
-            {key: record.get(key) for key in ("session", "turn", "heard", "stages", "failed")}
-            for record in records
-        ]
+        design: [{key: record.get(key) for key in SESSION_TURN_KEYS} for record in records]
         for design, records in in_sessions.items()
     }
     result["wall_s"] = round(wall_s, 1)
@@ -335,4 +346,5 @@ def print_summary(result: dict[str, Any]) -> None:
         summary = ", ".join(
             f"{s} p50 {v['p50']:.0f} p95 {v['p95']:.0f}" for s, v in block["stages"].items()
         )
-        print(f"{label}: {block['turns']} turns; {summary}")
+        deliberated = block.get("deliberated", 0)
+        print(f"{label}: {block['turns']} turns ({deliberated} deliberated); {summary}")

@@ -66,6 +66,7 @@ async def spoken_session(
                     "stages": stages,
                     "heard": heard["text"],
                     "understood": mentions(heard["text"], *expect),
+                    "decision": client.decision_after(speech_end),
                 })  # fmt: skip
             if bar is not None:
                 bar.update(1)

@@ -203,6 +203,12 @@ class TutorClient:
             if e.get("type") == kind and all(e.get(k) == v for k, v in match.items())
         ]
 
+    def decision_after(self, moment: float) -> dict[str, Any] | None:
+        """The controller's decision for the turn spoken before `moment` (its `controller`
+        event comes before the answer), or None where the service sent none."""
+        decided = [e for e in self.events_of("controller") if e["received_at"] >= moment]
+        return decided[0]["decision"] if decided else None
+
     async def wait_event(self, kind: str, timeout: float, after: float = 0.0, **match: Any) -> dict:
         """The first event of this kind (and fields) received at or after `after`."""
 

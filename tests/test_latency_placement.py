@@ -71,7 +71,8 @@ def test_first_turns_are_written_before_the_sessions_and_marked_so(tmp_path, mon
         return {"heard": "q", "first_clause": "a", "turn": index, "stages": stages,
                 "understood": True}  # fmt: skip
 
-    runs = {"eco1": [turn(100.0), turn(300.0)], "baseline": [turn(400.0), turn(400.0)]}
+    thought = turn(300.0) | {"decision": {"think_tokens": 48, "critique_rounds": 0}}
+    runs = {"eco1": [turn(100.0), thought], "baseline": [turn(400.0), turn(400.0)]}
     result = latency.first_turns_result(load_settings(), None, runs, 12.34)
     path = tmp_path / "latency.json"
     latency.write_result(result, path)
@@ -79,6 +80,8 @@ def test_first_turns_are_written_before_the_sessions_and_marked_so(tmp_path, mon
     assert written["sessions_done"] is False and "later_turns" not in written
     assert written["stages"]["commit_to_audio_ms"]["p50"] == 200.0
     assert written["ratio_p50"]["commit_to_audio_ms"] == 0.5
+    assert written["deliberated"] == 1 and written["baseline"]["deliberated"] == 0
+    assert written["per_turn"]["eco1"][1]["decision"]["think_tokens"] == 48
     assert path.with_suffix(".png").exists()
 
     sessions = {design: [turn(900.0, 0), turn(250.0, 1)] for design in ("eco1", "baseline")}
