@@ -371,6 +371,13 @@ class ControllerSettings(Section):
     max_critique_rounds: int = Field(default=1, ge=0, le=3)
     compute_budget_tokens: float = Field(default=200.0, gt=0)
     eta_latency: float = Field(default=0.5, ge=0.0)
+    latency_price_floor: float = Field(
+        default=0.05,
+        ge=0.0,
+        description="the least loss a budget-sized delay costs, however far under budget the "
+        "host runs: thinking or critique must buy at least this much quality per budget of "
+        "waiting (0 = latency is free while the budget holds)",
+    )
     eta_compute: float = Field(default=0.05, ge=0.0)
     stay: float = Field(default=0.8, ge=0.0, lt=1.0, description="how sticky decisions are")
     temperature: float = Field(default=0.1, gt=0.0)

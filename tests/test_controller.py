@@ -7,10 +7,12 @@ import asyncio
 import numpy as np
 import pytest
 
+from agent.config import Settings
 from agent.controller.controller import ControllerParams, HLLMController
 from agent.controller.cost_model import features, predict, prior_model, update
 from agent.controller.decision import Decision, TurnFeatures, candidate_grid
 from agent.controller.duals import dual_step
+from agent.controller.factory import controller_params
 from agent.controller.quality import QualityModel
 
 QUESTION = TurnFeatures.of("Why are leaves green?", retrieval_score=0.5, sessions=1)
@@ -184,3 +186,19 @@ async def test_a_real_turn_teaches_the_controller():
     assert 0.0 <= turn["quality"] <= 1.0 and summarize([turn])["turns"] == 1
     gains = measured_gains({"never_think": {"quality": 0.6}, "think_48": {"quality": 0.5}})
     assert gains == {"think:48": 1.25}
+
+
+@pytest.mark.parametrize("floor", [0.0, 0.05])
+def test_a_fast_host_does_not_spend_seconds_on_a_negligible_gain(floor):
+    """The service's measured gains (a critique round: 1 % less loss) on a host far under
+    budget: without a floor on the latency price λ_ℓ reaches 0 and a critique round, whose
+    draft comes before the first word, is bought for nothing."""
+    settings = Settings(controller={"latency_price_floor": floor})
+    controller = HLLMController(controller_params(settings, ["embedded"], [1, 2]))
+    chosen = _run(controller, lambda d: 200.0 + 20.0 * d.think_tokens + 900 * d.critique_rounds, 40)
+    assert controller.duals.latency == 0.0  # the budget is never in danger
+    deliberated = [d for d in chosen if d.thinking or d.critique_rounds]
+    if floor:
+        assert deliberated == []
+    else:
+        assert deliberated  # what the floor is for

@@ -40,6 +40,11 @@ class ControllerParams:
     eta_compute: float = 0.05
     initial_lambda_latency: float = 1.0
     lambda_ceiling: float = 5.0  # λ_ℓ = 5 already makes a budget-sized delay outweigh any loss
+    # The least price of a budget-sized delay. λ_ℓ falls to 0 whenever turns stay under the
+    # target, and latency would then cost nothing, so any gain at all (a critique round's
+    # 1 % in `eco1 eval controller`, within that eval's noise) bought seconds of the
+    # learner's wait; the learner prefers an answer sooner even inside the budget.
+    latency_price_floor: float = 0.05
     think_budgets: tuple[int, ...] = (0, 48, 128)
     experts: tuple[int, ...] = (1, 2)
     tiers: tuple[str, ...] = ("embedded",)
@@ -122,6 +127,11 @@ class HLLMController:
         per_round = p.critique_tokens + p.answer_tokens
         return decision.think_tokens + p.answer_tokens + decision.critique_rounds * per_round
 
+    @property
+    def latency_price(self) -> float:
+        """What a budget-sized delay costs now, in units of expected loss: λ_ℓ, floored."""
+        return max(self.duals.latency, self.params.latency_price_floor)
+
     def scores(self, turn: TurnFeatures) -> tuple[np.ndarray, list[tuple[float, float, float]]]:
         """J for every candidate, plus (mean ms, upper ms, expected loss) for each."""
         p = self.params
@@ -131,7 +141,7 @@ class HLLMController:
             upper = mean + UPPER_QUANTILE_Z * std
             loss = self.quality.expected_loss(decision, turn)
             compute = self.planned_tokens(decision) / p.compute_budget_tokens
-            score = loss + self.duals.compute * compute + self.duals.latency * upper / p.budget_ms
+            score = loss + self.duals.compute * compute + self.latency_price * upper / p.budget_ms
             if upper > p.budget_ms:
                 score += INFEASIBLE_PENALTY
             scores.append(score)

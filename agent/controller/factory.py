@@ -26,6 +26,7 @@ def controller_params(settings: Settings, tiers: list[str], experts: list[int]) 
         target_fraction=c.target_fraction,
         compute_budget_tokens=c.compute_budget_tokens,
         eta_latency=c.eta_latency,
+        latency_price_floor=c.latency_price_floor,
         eta_compute=c.eta_compute,
         think_budgets=tuple(c.think_budgets),
         experts=tuple(experts),
