@@ -27,6 +27,7 @@ from loguru import logger
 from tqdm import tqdm
 
 from agent.config import Settings
+from agent.controller.decision import Decision
 from agent.latency import STAGES
 from evals.server_process import ServerProcess
 from evals.speech_samples import QUESTIONS, mentions, synthesize
@@ -100,9 +101,9 @@ def stage_percentiles(turns: list[dict[str, Any]], stages=STAGES) -> dict[str, d
 
 def deliberated(turn: dict[str, Any]) -> bool:
     """Whether the controller gave the turn thinking or a critique round (either delays the
-    first audio by design)."""
-    decision = turn.get("decision") or {}
-    return decision.get("think_tokens", 0) > 0 or decision.get("critique_rounds", 0) > 0
+    first audio by design); a turn without a decision (the stock pipeline) did not."""
+    decision = turn.get("decision")
+    return decision is not None and Decision(**decision).deliberates
 
 
 def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:

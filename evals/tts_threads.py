@@ -23,6 +23,7 @@ from tqdm import tqdm
 from agent.config import Settings
 from agent.llm.requantize import requantized
 from evals.latency import percentiles
+from evals.llm_quant import load
 from evals.plots import BarPanel, bar_panels, save_result
 from speech.assets import piper_voice_file, smollm2_gguf
 from speech.piper_voice import PiperThreads, load_piper_voice
@@ -50,12 +51,9 @@ class BusyDecoder:
     """The embedded LLM decoding one token at a time in a thread; counts its steps."""
 
     def __init__(self, settings: Settings) -> None:
-        from llama_cpp import Llama
-
         llm = settings.llm
         path = requantized(smollm2_gguf(llm.model_path), llm.requantize, llm.model_cache_dir)
-        self._llama = Llama(model_path=str(path), n_threads=llm.threads, n_ctx=512,
-                            n_threads_batch=llm.batch_threads or None, verbose=False)  # fmt: skip
+        self._llama = load(path, settings)  # the service's threads, as llm-quant measures
         self._prompt = self._llama.tokenize(b"The water cycle is the path that water takes")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="busy-decoder", daemon=True)
@@ -94,7 +92,6 @@ def measure(voices: dict, decoder: BusyDecoder | None, desc: str) -> dict[str, A
     names = list(voices)
     timings: dict[str, list[float]] = {name: [] for name in names}
     steps: dict[str, int] = {name: 0 for name in names}
-    busy_s: dict[str, float] = {name: 0.0 for name in names}
     cases = [text for _ in range(ROUNDS) for text in CLAUSES]
     for index, text in enumerate(tqdm(cases, desc=desc, unit="clause")):
         for name in names[index % len(names) :] + names[: index % len(names)]:
@@ -102,10 +99,11 @@ def measure(voices: dict, decoder: BusyDecoder | None, desc: str) -> dict[str, A
             ms = first_chunk_ms(voices[name], text)
             timings[name].append(ms)
             steps[name] += (decoder.steps - before) if decoder else 0
-            busy_s[name] += ms / 1000.0
     result: dict[str, Any] = {"ms": {name: percentiles(values) for name, values in timings.items()}}
-    if decoder:
-        result["llm_tokens_per_s"] = {name: round(steps[name] / busy_s[name], 1) for name in names}
+    if decoder:  # tokens the LLM decoded while that threading synthesized, per second of it
+        result["llm_tokens_per_s"] = {
+            name: round(steps[name] * 1000.0 / sum(timings[name]), 1) for name in names
+        }
     return result
 
 

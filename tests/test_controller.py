@@ -197,7 +197,7 @@ def test_a_fast_host_does_not_spend_seconds_on_a_negligible_gain(floor):
     controller = HLLMController(controller_params(settings, ["embedded"], [1, 2]))
     chosen = _run(controller, lambda d: 200.0 + 20.0 * d.think_tokens + 900 * d.critique_rounds, 40)
     assert controller.duals.latency == 0.0  # the budget is never in danger
-    deliberated = [d for d in chosen if d.thinking or d.critique_rounds]
+    deliberated = [d for d in chosen if d.deliberates]
     if floor:
         assert deliberated == []
     else:

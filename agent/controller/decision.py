@@ -23,6 +23,11 @@ class Decision:
         return self.think_tokens > 0
 
     @property
+    def deliberates(self) -> bool:
+        """Thinking or a critique round: the answer's first word waits for either."""
+        return self.thinking or self.critique_rounds > 0
+
+    @property
     def name(self) -> str:
         return (
             f"{self.tier}/think{self.think_tokens}/k{self.experts_k}/critique{self.critique_rounds}"

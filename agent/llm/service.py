@@ -271,10 +271,7 @@ class TutorLLMService(LLMService):
             with suppress(Exception):  # it only opens a stream: at most a search's wait
                 await asyncio.wait_for(asyncio.shield(self._reading_ahead), 1.0)
         speculation = self._speculation
-        plain = plan is None or (
-            plan.decision.think_tokens == 0 and plan.decision.critique_rounds == 0
-            and plan.decision.tier == "embedded"
-        )  # fmt: skip
+        plain = plan is None or (not plan.decision.deliberates and plan.decision.tier == "embedded")
         if (
             speculation is None or not plain or not speculation.usable
             or speculation.messages != messages
