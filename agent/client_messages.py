@@ -6,10 +6,11 @@ event and is dropped; the session goes on.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from agent.bounded_json import JSONInputError, loads_bounded
 
 MAX_MESSAGE_BYTES = 16 * 1024
 
@@ -35,8 +36,8 @@ def parse_client_message(raw: Any) -> BaseModel:
         if len(raw) > MAX_MESSAGE_BYTES:
             raise ClientMessageError(f"message of {len(raw)} bytes exceeds {MAX_MESSAGE_BYTES}")
         try:
-            raw = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raw = loads_bounded(raw)
+        except JSONInputError as exc:
             raise ClientMessageError(f"messages must be JSON: {exc}") from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         raise ClientMessageError('messages must be JSON objects with a string "type"')

@@ -251,6 +251,11 @@ class ServerSettings(Section):
         "(docs/reliability.md); 0 = glibc's default",
     )  # fmt: skip
     session_idle_timeout_s: float = Field(default=300.0, gt=0)
+    connect_timeout_s: float = Field(
+        default=15.0, gt=0, le=120,
+        description="a WebRTC peer that has not connected (ICE and DTLS) by then is ended "
+        "and its slot freed",
+    )  # fmt: skip
     liveness_timeout_s: float = Field(
         default=5.0, gt=0, description="a client that pings and then stops is gone after this"
     )
@@ -278,6 +283,15 @@ class ServerSettings(Section):
         min_length=16,
         description="bearer token for MCP over HTTP at /mcp/ (default: api_token)",
     )
+    max_conversations: int = Field(
+        default=1000, ge=1, le=1_000_000,
+        description="MCP `ask` conversations kept; the least recently used is forgotten first",
+    )  # fmt: skip
+    max_persona_chars: int = Field(
+        default=2000, ge=100, le=100_000,
+        description="longest persona (system prompt) set_persona takes; it must fit the "
+        "LLM's context beside the notes and the conversation",
+    )  # fmt: skip
     ice_servers: list[str] = Field(
         default_factory=list, description="STUN/TURN URLs; empty for loopback and LAN"
     )

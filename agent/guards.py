@@ -31,6 +31,12 @@ class RateLimiter:
                 del self._seen[key]
         return 0.0
 
+    def refund(self, client: str) -> None:
+        """Give back the client's latest admission (it was refused before any work)."""
+        seen = self._seen.get(client)
+        if seen:
+            seen.pop()
+
 
 def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
     """No list means any origin (development); with a list, a browser's Origin must be in it.

@@ -54,6 +54,22 @@ def check_model_files(settings: Settings) -> None:
         )
 
 
+def start_url(settings: Settings) -> str:
+    """The URL to open; it shows the API token only when this start made one up.
+
+    A token that came from the environment or a settings file is an operator's secret and
+    stays out of the log; a generated one is the development default and must be shown.
+    """
+    shown_host = "localhost" if settings.host in ("0.0.0.0", "127.0.0.1") else settings.host
+    url = f"http://{shown_host}:{settings.port}/"
+    if settings.server.open_access:
+        return url
+    if not settings.server.api_token:
+        settings.server.api_token = secrets.token_urlsafe(24)
+        return f"{url}?token={settings.server.api_token}"
+    return f"{url}?token=<server.api_token>"
+
+
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
     if cap_malloc_arenas(settings.server.malloc_arenas):
@@ -63,14 +79,7 @@ def serve(settings: Settings) -> int:
     except ModelFileMissing as exc:
         print(f"eco1: {exc}", file=sys.stderr)
         return 2
-    if not settings.server.api_token and not settings.server.open_access:
-        # The development default: a fresh token each start, printed in the URL to open.
-        settings.server.api_token = secrets.token_urlsafe(24)
-    shown_host = "localhost" if settings.host in ("0.0.0.0", "127.0.0.1") else settings.host
-    url = f"http://{shown_host}:{settings.port}/"
-    if not settings.server.open_access:
-        url += f"?token={settings.server.api_token}"
-    print(f"Eco-1 tutor (profile {settings.profile}) starting: open {url}")
+    print(f"Eco-1 tutor (profile {settings.profile}) starting: open {start_url(settings)}")
     app = create_app(settings)
     # The command line is the composition root: the MCP endpoint (tools/) sits on the agent.
     from tools.mcp_http import add_mcp_endpoint

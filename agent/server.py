@@ -128,6 +128,10 @@ def session_backend(
     return create_backend(settings.llm)
 
 
+def client_address(connection: HTTPConnection) -> str:
+    return connection.client.host if connection.client else "?"
+
+
 @asynccontextmanager
 async def running(toolbox: TurnToolbox):
     await toolbox.start()
@@ -209,7 +213,13 @@ def create_app(
         await handler.close()
         store.close()
 
-    app = FastAPI(title="Eco-1 tutor", version="0.1.0", lifespan=lifespan)
+    # The API's own pages list every route and field: open only where everything is open.
+    pages = settings.server.open_access
+    app = FastAPI(
+        title="Eco-1 tutor", version="0.1.0", lifespan=lifespan,
+        docs_url="/docs" if pages else None, redoc_url="/redoc" if pages else None,
+        openapi_url="/openapi.json" if pages else None,
+    )  # fmt: skip
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.sessions = manager
@@ -280,7 +290,8 @@ def create_app(
     limiter = RateLimiter(settings.server.offers_per_minute)
 
     def admit(origin: str | None, client: str) -> None:
-        """Origin and rate checks before any work is done for a new session."""
+        """Origin and rate checks before any work is done for a new session (or a
+        renegotiation); each admission counts against the client's allowance."""
         if not origin_allowed(origin, settings.server.allowed_origins):
             metrics.offers_rejected.labels(reason="origin").inc()
             raise HTTPException(status_code=403, detail=f"origin {origin!r} is not allowed")
@@ -293,20 +304,33 @@ def create_app(
                 headers={"Retry-After": str(int(wait) + 1)},
             )
 
+    def renegotiable(pc_id: str, client: str) -> None:
+        """404 unless pc_id is a live WebRTC session opened from this client address.
+
+        Anything else would reach Pipecat's handler as an unknown pc_id and start a new
+        session past the capacity and rate checks (the admission bypass, issue #25).
+        """
+        session = manager.sessions.get(pc_id)
+        connection = session.connection if session is not None else None
+        if connection is None or connection.kind != "webrtc" or connection.client != client:
+            metrics.offers_rejected.labels(reason="unknown_pc_id").inc()
+            raise HTTPException(status_code=404, detail=f"no WebRTC session with pc_id {pc_id!r}")
+
     @app.post("/api/offer")
     async def offer(request: Request) -> dict:
         authorize(request)
         body = parse(OfferBody, await read_json(request, settings.server.max_sdp_bytes))
         check_sdp(body.sdp)
-        if body.pc_id and body.pc_id not in manager.sessions:
-            metrics.offers_rejected.labels(reason="unknown_pc_id").inc()
-            raise HTTPException(status_code=404, detail=f"no session with pc_id {body.pc_id!r}")
+        client = client_address(request)
+        if body.pc_id:
+            renegotiable(body.pc_id, client)
+        # Garbage was refused above, cheaply; a plausible offer costs a handshake.
+        admit(request.headers.get("origin"), client)
         if not body.pc_id:
-            # Garbage was refused above, cheaply; a plausible offer costs a handshake.
-            admit(request.headers.get("origin"), request.client.host if request.client else "?")
             try:
                 manager.reserve()
             except CapacityError as exc:
+                limiter.refund(client)  # refused before any work: it costs no allowance
                 metrics.offers_rejected.labels(reason="capacity").inc()
                 raise HTTPException(status_code=503, detail=str(exc)) from exc
         webrtc_request = SmallWebRTCRequest(
@@ -317,7 +341,10 @@ def create_app(
         async def start_session(connection) -> None:
             # Pipecat's handler logs and swallows callback errors; keep ours to answer 500.
             try:
-                await manager.start_webrtc(connection, body.learner)
+                if body.pc_id:  # never a new session from a renegotiation
+                    raise RuntimeError(f"pc_id {body.pc_id!r} has no peer connection")
+                connection.connection_timeout_secs = settings.server.connect_timeout_s
+                await manager.start_webrtc(connection, body.learner, client)
             except Exception as exc:
                 start_failure.append(exc)
                 await connection.disconnect()
@@ -359,41 +386,47 @@ def create_app(
             raise bad_request(f"invalid ICE candidate: {exc}") from exc
         return {"status": "ok"}
 
+    async def refuse(websocket: WebSocket, message: str, code: int) -> None:
+        await websocket.send_json(event("error", message=message))
+        await websocket.close(code=code, reason=message[:120])
+
     @app.websocket("/ws")
     async def websocket_session(
-        websocket: WebSocket, rate: int = 16000, learner: str | None = None
+        websocket: WebSocket, rate: str = "16000", learner: str | None = None
     ) -> None:
-        """A whole session over one WebSocket: PCM audio both ways plus the JSON events."""
+        """A whole session over one WebSocket: PCM audio both ways plus the JSON events.
+
+        Checked in the order of the HTTP routes: token, then the client's own parameters,
+        then origin and rate limit, then capacity; every refusal is an error event."""
         await websocket.accept()
-        if learner is not None and not re.match(LEARNER_ID, learner):
-            message = "learner must be 1-128 letters, digits or _ . @ -"
-            await websocket.send_json(event("error", message=message))
-            await websocket.close(code=1003, reason=message)
-            return
         try:
             authorize(websocket)
-            client = websocket.client.host if websocket.client else "?"
+        except HTTPException as refused:
+            return await refuse(websocket, refused.detail, 1008)
+        if learner is not None and not re.match(LEARNER_ID, learner):
+            return await refuse(websocket, "learner must be 1-128 letters, digits or _ . @ -", 1003)
+        if not rate.isdigit() or int(rate) not in SUPPORTED_RATES:
+            message = f"rate {rate[:20]!r} Hz is not supported; use one of {SUPPORTED_RATES}"
+            return await refuse(websocket, message, 1003)
+        client = client_address(websocket)
+        try:
             admit(websocket.headers.get("origin"), client)
         except HTTPException as refused:
-            await websocket.send_json(event("error", message=refused.detail))
-            await websocket.close(code=1008, reason=str(refused.detail)[:120])
-            return
-        if rate not in SUPPORTED_RATES:
-            message = f"rate {rate} Hz is not supported; use one of {SUPPORTED_RATES}"
-            await websocket.send_json(event("error", message=message))
-            await websocket.close(code=1003, reason=message[:120])
-            return
+            return await refuse(websocket, refused.detail, 1008)
         try:
             manager.reserve()
         except CapacityError as exc:
+            limiter.refund(client)
             metrics.offers_rejected.labels(reason="capacity").inc()
             await websocket.send_json(event("error", message=str(exc)))
             await websocket.close(code=1013, reason="server full, try again later")
             return
         try:
-            session = await manager.start(
-                websocket_connection(websocket, f"ws-{uuid.uuid4().hex[:16]}", rate, learner)
-            )
+            connection = websocket_connection(
+                websocket, f"ws-{uuid.uuid4().hex[:16]}", int(rate), learner,
+                on_reject=metrics.client_messages_rejected.inc,
+            )  # fmt: skip
+            session = await manager.start(connection)
         finally:
             manager.release_reservation()
         if session.task:  # keep the socket open for as long as the session runs

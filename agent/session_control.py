@@ -14,6 +14,7 @@ from pipecat.processors.frame_processor import FrameProcessor
 
 from agent.llm.service import TutorLLMService
 from agent.sessions import Session
+from agent.text_tutor import checked_persona
 from planner.observations import text_of
 from planner.processor import TutorPlannerProcessor
 
@@ -67,7 +68,8 @@ async def speak(session: Session, text: str) -> None:
     await session.worker.queue_frame(TTSSpeakFrame(text))
 
 
-def set_persona(session: Session, persona: str) -> None:
+def set_persona(session: Session, persona: str, limit: int) -> None:
+    persona = checked_persona(persona, limit)
     llm = find_processor(session, TutorLLMService)
     if llm is None:
         raise ValueError(f"session {session.id} has no tutor LLM to take a persona")

@@ -15,6 +15,7 @@ from pipecat.pipeline.runner import WorkerRunner
 from pipecat.pipeline.worker import PipelineWorker
 from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 
+from agent.bounded_json import MAX_JSON_DEPTH, object_depth
 from agent.client_events import ClientEventRelay, event, latency_event
 from agent.client_messages import ClientMessageError, parse_client_message
 from agent.config import Settings
@@ -46,6 +47,8 @@ class Session:
     task: asyncio.Task | None = None
     turns: list[TurnRecord] = field(default_factory=list)
     last_ping: float | None = None  # monotonic time of the client's latest ping, if it pings
+    connected: bool = False  # media flows (a WebRTC peer completed ICE and DTLS)
+    started: float = field(default_factory=time.monotonic)
 
 
 class SessionManager:
@@ -89,10 +92,13 @@ class SessionManager:
         self._pending = max(0, self._pending - 1)
 
     async def start_webrtc(
-        self, connection: SmallWebRTCConnection, learner: str | None = None
+        self,
+        connection: SmallWebRTCConnection,
+        learner: str | None = None,
+        client: str | None = None,
     ) -> Session:
         """Build and launch the pipeline for a freshly negotiated WebRTC connection."""
-        return await self.start(webrtc_connection(connection, learner))
+        return await self.start(webrtc_connection(connection, learner, client))
 
     async def start(self, connection: Connection) -> Session:
         """Build and launch the pipeline for a connected learner."""
@@ -140,18 +146,30 @@ class SessionManager:
             logger.bind(session=session_id).info("peer left; ending session")
             await worker.cancel()
 
+        async def reject(problem: str) -> None:
+            self._metrics.client_messages_rejected.inc()
+            await send_event(event("error", message=f"dropped a message: {problem}"))
+
         if connection.pings:
+            connection.bad_message_sink = reject
 
             @transport.event_handler("on_app_message")
             async def _on_app_message(_transport, message, _sender) -> None:
+                if object_depth(message) > MAX_JSON_DEPTH:
+                    return  # reported as it arrived (transports.watch_data_channels)
                 try:
                     parsed = parse_client_message(message)
                 except ClientMessageError as exc:
-                    self._metrics.client_messages_rejected.inc()
-                    await send_event(event("error", message=f"dropped a message: {exc}"))
+                    await reject(str(exc))
                     return
                 if parsed.type == "ping":
                     session.last_ping = time.monotonic()
+
+            @transport.event_handler("on_client_connected")
+            async def _on_connected(_transport, _client) -> None:
+                session.connected = True
+        else:
+            session.connected = True
 
         if self._store is not None:
             self._store.session_started(session_id, type(transport).__name__)
@@ -169,8 +187,15 @@ class SessionManager:
         noticed by ICE consent checks, about 30 s later. Clients that never ping keep that.
         """
         timeout = self._settings.server.liveness_timeout_s
+        connect_timeout = self._settings.server.connect_timeout_s
         while True:
-            await asyncio.sleep(min(1.0, timeout / 4))
+            await asyncio.sleep(min(1.0, timeout / 4, connect_timeout / 4))
+            if not session.connected and time.monotonic() - session.started > connect_timeout:
+                logger.bind(session=session.id).warning(
+                    "peer did not connect within {:.0f} s; ending session", connect_timeout
+                )
+                await session.worker.cancel()
+                return
             if session.last_ping is not None and time.monotonic() - session.last_ping > timeout:
                 logger.bind(session=session.id).warning(
                     "no ping for {:.0f} s; ending session", timeout

@@ -6,11 +6,12 @@ from a request it could have rejected up front.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import HTTPException, Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from agent.bounded_json import JSONInputError, loads_bounded
 
 # Who is learning (personalization picks their delta); the delta store's user-id alphabet.
 LEARNER_ID = r"^[A-Za-z0-9_.@-]{1,128}$"
@@ -27,9 +28,37 @@ class OfferBody(BaseModel):
 
 
 class CandidateBody(BaseModel):
-    candidate: str
-    sdp_mid: str | None = None
-    sdp_mline_index: int | None = None
+    """One trickled ICE candidate; an empty `candidate` marks the end of candidates."""
+
+    candidate: str = Field(max_length=1024)
+    sdp_mid: str | None = Field(default=None, max_length=64)
+    sdp_mline_index: int | None = Field(default=None, ge=0, le=1024)
+
+    @field_validator("candidate")
+    @classmethod
+    def _well_formed(cls, value: str) -> str:
+        if value:
+            check_candidate(value)
+        return value
+
+
+def check_candidate(line: str) -> None:
+    """ValueError unless `line` is an ICE candidate whose numbers are in range (RFC 8445)."""
+    from aiortc.sdp import candidate_from_sdp
+
+    text = line.removeprefix("a=")
+    try:
+        parsed = candidate_from_sdp(text.removeprefix("candidate:"))
+    except (AssertionError, ValueError, IndexError, KeyError) as exc:
+        raise ValueError(f"not an ICE candidate line: {str(exc) or 'too few fields'}") from exc
+    if not 1 <= parsed.component <= 256:
+        raise ValueError(f"component {parsed.component} is not in 1-256")
+    if not 0 <= parsed.port <= 65535:
+        raise ValueError(f"port {parsed.port} is not in 0-65535")
+    if not 0 <= parsed.priority < 2**32:
+        raise ValueError(f"priority {parsed.priority} is not in 0-2^32")
+    if parsed.relatedPort is not None and not 0 <= parsed.relatedPort <= 65535:
+        raise ValueError(f"related port {parsed.relatedPort} is not in 0-65535")
 
 
 class PatchBody(BaseModel):
@@ -54,8 +83,8 @@ async def read_json(request: Request, limit: int) -> Any:
         if len(body) > limit:
             raise bad_request(f"request body exceeds the {limit}-byte limit")
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return loads_bounded(body)
+    except JSONInputError as exc:
         raise bad_request(f"request body is not valid JSON: {exc}") from exc
 
 

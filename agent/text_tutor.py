@@ -7,7 +7,7 @@ through MCP gets the answer, the action the tutor would take and what its face w
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,16 @@ def motion_summary(text: str, voice) -> dict[str, Any]:
     }
 
 
+def checked_persona(persona: str, limit: int) -> str:
+    """The persona stripped, or ValueError when it is empty or longer than `limit`."""
+    persona = persona.strip()
+    if not persona:
+        raise ValueError("persona is empty")
+    if len(persona) > limit:
+        raise ValueError(f"persona of {len(persona)} characters is over the limit of {limit}")
+    return persona
+
+
 class TextTutor:
     """Answers typed questions per conversation id, as the live tutor would speak them."""
 
@@ -55,17 +65,31 @@ class TextTutor:
         self._settings = settings
         self._backend = backend or create_backend(settings.llm)
         self._model = load_tutoring_model()
-        self._conversations: dict[str, Conversation] = {}
+        # Least recently used first: a client inventing ids cannot grow this without bound.
+        self._conversations: OrderedDict[str, Conversation] = OrderedDict()
 
     def conversation(self, conversation_id: str) -> Conversation:
-        if conversation_id not in self._conversations:
-            self._conversations[conversation_id] = Conversation(
-                TutorPlanner(self._model), self._settings.llm.system_prompt
-            )
-        return self._conversations[conversation_id]
+        if conversation_id in self._conversations:
+            self._conversations.move_to_end(conversation_id)
+            return self._conversations[conversation_id]
+        talk = Conversation(TutorPlanner(self._model), self._settings.llm.system_prompt)
+        self._conversations[conversation_id] = talk
+        while len(self._conversations) > self._settings.server.max_conversations:
+            self._conversations.popitem(last=False)
+        return talk
+
+    @property
+    def max_persona_chars(self) -> int:
+        return self._settings.server.max_persona_chars
+
+    @property
+    def conversation_count(self) -> int:
+        return len(self._conversations)
 
     def set_persona(self, conversation_id: str, persona: str) -> None:
-        self.conversation(conversation_id).persona = persona
+        self.conversation(conversation_id).persona = checked_persona(
+            persona, self._settings.server.max_persona_chars
+        )
 
     async def ask(self, question: str, conversation_id: str = "default") -> dict[str, Any]:
         question = question.strip()
@@ -102,4 +126,6 @@ class TextTutor:
         }
 
     def transcript(self, conversation_id: str) -> list[ChatMessage]:
-        return list(self.conversation(conversation_id).history)
+        """The conversation so far; reading an unknown id creates nothing."""
+        talk = self._conversations.get(conversation_id)
+        return list(talk.history) if talk is not None else []

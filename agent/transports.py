@@ -14,6 +14,7 @@ from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
 
+from agent.bounded_json import JSONInputError, loads_bounded
 from agent.client_events import event
 from agent.ws_serializer import EcoWireSerializer
 
@@ -30,9 +31,16 @@ class Connection:
     close: Callable[[], Awaitable[None]]
     pings: bool  # whether liveness pings arrive as on_app_message
     learner: str | None = None  # who is learning, when the client says (personalization)
+    kind: str = "webrtc"  # "webrtc" or "websocket": only a WebRTC session renegotiates
+    client: str | None = None  # the address that opened it: only it may renegotiate
+    # Told about data-channel messages that never reach on_app_message (not JSON, nested
+    # too deeply): Pipecat drops those with a log line, the client would hear nothing.
+    bad_message_sink: Callable[[str], Awaitable[None]] | None = None
 
 
-def webrtc_connection(connection: SmallWebRTCConnection, learner: str | None = None) -> Connection:
+def webrtc_connection(
+    connection: SmallWebRTCConnection, learner: str | None = None, client: str | None = None
+) -> Connection:
     """Mic (and camera) in, audio out at 24 kHz (Opus resamples to 48 kHz on the wire)."""
     params = TransportParams(
         audio_in_enabled=True,
@@ -51,14 +59,37 @@ def webrtc_connection(connection: SmallWebRTCConnection, learner: str | None = N
         if channel.readyState == "open":
             channel.send(json.dumps(frame, separators=(",", ":")))
 
-    return Connection(
+    made = Connection(
         connection.pc_id, transport, send_motion, connection.disconnect, pings=True,
-        learner=learner,
+        learner=learner, kind="webrtc", client=client,
     )  # fmt: skip
+    watch_data_channels(connection, made)
+    return made
+
+
+def watch_data_channels(connection: SmallWebRTCConnection, made: Connection) -> None:
+    """Report client data-channel messages that Pipecat would drop without a word."""
+
+    @connection.pc.on("datachannel")
+    def _on_channel(channel) -> None:
+        @channel.on("message")
+        async def _on_message(message) -> None:
+            if isinstance(message, str) and message.startswith("ping"):
+                return  # Pipecat's own keep-alive
+            try:
+                loads_bounded(message)
+                return  # Pipecat parses it and on_app_message validates it
+            except JSONInputError as exc:
+                if made.bad_message_sink is not None:
+                    await made.bad_message_sink(str(exc))
 
 
 def websocket_connection(
-    websocket: WebSocket, session_id: str, input_rate: int, learner: str | None = None
+    websocket: WebSocket,
+    session_id: str,
+    input_rate: int,
+    learner: str | None = None,
+    on_reject: Callable[[], None] = lambda: None,
 ) -> Connection:
     """PCM and JSON over one WebSocket (see agent/ws_serializer.py)."""
     transport: FastAPIWebsocketTransport | None = None
@@ -74,7 +105,7 @@ def websocket_connection(
         audio_out_enabled=True,
         audio_out_sample_rate=TUTOR_AUDIO_RATE,
         add_wav_header=False,
-        serializer=EcoWireSerializer(input_rate, report_error),
+        serializer=EcoWireSerializer(input_rate, report_error, on_reject),
     )
     transport = FastAPIWebsocketTransport(websocket=websocket, params=params)
 
@@ -87,4 +118,8 @@ def websocket_connection(
         except RuntimeError:  # already closed by the client
             pass
 
-    return Connection(session_id, transport, send_motion, close, pings=False, learner=learner)
+    client = websocket.client.host if websocket.client else None
+    return Connection(
+        session_id, transport, send_motion, close, pings=False, learner=learner,
+        kind="websocket", client=client,
+    )  # fmt: skip

@@ -44,12 +44,13 @@ def check_audio(data: bytes) -> None:
 class EcoWireSerializer(FrameSerializer):
     """PCM in binary messages, JSON in text messages; bad input becomes an error event."""
 
-    def __init__(self, input_rate: int, report_error) -> None:
+    def __init__(self, input_rate: int, report_error, on_reject=lambda: None) -> None:
         super().__init__()
         if input_rate not in SUPPORTED_RATES:
             raise WireFormatError(f"rate {input_rate} Hz is not one of {SUPPORTED_RATES}")
         self._rate = input_rate
         self._report_error = report_error  # called with a message for the client
+        self._on_reject = on_reject  # counts the rejection (eco1_client_messages_rejected)
 
     async def serialize(self, frame: Frame) -> str | bytes | None:
         if isinstance(frame, OutputAudioRawFrame):
@@ -67,5 +68,6 @@ class EcoWireSerializer(FrameSerializer):
             return InputTransportMessageFrame(message=message.model_dump())
         except (WireFormatError, ClientMessageError) as exc:
             logger.warning("dropped a malformed client message: {}", exc)
+            self._on_reject()
             await self._report_error(str(exc))
             return None

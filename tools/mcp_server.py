@@ -49,6 +49,8 @@ def build_mcp_server(tutor: TextTutor, sessions: SessionManager | None = None) -
             return await tutor.ask(question, conversation_id)
         except ValueError as exc:
             raise ToolError(str(exc)) from exc
+        except Exception as exc:  # a backend failure: say so instead of a bare tool error
+            raise ToolError(f"the tutor could not answer: {exc}") from exc
 
     @server.tool()
     async def speak(session_id: str, text: str) -> str:
@@ -77,15 +79,13 @@ def build_mcp_server(tutor: TextTutor, sessions: SessionManager | None = None) -
     ) -> str:
         """Give the tutor a persona (system prompt): for a live session if session_id is set,
         otherwise for an `ask` conversation."""
-        if not persona.strip():
-            raise ToolError("persona is empty")
-        if session_id is not None:
-            try:
-                session_control.set_persona(live(session_id), persona)
-            except ValueError as exc:
-                raise ToolError(str(exc)) from exc
-            return f"persona set for session {session_id}"
-        tutor.set_persona(conversation_id, persona)
+        try:
+            if session_id is not None:
+                session_control.set_persona(live(session_id), persona, tutor.max_persona_chars)
+                return f"persona set for session {session_id}"
+            tutor.set_persona(conversation_id, persona)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from exc
         return f"persona set for conversation {conversation_id}"
 
     @server.resource("transcript://{conversation_id}", mime_type="application/json")
