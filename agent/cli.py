@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve(settings)
     if args.command == "mcp":
-        from agent.text_tutor import TextTutor
+        from agent.tutoring.text_tutor import TextTutor
         from tools.mcp_server import build_mcp_server
 
         server = build_mcp_server(TextTutor(settings))

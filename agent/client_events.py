@@ -20,7 +20,7 @@ from pipecat.frames.frames import (
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 from pipecat.processors.frame_processor import FrameDirection
 
-from agent.frames import CitationsFrame, ControllerDecisionFrame, ThinkingFrame
+from agent.frames import CitationsFrame, ControllerDecisionFrame, TeachingFrame, ThinkingFrame
 from agent.latency import TurnRecord
 from perception.frames import LearnerObservationFrame
 from planner.frames import PlanActionFrame
@@ -58,6 +58,8 @@ def frame_event(frame) -> dict[str, Any] | None:
         return event("citations", citations=frame.citations)
     if isinstance(frame, ControllerDecisionFrame):
         return event("controller", **frame.report)
+    if isinstance(frame, TeachingFrame):
+        return event("teaching", **frame.teaching)
     if isinstance(frame, FallbackFrame):
         return event("fallback", stage=frame.stage, reason=frame.reason)
     if isinstance(frame, LearnerObservationFrame):

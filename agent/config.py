@@ -347,12 +347,26 @@ class PerceptionSettings(Section):
     fps: float = Field(default=8.0, gt=0, le=30, description="camera frames sampled per second")
 
 
+class TutoringSettings(Section):
+    """The curriculum and grounded answers (docs/tutoring.md)."""
+
+    grounded: bool = Field(
+        default=True,
+        description="answer from the curriculum's facets (and exact arithmetic) when a "
+        "question is covered; false sends every turn to the LLM, as before the curriculum",
+    )
+    curriculum_dir: Path | None = Field(
+        default=None, description="folder of curriculum *.toml files (default: the shipped one)"
+    )
+
+
 class RetrievalSettings(Section):
     """Hybrid search over markdown notes, whose best passages the tutor is given each turn."""
 
     enabled: bool = True
     notes_dir: Path | None = Field(
-        default=None, description="folder of *.md notes (default: the shipped knowledge base)"
+        default=None,
+        description="folder of *.md notes to search instead of the curriculum's concepts",
     )
     k: int = Field(default=1, ge=0, le=10, description="passages given per turn")
     bm25_weight: float = Field(default=0.5, ge=0.0)
@@ -442,6 +456,7 @@ class Settings(BaseSettings):
     tools: ToolsSettings = ToolsSettings()
     perception: PerceptionSettings = PerceptionSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    tutoring: TutoringSettings = TutoringSettings()
     controller: ControllerSettings = ControllerSettings()
     personalization: PersonalizationSettings = PersonalizationSettings()
 

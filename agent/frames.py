@@ -27,3 +27,10 @@ class ControllerDecisionFrame(DataFrame):
     """What the HLLM controller decided for this turn, and the prices it decided under."""
 
     report: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TeachingFrame(DataFrame):
+    """What the curriculum made of this turn: concept, facet, mode, a graded answer."""
+
+    teaching: dict[str, Any] = field(default_factory=dict)

@@ -223,6 +223,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.sessions = manager
+    app.state.host_compute = host_compute  # MCP's `ask` shares the sessions' turn logic
     app.state.lifespan_hooks = []
     if toolbox is not None:
         app.state.lifespan_hooks.append(partial(running, toolbox))

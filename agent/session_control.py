@@ -14,7 +14,7 @@ from pipecat.processors.frame_processor import FrameProcessor
 
 from agent.llm.service import TutorLLMService
 from agent.sessions import Session
-from agent.text_tutor import checked_persona
+from agent.tutoring.text_tutor import checked_persona
 from planner.observations import text_of
 from planner.processor import TutorPlannerProcessor
 

@@ -222,7 +222,7 @@ class QuietBackend:
 async def test_mcp_keeps_bounded_state_and_refuses_huge_personas():
     from mcp import Client
 
-    from agent.text_tutor import TextTutor
+    from agent.tutoring.text_tutor import TextTutor
     from tools.mcp_server import build_mcp_server
 
     settings = load_settings(overrides={"server": {"max_conversations": 5}})

@@ -11,7 +11,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from agent.config import load_settings
-from agent.text_tutor import TextTutor
+from agent.tutoring.text_tutor import TextTutor
 from evals.server_process import ServerProcess
 from evals.speech_samples import mentions, synthesize
 from evals.webrtc_client import TutorClient
@@ -61,8 +61,15 @@ async def test_persona_prompts_and_clear_errors_in_memory():
     server = build_mcp_server(TextTutor(load_settings(), backend=backend))
     async with Client(server) as client:
         await client.call_tool("set_persona", {"persona": "You are a pirate tutor."})
-        await client.call_tool("ask", {"question": "Why is the sky blue?"})
+        grounded = result(await client.call_tool("ask", {"question": "Why is the sky blue?"}))
+        assert grounded["concept"] == "sky_blue" and grounded["mode"] == "facet"
+        assert backend.seen == []  # the curriculum's words, no model
+        what_if = "What would happen if the Sun suddenly disappeared?"
+        written = result(await client.call_tool("ask", {"question": what_if}))
+        assert written["mode"] == "llm" and written["concept"] == "sun"
         assert backend.seen[-1][0]["content"].startswith("You are a pirate tutor.")
+        # the scripted model's sentence is about plants: unsupported by the Sun's facets
+        assert "Plants make sugar" not in written["answer"]
         empty = await client.call_tool("ask", {"question": "   "})
         assert empty.is_error and "empty" in empty.content[0].text
         missing = await client.call_tool("speak", {"session_id": "nobody", "text": "hi"})

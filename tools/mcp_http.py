@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from agent.config import Settings
-from agent.text_tutor import TextTutor
+from agent.tutoring.text_tutor import TextTutor
 from tools.http_auth import BearerTokenGate
 from tools.mcp_server import build_mcp_server
 
@@ -25,7 +25,8 @@ def add_mcp_endpoint(app: FastAPI, settings: Settings) -> None:
             return JSONResponse({"error": OFF}, status_code=503)
 
         return
-    server = build_mcp_server(TextTutor(settings), app.state.sessions)
+    tutor = TextTutor(settings, compute=app.state.host_compute)
+    server = build_mcp_server(tutor, app.state.sessions)
     mcp_app = server.streamable_http_app(streamable_http_path="/", host=settings.host)
     app.mount("/mcp", BearerTokenGate(mcp_app, token))
     app.state.lifespan_hooks.append(server.session_manager.run)

@@ -15,7 +15,7 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 
 from agent import session_control
 from agent.sessions import SessionManager
-from agent.text_tutor import TextTutor
+from agent.tutoring.text_tutor import TextTutor
 
 STYLES = {
     "socratic": "Teach by asking one guiding question at a time; never give the answer first.",

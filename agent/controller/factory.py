@@ -14,9 +14,11 @@ from agent.config import RetrievalSettings, Settings
 from agent.controller.controller import ControllerParams, ControllerReport, HLLMController
 from agent.controller.turn_compute import TurnCompute
 from agent.llm.backend import ChatBackend, create_backend
+from agent.tutoring.curriculum import Curriculum, load_curriculum
 
 if TYPE_CHECKING:
     from agent.retrieval.index import HybridIndex
+    from agent.tutoring.turn import TeachingTurn
 
 
 def controller_params(settings: Settings, tiers: list[str], experts: list[int]) -> ControllerParams:
@@ -47,16 +49,56 @@ def backend_tiers(settings: Settings) -> dict[str, ChatBackend]:
     return tiers
 
 
-def build_index(retrieval: RetrievalSettings) -> HybridIndex:
-    """The notes' search index as configured (weights and relevance gate)."""
+def build_index(retrieval: RetrievalSettings, curriculum: Curriculum | None = None) -> HybridIndex:
+    """The search index as configured (weights and relevance gate): the curriculum's
+    concepts, or a folder of markdown notes when `retrieval.notes_dir` names one."""
     from agent.retrieval.index import HybridIndex, Relevance
+    from agent.retrieval.notes import load_notes
+    from agent.tutoring.matching import concept_passages
 
-    return HybridIndex.from_folder(
-        retrieval.notes_dir,
+    if retrieval.notes_dir is not None or curriculum is None:
+        passages = load_notes(retrieval.notes_dir) if retrieval.notes_dir else None
+    else:
+        passages = concept_passages(curriculum)
+    options = dict(
         bm25_weight=retrieval.bm25_weight,
         dense_weight=retrieval.dense_weight,
         relevance=Relevance(retrieval.min_similarity, retrieval.min_coverage),
     )
+    if passages is None:
+        return HybridIndex.from_folder(None, **options)
+    return HybridIndex(passages, **options)
+
+
+def build_teaching(
+    settings: Settings, curriculum: Curriculum, index: HybridIndex | None
+) -> TeachingTurn | None:
+    """The curriculum's turn logic, or None when grounded answers are off."""
+    if not settings.tutoring.grounded:
+        return None
+    from agent.retrieval.index import embed
+    from agent.tutoring.facets import SentencePicker
+    from agent.tutoring.matching import ConceptMatcher
+    from agent.tutoring.turn import TeachingTurn
+
+    concept_index = index if index is not None and _holds_concepts(index) else None
+    picker = SentencePicker(embed)
+    return TeachingTurn(curriculum, ConceptMatcher(curriculum, concept_index), picker,
+                        similarity=sentence_similarity)  # fmt: skip
+
+
+def _holds_concepts(index: HybridIndex) -> bool:
+    from agent.tutoring.matching import ConceptPassage
+
+    return bool(index.passages) and isinstance(index.passages[0], ConceptPassage)
+
+
+def sentence_similarity(a: str, b: str) -> float:
+    """Cosine of two texts' MiniLM embeddings (grading longer check-question replies)."""
+    from agent.retrieval.index import embed
+
+    left, right = embed([a, b])
+    return float(left @ right)
 
 
 def build_turn_compute(
@@ -68,9 +110,11 @@ def build_turn_compute(
 ) -> TurnCompute:
     """moe_layers: how many MoE layers the perception model has (experts only matter then)."""
     index = None
+    curriculum = load_curriculum(settings.tutoring.curriculum_dir)
     if settings.retrieval.enabled and settings.retrieval.k > 0:
-        index = build_index(settings.retrieval)
+        index = build_index(settings.retrieval, curriculum)
         logger.info("knowledge base: {} passages", len(index.passages))
+    teaching = build_teaching(settings, curriculum, index)
     backends = backend_tiers(settings)
     controller = None
     if settings.controller.enabled:
@@ -84,6 +128,7 @@ def build_turn_compute(
         min_score=settings.retrieval.min_score,
         sessions=sessions,
         on_report=on_report,
+        teaching=teaching,
     )
 
 

@@ -19,6 +19,7 @@ from agent.controller.decision import Decision, TurnFeatures
 from agent.llm.backend import ChatBackend
 from agent.retrieval.grounding import grounding
 from agent.retrieval.index import Hit, HybridIndex
+from agent.tutoring.turn import TeachingTurn, TurnReply, TutorState
 
 NOTES_HEADER = "Notes you may use (cite them as [n] only if asked where facts come from):"
 
@@ -36,12 +37,18 @@ def notes_addendum(notes: list[str]) -> str:
 
 @dataclass
 class TurnPlan:
-    """What one turn may spend and what it was given."""
+    """What one turn may spend and what it was given. A plan with a grounded `reply`
+    speaks that text and runs no model."""
 
     decision: Decision
     backend: ChatBackend
     hits: list[Hit] = field(default_factory=list)
     report: ControllerReport | None = None
+    reply: TurnReply | None = None
+
+    @property
+    def grounded(self) -> bool:
+        return self.reply is not None and self.reply.grounded
 
     @property
     def notes(self) -> list[str]:
@@ -68,6 +75,7 @@ class TurnCompute:
         sessions: Callable[[], int] = lambda: 1,
         on_report: Callable[[ControllerReport], None] | None = None,
         fixed: Decision = Decision(),
+        teaching: TeachingTurn | None = None,
     ) -> None:
         """Without a controller every turn gets `fixed` (thinking off by default)."""
         if "embedded" not in backends and controller is None:
@@ -84,6 +92,31 @@ class TurnCompute:
         self.last_decisions: dict[str, Decision] = {}
         self.live_sessions: int | None = None  # overrides sessions() (benchmarks)
         self._recent_hits: OrderedDict[str, list[Hit]] = OrderedDict()
+        self.teaching = teaching
+
+    @property
+    def has_remote(self) -> bool:
+        """Whether a tier other than the embedded model can take uncovered questions."""
+        return any(tier != "embedded" for tier in self.backends)
+
+    async def teach(
+        self, state: TutorState, question: str, action: str | None, *, preview: bool = False
+    ) -> TurnReply | None:
+        """The curriculum's reply to a question (None without a curriculum). Off the event
+        loop: finding the concept may embed the question. preview leaves `state` as it was."""
+        if self.teaching is None or not question.strip():
+            return None
+        respond = self.teaching.preview if preview else self.teaching.respond
+        return await asyncio.to_thread(respond, state, question, action, remote=self.has_remote)
+
+    def concept_hits(self, reply: TurnReply) -> list[Hit]:
+        """The concept a reply came from, as the citation (and the notes a model reads)."""
+        if reply.concept is None or self.index is None:
+            return []
+        for passage in self.index.passages:
+            if getattr(passage, "concept_id", None) == reply.concept.id:
+                return [Hit(passage, 1.0, 0.0, 1.0, 1.0)]
+        return []
 
     async def search(self, question: str) -> list[Hit]:
         """The knowledge-base passages for a question; the last few questions' results are
@@ -105,11 +138,21 @@ class TurnCompute:
         deciding anything: for reading the prompt ahead of the turn."""
         return notes_addendum([hit.passage.text for hit in await self.search(question)])
 
-    async def prepare(self, session_id: str, question: str) -> TurnPlan:
-        hits = await self.search(question)
+    async def prepare(
+        self, session_id: str, question: str, reply: TurnReply | None = None
+    ) -> TurnPlan:
+        """The turn's plan. A grounded reply needs no model and no decision; a reply a
+        model must write (a what-if) reads its concept's facets as the notes."""
+        if reply is not None and reply.grounded:
+            backend = self.backends.get("embedded") or next(iter(self.backends.values()))
+            return TurnPlan(self.fixed, backend, self.concept_hits(reply), reply=reply)
+        hits = self.concept_hits(reply) if reply and reply.concept else await self.search(question)
+        if reply is not None and reply.mode == "remote":  # never the embedded model's guess
+            tier = next(t for t in self.backends if t != "embedded")
+            return TurnPlan(Decision(tier=tier), self.backends[tier], hits, reply=reply)
         if self.controller is None:
             backend = self.backends.get(self.fixed.tier) or self.backends["embedded"]
-            return TurnPlan(self.fixed, backend, hits)
+            return TurnPlan(self.fixed, backend, hits, reply=reply)
         sessions = self.live_sessions or self._sessions()
         features = TurnFeatures.of(question, hits[0].score if hits else 0.0, sessions)
         report = self.controller.decide(features, session_id)
@@ -117,7 +160,7 @@ class TurnCompute:
         if self._on_report is not None:
             self._on_report(report)
         backend = self.backends.get(report.decision.tier) or next(iter(self.backends.values()))
-        return TurnPlan(report.decision, backend, hits, report)
+        return TurnPlan(report.decision, backend, hits, report, reply=reply)
 
     def likely_system_prompts(self, base: str) -> list[str]:
         """The system messages turns will send when one note or none is retrieved: the base
@@ -133,7 +176,7 @@ class TurnCompute:
 
     def finish(self, session_id: str, plan: TurnPlan, answer: str, tokens: int) -> None:
         """Learn compute and quality from the answer, off the audio path."""
-        if self.controller is None:
+        if self.controller is None or plan.grounded:
             return
         task = asyncio.create_task(self._learn(session_id, plan, answer, tokens))
         self._learning.add(task)

@@ -27,13 +27,15 @@ from pipecat.services.settings import LLMSettings as PipecatLLMSettings
 
 from agent.controller.turn_compute import TurnCompute, TurnPlan
 from agent.faults import FaultInjected
-from agent.frames import CitationsFrame, ControllerDecisionFrame, ThinkingFrame
+from agent.frames import CitationsFrame, ControllerDecisionFrame, TeachingFrame, ThinkingFrame
 from agent.llm.backend import ChatBackend, ChatMessage, turn_pieces
 from agent.llm.critique import critique_and_revise
+from agent.llm.gate import gated
 from agent.llm.prompt import HistoryLimits, SessionPrompts, reply_instruction
 from agent.llm.speculation import SpeculationCounts, SpeculativeAnswer
 from agent.llm.thinking import Piece
 from agent.retrieval.grounding import grounding_or_none
+from agent.tutoring.turn import TutorState
 from planner.agent import PROMPT_HINTS, QUESTION_ACTION
 from planner.frames import LikelyHintFrame, PlanActionFrame
 from planner.observations import last_user_text
@@ -41,6 +43,7 @@ from speech.first_audio import FirstAudioGate
 from speech.frames import FallbackFrame, ProvisionalTranscriptFrame, SpeculativeClauseFrame
 
 LLM_FALLBACK_LINE = "Sorry, I lost my train of thought. Could you ask me that again?"
+ACTION_OF_HINT = {hint: action for action, hint in PROMPT_HINTS.items()}
 
 
 async def _never() -> AsyncIterator[Piece]:
@@ -120,12 +123,20 @@ class TutorLLMService(LLMService):
         self._reading_ahead: asyncio.Task | None = None
         self._reading_conversation: asyncio.Task | None = None
         self._answered: list[Any] | None = None  # the context once the last answer is in
+        self.tutor_state = TutorState()  # the curriculum concept and what was said of it
+        self._turn_action: str | None = None  # the planner's action for this turn
 
     async def _open_stream(
         self, messages: list[ChatMessage], plan: TurnPlan | None
     ) -> AsyncIterator[Piece]:
         """The reply's pieces as the plan asks: plain, thinking first, or critiqued; or the
         speculative answer begun for exactly this prompt."""
+        if plan is not None and plan.grounded:  # the curriculum's own words: no model
+            await self._drop_speculation()
+            assert plan.reply is not None and plan.reply.text is not None
+            return _one(plan.reply.text, tokens=0)
+        if plan is not None and plan.reply is not None and plan.reply.notes:
+            await self._drop_speculation()  # a checked answer: nothing unchecked is adopted
         speculation = await self._claim_speculation(messages, plan)
         if self._fault("llm_error"):
             if speculation is not None:
@@ -149,15 +160,23 @@ class TutorLLMService(LLMService):
             )  # fmt: skip
             return _one(result.answer, result.tokens)
         think = plan.decision.think_tokens if plan else 0
-        return turn_pieces(
+        pieces = turn_pieces(
             backend, messages, max_tokens=max_tokens, temperature=temperature, think_tokens=think
         )
+        if plan is not None and plan.reply is not None and plan.reply.notes:
+            return gated(pieces, list(plan.reply.notes))  # only what the facets support
+        return pieces
 
     async def _prepare(self, question: str) -> TurnPlan | None:
-        """Retrieval and the controller's decision, told to the client before answering."""
+        """The curriculum's reply, retrieval and the controller's decision, told to the
+        client before answering."""
         if self._compute is None:
             return None
-        plan = await self._compute.prepare(self._session_id, question)
+        action, self._turn_action = self._turn_action, None
+        reply = await self._compute.teach(self.tutor_state, question, action)
+        plan = await self._compute.prepare(self._session_id, question, reply)
+        if reply is not None:
+            await self.push_frame(TeachingFrame(teaching=reply.as_fields()))
         if plan.report is not None:
             await self.push_frame(ControllerDecisionFrame(report=plan.report.as_event_fields()))
         if plan.hits:
@@ -174,12 +193,36 @@ class TutorLLMService(LLMService):
             return
         if self._reading_ahead is not None and not self._reading_ahead.done():
             self._reading_ahead.cancel()
-        if self._opening_clause is not None:
+        if self._compute is not None and self._compute.teaching is not None:
+            job = self._ahead_of_grounded(text, hint, prefill)
+            self._reading_ahead = self.create_task(job, name="grounded-ahead")
+        elif self._opening_clause is not None:
             job = self._speculate(text, hint)
             self._reading_ahead = self.create_task(job, name="speculate")
         else:
             job = self._prefill(prefill, text, hint)
             self._reading_ahead = self.create_task(job, name="read-ahead")
+
+    async def _ahead_of_grounded(self, text: str, hint: str | None, prefill) -> None:
+        """A provisional question the curriculum answers needs no model: its opening clause
+        goes to the TTS now. Any other begins the model's answer as before."""
+        try:
+            action = ACTION_OF_HINT.get(hint or "")
+            assert self._compute is not None
+            preview = await self._compute.teach(self.tutor_state, text, action, preview=True)
+        except Exception as exc:  # an optimisation: failing loses nothing
+            logger.warning("previewing the grounded reply failed: {}", exc)
+            preview = None
+        if preview is not None and preview.grounded:
+            await self._drop_speculation()
+            if self._opening_clause is not None and preview.text:
+                if clause := self._opening_clause(preview.text) or preview.text:
+                    await self._speak_ahead(clause)
+            return
+        if self._opening_clause is not None:
+            await self._speculate(text, hint)
+        else:
+            await self._prefill(prefill, text, hint)
 
     def _read_conversation_ahead(self, hint: str | None = None) -> None:
         """Once the tutor has answered, read the start of the next prompt before the learner
@@ -307,6 +350,7 @@ class TutorLLMService(LLMService):
         await super().process_frame(frame, direction)
         if isinstance(frame, PlanActionFrame):
             self._turn_hint = frame.prompt_hint  # the planner's choice steers this turn
+            self._turn_action = frame.action
         if isinstance(frame, ProvisionalTranscriptFrame):
             self._read_ahead(frame.text, frame.prompt_hint)
             return

@@ -1,18 +1,25 @@
-"""The tutor's brain without audio: planner, LLM and a motion summary, for MCP's `ask`.
+"""The tutor's brain without audio, for MCP's `ask`: the same turn as a live session.
 
-Same planner, same backend and the same Piper alignments as a live turn, so an agent asking
-through MCP gets the answer, the action the tutor would take and what its face would do.
+Same planner, the same curriculum turn and TurnCompute (retrieval, controller, tiers), the
+same backend and the same Piper alignments as a live turn, so an agent asking through MCP
+gets the answer, its concept and citations, the action the tutor took and what its face
+would do.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent.config import Settings
+from agent.controller.factory import HostCompute
+from agent.controller.turn_compute import TurnCompute, TurnPlan
 from agent.llm.backend import ChatBackend, ChatMessage, create_backend
+from agent.tutoring.support import supported_answer
+from agent.tutoring.turn import TutorState
 from avatar.visemes import viseme_segments
 from planner.agent import TutorPlanner
 from planner.model import load_tutoring_model
@@ -29,6 +36,7 @@ class Conversation:
     persona: str
     history: list[ChatMessage] = field(default_factory=list)
     last_action: str | None = None
+    state: TutorState = field(default_factory=TutorState)
 
 
 def motion_summary(text: str, voice) -> dict[str, Any]:
@@ -61,10 +69,17 @@ def checked_persona(persona: str, limit: int) -> str:
 class TextTutor:
     """Answers typed questions per conversation id, as the live tutor would speak them."""
 
-    def __init__(self, settings: Settings, backend: ChatBackend | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        backend: ChatBackend | None = None,
+        compute: Callable[[], TurnCompute] | None = None,
+    ) -> None:
+        """compute: the host's TurnCompute (shared with live sessions when in the server)."""
         self._settings = settings
         self._backend = backend or create_backend(settings.llm)
         self._model = load_tutoring_model()
+        self._compute = compute or HostCompute(settings, lambda: 1)
         # Least recently used first: a client inventing ids cannot grow this without bound.
         self._conversations: OrderedDict[str, Conversation] = OrderedDict()
 
@@ -102,28 +117,47 @@ class TextTutor:
         talk.planner.observe(self._model.observation(**levels))
         decision = talk.planner.decide()
         talk.last_action = decision.action
-        system = f"{talk.persona}\nFor this reply: {decision.prompt_hint}"
+        compute = await asyncio.to_thread(self._compute)  # the first call loads the index
+        reply = await compute.teach(talk.state, question, decision.action)
+        plan = await compute.prepare(conversation_id, question, reply)
         talk.history.append({"role": "user", "content": question})
+        if plan.grounded:
+            answer = reply.text if reply is not None and reply.text else ""
+        else:
+            answer = await self._written(talk, plan, decision.prompt_hint)
+            compute.finish(conversation_id, plan, answer, len(answer.split()))
+        talk.history.append({"role": "assistant", "content": answer})
+        voice = shared_piper_voice(piper_voice_file(self._settings.tts.voice_path))
+        motion = await asyncio.to_thread(motion_summary, answer, voice) if answer else {}
+        teaching = reply.as_fields() if reply is not None else {"mode": "llm"}
+        return {
+            "answer": answer,
+            "action": decision.action,
+            "gesture": decision.gesture,
+            "beliefs": decision.beliefs,
+            "citations": plan.citations(),
+            **teaching,
+            "motion": motion,
+        }
+
+    async def _written(self, talk: Conversation, plan: TurnPlan, hint: str) -> str:
+        """A reply the model writes (no curriculum, a what-if, the remote tier), grounded in
+        the plan's notes; with a curriculum, sentences the notes do not support are cut."""
+        system = f"{talk.persona}{plan.system_addendum()}\nFor this reply: {hint}"
         messages: list[ChatMessage] = [{"role": "system", "content": system}, *talk.history[-8:]]
+        backend = plan.backend if plan.decision.tier != "embedded" else self._backend
         pieces = [
             piece
-            async for piece in self._backend.stream(
+            async for piece in backend.stream(
                 messages,
                 max_tokens=self._settings.llm.max_tokens,
                 temperature=self._settings.llm.temperature,
             )
         ]
         answer = "".join(pieces).strip()
-        talk.history.append({"role": "assistant", "content": answer})
-        voice = shared_piper_voice(piper_voice_file(self._settings.tts.voice_path))
-        motion = await asyncio.to_thread(motion_summary, answer, voice) if answer else {}
-        return {
-            "answer": answer,
-            "action": decision.action,
-            "gesture": decision.gesture,
-            "beliefs": decision.beliefs,
-            "motion": motion,
-        }
+        if plan.reply is not None and plan.reply.notes:
+            answer = await asyncio.to_thread(supported_answer, answer, list(plan.reply.notes))
+        return answer
 
     def transcript(self, conversation_id: str) -> list[ChatMessage]:
         """The conversation so far; reading an unknown id creates nothing."""

@@ -1,0 +1,86 @@
+"""A concept's facets as sentences the tutor can say, and the one that best answers a question.
+
+"How many bones does an adult have?" is answered by one sentence of the skeleton's
+definition, not by the whole definition; "Do heavy things fall faster?" by the correction
+of gravity's misconception. Sentences are embedded once per concept (MiniLM) on first use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.tutoring.curriculum import Concept
+
+Embed = Callable[[list[str]], np.ndarray]  # unit-norm rows
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+
+
+@dataclass(frozen=True)
+class FacetSentence:
+    facet: str  # definition, explanation, example, misconception or summary
+    text: str  # what the tutor says when this sentence answers
+    matched: str  # what the question is compared with
+
+
+def facet_sentences(concept: Concept) -> list[FacetSentence]:
+    """Every sentence the tutor may answer with; a misconception is matched on its own
+    words but answered with its correction."""
+    found = [FacetSentence("definition", s, s) for s in sentences(concept.definition)]
+    found += [FacetSentence("explanation", s, s) for s in sentences(concept.explanation)]
+    found += [FacetSentence("example", e, e) for e in concept.examples]
+    found.append(
+        FacetSentence(
+            "misconception",
+            f"That's a common mix-up. {concept.correction}",
+            concept.misconception,
+        )
+    )
+    found.append(FacetSentence("summary", concept.summary, concept.summary))
+    return found
+
+
+@dataclass(frozen=True)
+class BestSentence:
+    sentence: FacetSentence
+    similarity: float
+
+
+class SentencePicker:
+    """Finds the facet sentence closest in meaning to a question, per concept, cached."""
+
+    def __init__(self, embed: Embed) -> None:
+        self._embed = embed
+        self._cache: dict[str, tuple[list[FacetSentence], np.ndarray]] = {}
+        self._questions: dict[str, np.ndarray] = {}  # the last few questions' embeddings
+
+    def _of(self, concept: Concept) -> tuple[list[FacetSentence], np.ndarray]:
+        if concept.id not in self._cache:
+            found = facet_sentences(concept)
+            self._cache[concept.id] = (found, self._embed([f.matched for f in found]))
+        return self._cache[concept.id]
+
+    def _question(self, question: str) -> np.ndarray:
+        if question not in self._questions:
+            self._questions[question] = self._embed([question])[0]
+            while len(self._questions) > 64:
+                self._questions.pop(next(iter(self._questions)))
+        return self._questions[question]
+
+    def warm(self, concepts: list[Concept]) -> None:
+        """Embed every concept's sentences now (start-up) rather than at a first question."""
+        for concept in concepts:
+            self._of(concept)
+
+    def best(self, concept: Concept, question: str) -> BestSentence:
+        found, vectors = self._of(concept)
+        scores = vectors @ self._question(question)
+        at = int(np.argmax(scores))
+        return BestSentence(found[at], float(scores[at]))

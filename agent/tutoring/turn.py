@@ -1,0 +1,316 @@
+"""One learner turn: what the tutor says, from the curriculum, the session's state and the
+planner's action. The same logic answers WebRTC, `/ws` and MCP's `ask`.
+
+The reply is chosen in a fixed order: exact arithmetic; social niceties; the answer to a
+pending check question (graded); a follow-up on the current concept; a question about a
+concept (the facet its kind of question wants, shaped by the planner's action); and, for
+anything the curriculum does not cover, the remote tier when there is one, else an honest
+"I'm not sure". Facet text is spoken verbatim: it is right, and needs no model.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from agent.tutoring.arithmetic import compute
+from agent.tutoring.curriculum import Concept, Curriculum
+from agent.tutoring.facets import SentencePicker
+from agent.tutoring.grading import Grade, grade
+from agent.tutoring.intents import (
+    Intent,
+    asks_quantity,
+    follow_up,
+    has_number,
+    is_question,
+    question_kind,
+    social,
+)
+from agent.tutoring.matching import ConceptMatcher
+
+REFERS_BACK = {"it", "its", "that", "this", "they", "them", "those", "these", "there"}
+ANSWER_SIMILARITY = 0.45  # a specific question's best facet sentence must reach this
+WHY_SENTENCE_SIMILARITY = 0.6  # a why-question answered by one sentence instead
+MEANING_SENTENCE_SIMILARITY = 0.55  # a concept found by meaning must answer this well
+NAME_BONUS = 0.05  # naming a concept counts for it
+MIN_COVERAGE = 0.6  # below this share of the question's words, a weak match is off topic
+ABSTAIN = (
+    "I'm not sure about that one, and I'd rather not guess. I can teach science and "
+    "arithmetic: try asking me about forces, cells, the solar system or fractions."
+)
+SOCIAL_REPLIES = {
+    Intent.GREETING: "Hello! What would you like to learn about today?",
+    Intent.THANKS: "You're welcome! What would you like to explore next?",
+    Intent.BYE: "Goodbye, and well done today!",
+}
+STATEMENT_REPLY = (
+    "Tell me more, or ask me a question about science or numbers, and we'll explore it."
+)
+
+
+@dataclass
+class TutorState:
+    """What one conversation has covered: its concept, what was said of it, a pending check."""
+
+    concept_id: str | None = None
+    given: set[str] = field(default_factory=set)  # facet keys said of the current concept
+    pending_check: tuple[str, int] | None = None  # (concept id, check index)
+    confusion: int = 0  # "I don't get it"s on the current concept
+    asked: dict[str, set[int]] = field(default_factory=dict)  # checks asked per concept
+
+    def move_to(self, concept: Concept) -> None:
+        if concept.id != self.concept_id:
+            self.concept_id, self.given, self.confusion = concept.id, set(), 0
+
+
+@dataclass(frozen=True)
+class TurnReply:
+    """What the turn says and why; `text` None means a model writes it (mode llm/remote)."""
+
+    text: str | None
+    mode: str  # arithmetic, social, grade, facet, hedge, llm, remote, abstain
+    concept: Concept | None = None
+    facet: str | None = None
+    intent: str | None = None
+    action: str | None = None
+    grade: Grade | None = None
+    check: str | None = None  # a check question this reply asks
+    notes: tuple[str, ...] = ()  # facets a model-written reply is grounded in
+
+    @property
+    def grounded(self) -> bool:
+        return self.text is not None
+
+    def as_fields(self) -> dict:
+        """For the client's `teaching` event and MCP's `ask`."""
+        return {
+            "concept": self.concept.id if self.concept else None,
+            "concept_name": self.concept.name if self.concept else None,
+            "subject": self.concept.subject if self.concept else None,
+            "facet": self.facet,
+            "mode": self.mode,
+            "intent": self.intent,
+            "grade": self.grade.value if self.grade else None,
+            "check": self.check,
+        }
+
+
+def _refers_back(text: str) -> bool:
+    return bool(REFERS_BACK & set(text.lower().replace("?", " ").split()))
+
+
+class TeachingTurn:
+    """Shared by every session on a host; each conversation keeps its own TutorState."""
+
+    def __init__(
+        self, curriculum: Curriculum, matcher: ConceptMatcher, picker: SentencePicker,
+        similarity=None,
+    ) -> None:  # fmt: skip
+        self.curriculum = curriculum
+        self.matcher = matcher
+        self.picker = picker
+        self.similarity = similarity  # (a, b) → cosine, for grading longer replies
+
+    def preview(self, state: TutorState, text: str, action: str | None = None, *,
+                remote: bool = False) -> TurnReply:  # fmt: skip
+        """The reply `respond` would give, leaving the state as it was."""
+        return self.respond(copy.deepcopy(state), text, action, remote=remote)
+
+    def respond(
+        self, state: TutorState, text: str, action: str | None = None, *, remote: bool = False
+    ) -> TurnReply:
+        """The reply to `text`; updates `state`. remote: an outside tier can take questions
+        the curriculum does not cover."""
+        text = " ".join(text.split())
+        if (computed := compute(text)) is not None:
+            state.pending_check = None
+            return TurnReply(computed.sentence, "arithmetic", intent="arithmetic", action=action)
+        named = self.matcher.by_name(text)
+        if (kind := social(text)) is not None and named is None and len(text.split()) <= 6:
+            return TurnReply(SOCIAL_REPLIES[kind], "social", intent=kind.value, action=action)
+        if state.pending_check is not None and not (named and is_question(text)):
+            return self._graded(state, text, action)
+        current = self.curriculum.concepts.get(state.concept_id or "")
+        follow = follow_up(text)
+        if (
+            current is not None
+            and follow is not None
+            and (named is None or named.concept.id == current.id)
+        ):
+            return self._follow_up(state, current, follow, text, action)
+        if current is not None and named is None and _refers_back(text):
+            return self._answer(state, current, question_kind(text), text, action)
+        kind = question_kind(text)
+        concept = self._choose_concept(text, kind, named.concept if named else None)
+        if concept is not None:
+            return self._answer(state, concept, kind, text, action)
+        if not is_question(text) and len(text.split()) < 12:
+            return TurnReply(STATEMENT_REPLY, "social", intent="statement", action=action)
+        if remote:
+            return TurnReply(None, "remote", intent="outside", action=action)
+        return TurnReply(ABSTAIN, "abstain", intent="outside", action=action)
+
+    def _choose_concept(self, text: str, kind: Intent, named: Concept | None) -> Concept | None:
+        """The concept whose facets answer the question best.
+
+        A named concept wins a "what is X" question outright. Otherwise the named concept and
+        the three closest in meaning compete on their best facet sentence ("why do leaves
+        change colour" names colour, but chlorophyll's autumn example answers it); one found
+        only by meaning must be close on both counts, or the tutor says it is not sure.
+        """
+        if named is not None and kind is Intent.DEFINE:
+            return named
+        candidates = {c.id: c for c in self.matcher.nearest(text, 3)}
+        if named is not None:
+            candidates[named.id] = named
+        if not candidates:
+            return None
+        scored = {
+            cid: self.picker.best(c, text).similarity + (NAME_BONUS if c is named else 0.0)
+            for cid, c in candidates.items()
+        }
+        best = max(scored, key=scored.get)
+        if named is not None and (best == named.id or scored[best] - scored[named.id] < 0.1):
+            return named
+        if scored[best] >= MEANING_SENTENCE_SIMILARITY and self.matcher.close(text, best):
+            return candidates[best]
+        return named
+
+    def _answer(
+        self, state: TutorState, concept: Concept, kind: Intent, text: str, action: str | None
+    ) -> TurnReply:
+        """A question about a concept: the facet its kind wants, then the action's part."""
+        state.move_to(concept)
+        if kind in (Intent.EXAMPLE, Intent.WHAT_IF, Intent.MISCONCEPTION, Intent.SUMMARY):
+            return self._follow_up(state, concept, kind, text, action)
+        if kind is Intent.DEFINE:
+            main, facet = concept.definition, "definition"
+        elif kind is Intent.WHY:
+            # "why do I lean forward when a bus stops" is answered by one sentence (an
+            # example); a bare "why does it happen" by the whole explanation
+            best = self.picker.best(concept, text)
+            if best.similarity >= WHY_SENTENCE_SIMILARITY:
+                main, facet = best.sentence.text, best.sentence.facet
+            elif self._off_topic(concept, text, best.similarity):
+                return self._hedge(state, concept, kind, action)
+            else:
+                main, facet = concept.explanation, "explanation"
+        else:
+            best = self.picker.best(concept, text)
+            if (
+                best.similarity < ANSWER_SIMILARITY
+                or (asks_quantity(text) and not has_number(best.sentence.text))
+                or self._off_topic(concept, text, best.similarity)
+            ):
+                return self._hedge(state, concept, kind, action)
+            main, facet = best.sentence.text, best.sentence.facet
+        state.given.add(facet)
+        return self._shaped(state, concept, main, facet, kind.value, action)
+
+    def _off_topic(self, concept: Concept, text: str, similarity: float) -> bool:
+        """The question is about something the concept does not speak of ("how do fish
+        breathe" names breathing, but the lungs concept never mentions fish)."""
+        return similarity < WHY_SENTENCE_SIMILARITY and (
+            self.matcher.coverage(concept, text) < MIN_COVERAGE
+        )
+
+    def _hedge(
+        self, state: TutorState, concept: Concept, kind: Intent, action: str | None
+    ) -> TurnReply:
+        """Said as uncertain: what the tutor does know about the concept, and no more."""
+        state.given.add("definition")
+        said = (
+            f"I'm not sure about that exactly. What I can tell you about {concept.name} "
+            f"is this: {concept.definition}"
+        )
+        return TurnReply(said, "hedge", concept, "definition", kind.value, action)
+
+    def _shaped(
+        self, state: TutorState, concept: Concept, main: str, facet: str, intent: str,
+        action: str | None,
+    ) -> TurnReply:  # fmt: skip
+        """The planner's action adds its part: a check question, an example, praise."""
+        parts, check = [main], None
+        if action == "encourage":
+            parts.insert(0, "Good question!")
+        elif action == "example" and facet != "example" and "example" not in state.given:
+            parts.append(f"For example: {concept.examples[0]}")
+            state.given.add("example")
+        elif action == "check":
+            check = self._ask_check(state, concept)
+            if check:
+                parts.append(f"Here's a question for you: {check}")
+        return TurnReply(" ".join(parts), "facet", concept, facet, intent, action, check=check)
+
+    def _ask_check(self, state: TutorState, concept: Concept) -> str | None:
+        asked = state.asked.setdefault(concept.id, set())
+        unasked = [i for i in range(len(concept.checks)) if i not in asked] or list(
+            range(len(concept.checks))
+        )
+        index = unasked[0]
+        asked.add(index)
+        state.pending_check = (concept.id, index)
+        return concept.checks[index].question
+
+    def _follow_up(
+        self, state: TutorState, concept: Concept, intent: Intent, text: str, action: str | None
+    ) -> TurnReply:
+        state.move_to(concept)
+        if intent is Intent.EXAMPLE:
+            shown = sum(1 for key in state.given if key.startswith("example"))
+            example = concept.examples[shown % len(concept.examples)]
+            state.given.add(f"example{shown}")
+            return TurnReply(example, "facet", concept, "example", intent.value, action)
+        if intent is Intent.CONFUSED:
+            state.confusion += 1
+            if state.confusion == 1 and concept.simpler:
+                said, facet = f"Let me put it another way. {concept.simpler}", "simpler"
+            elif state.confusion <= 2:
+                said = f"Here's a common mix-up. {concept.misconception} {concept.correction}"
+                facet = "misconception"
+            else:
+                said, facet = f"In short: {concept.summary}", "summary"
+            return TurnReply(said, "facet", concept, facet, intent.value, action)
+        if intent is Intent.MISCONCEPTION:
+            said = f"{concept.misconception} {concept.correction}"
+            return TurnReply(said, "facet", concept, "misconception", intent.value, action)
+        if intent is Intent.SUMMARY:
+            return TurnReply(concept.summary, "facet", concept, "summary", intent.value, action)
+        if intent is Intent.QUIZ:
+            check = self._ask_check(state, concept)
+            return TurnReply(check, "facet", concept, "check", intent.value, action, check=check)
+        if intent is Intent.WHAT_IF:
+            notes = (concept.definition, concept.explanation, *concept.examples, concept.correction)
+            return TurnReply(None, "llm", concept, "what_if", intent.value, action, notes=notes)
+        if intent is Intent.WHY and len(text.split()) > 3:  # "why do I lean forward when..."
+            return self._answer(state, concept, Intent.WHY, text, action)
+        if intent is Intent.WHY:
+            state.given.add("explanation")
+            return TurnReply(concept.explanation, "facet", concept, "explanation", intent.value,
+                             action)  # fmt: skip
+        # MORE: the next facet not yet given
+        for facet, said in (
+            ("definition", concept.definition), ("explanation", concept.explanation),
+            ("example0", concept.examples[0]), ("summary", concept.summary),
+        ):  # fmt: skip
+            if facet not in state.given:
+                state.given.add(facet)
+                return TurnReply(said, "facet", concept, facet.rstrip("0"), intent.value, action)
+        check = self._ask_check(state, concept)
+        said = f"That's the heart of it. Here's a question for you: {check}"
+        return TurnReply(said, "facet", concept, "check", intent.value, action, check=check)
+
+    def _graded(self, state: TutorState, text: str, action: str | None) -> TurnReply:
+        concept_id, index = state.pending_check or ("", 0)
+        state.pending_check = None
+        concept = self.curriculum[concept_id]
+        check = concept.checks[index]
+        result = grade(check, text, self.similarity)
+        answer = check.accepted[0]
+        said = {
+            Grade.CORRECT: f"That's right! The answer is {answer}.",
+            Grade.PARTLY: f"You're partly right. The full answer is {answer}.",
+            Grade.WRONG: f"Not quite. The answer is {answer}. {concept.summary}",
+            Grade.NO_ANSWER: f"That's okay. The answer is {answer}. {concept.summary}",
+        }[result]
+        return TurnReply(said, "grade", concept, "check", "answer", action, grade=result)
