@@ -109,8 +109,9 @@ def test_page_talks_to_the_tutor(tmp_path: Path, microphone_wav: Path):
             assert "voice-to-voice" in driver.find_element(By.ID, "latency").text
             # Chromium's fake camera reaches perception; its test pattern is not a face
             assert "camera: no face" in driver.find_element(By.ID, "perception").text
-            # The HLLM controller's decision for the turn is shown (docs/protocol.md)
-            assert "compute:" in driver.find_element(By.ID, "controller").text
+            # How the answer was made is shown: from the curriculum, no model (docs/protocol.md)
+            assert "compute: from the curriculum" in driver.find_element(By.ID, "controller").text
+            assert "sky is blue" in driver.find_element(By.ID, "concept-text").text
             audio_live = driver.execute_script(
                 "const s = document.getElementById('tutor-audio').srcObject;"
                 "return !!s && s.getAudioTracks().some(t => t.readyState === 'live');"

@@ -83,6 +83,7 @@ def build_teaching(
 
     concept_index = index if index is not None and _holds_concepts(index) else None
     picker = SentencePicker(embed)
+    picker.warm(list(curriculum.concepts.values()))
     return TeachingTurn(curriculum, ConceptMatcher(curriculum, concept_index), picker,
                         similarity=sentence_similarity)  # fmt: skip
 

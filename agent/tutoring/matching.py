@@ -10,6 +10,7 @@ of the next, since answering from the wrong concept is worse than saying "I'm no
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -117,6 +118,8 @@ class ConceptMatcher:
         self._pattern = re.compile(r"(?=\b(" + alternatives + r")\b)")
         self._long_names = [p for p in phrases if " " not in p and len(p) >= FUZZY_MIN_LENGTH]
         self._vocabulary: dict[str, set[str]] = {}
+        self._recent: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
         # A word the curriculum itself uses is spelled right: "plants" is not "planets".
         self._known_words = set(
             normalise(" ".join(concept_text(c) for c in curriculum.concepts.values())).split()
@@ -147,7 +150,7 @@ class ConceptMatcher:
         """The concept closest in meaning, when it is close and clearly the closest."""
         if self.index is None or not text.strip():
             return None
-        _lexical, dense = self.index.scores(text)
+        dense = self._dense(text)
         order = dense.argsort()[::-1]
         best = float(dense[order[0]])
         runner_up = float(dense[order[1]]) if len(order) > 1 else -1.0
@@ -172,9 +175,19 @@ class ConceptMatcher:
         return sum(w in self._vocabulary[concept.id] for w in words) / len(words)
 
     def _dense(self, text: str) -> np.ndarray:
+        """Cosine of the text to every concept; the last few texts are kept (a turn asks
+        this two or three times, and its provisional transcript asked it already)."""
         if self.index is None or not text.strip():
             return np.zeros(0)
-        return self.index.scores(text)[1]
+        with self._lock:
+            known = self._recent.get(text)
+        if known is None:
+            known = self.index.scores(text)[1]
+            with self._lock:  # sessions' turns run in worker threads
+                self._recent[text] = known
+                while len(self._recent) > 32:
+                    self._recent.pop(next(iter(self._recent)))
+        return known
 
     def nearest(self, text: str, k: int) -> list[Concept]:
         """The k concepts closest in meaning that pass the loose floor, closest first."""

@@ -9,6 +9,16 @@ const state = {
 state.avatar = new AvatarRenderer($("avatar"));
 window.eco1 = state; // read by the browser tests
 
+// How a turn's answer was made (the "teaching" event's mode; docs/tutoring.md).
+const MODES = {
+  facet: "from the curriculum, no model",
+  arithmetic: "computed exactly, no model",
+  grade: "your answer graded, no model",
+  hedge: "unsure: the curriculum has no exact answer",
+  abstain: "outside the curriculum: not guessed",
+  social: "small talk, no model",
+};
+
 function setStatus(text, kind) {
   $("status").textContent = text;
   $("status").dataset.state = kind;
@@ -67,6 +77,11 @@ function onMessage(raw) {
     $("controller").textContent = `compute: ${d.think_tokens ? `think ≤${d.think_tokens} tokens` : "no thinking"}` +
       `${d.critique_rounds ? `, ${d.critique_rounds} critique` : ""} on ${d.tier} · ` +
       `expected ${Math.round(message.predicted_p95_ms)} ms (p95) · λ latency ${message.lambda_latency.toFixed(2)}`;
+  } else if (message.type === "teaching") {
+    const where = message.concept_name ? `${message.concept_name} (${message.subject})` : "–";
+    const graded = message.grade ? ` · your answer: ${message.grade.replace("_", " ")}` : "";
+    $("concept-text").textContent = where;
+    $("controller").textContent = MODES[message.mode] ? `compute: ${MODES[message.mode]}${graded}` : "";
   } else if (message.type === "perception") {
     const face = message.face_present === null ? "no camera" : message.face_present ? "face seen" : "no face";
     $("perception").textContent = `camera: ${face} · motion ${message.motion_energy.toFixed(3)} · ` +

@@ -1,0 +1,227 @@
+"""The tutoring turn: curriculum, exact arithmetic, grounded answers, follow-ups, grading."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from agent.retrieval.index import HybridIndex, embed
+from agent.tutoring.arithmetic import compute
+from agent.tutoring.curriculum import CurriculumError, load_curriculum
+from agent.tutoring.facets import SentencePicker
+from agent.tutoring.grading import Grade, grade
+from agent.tutoring.matching import ConceptMatcher, concept_passages
+from agent.tutoring.turn import TeachingTurn, TutorState
+
+
+@pytest.fixture(scope="module")
+def curriculum():
+    return load_curriculum()
+
+
+@pytest.fixture(scope="module")
+def turn(curriculum):
+    index = HybridIndex(concept_passages(curriculum))
+    return TeachingTurn(curriculum, ConceptMatcher(curriculum, index), SentencePicker(embed))
+
+
+def test_the_shipped_curriculum_is_complete(curriculum):
+    assert len(curriculum) >= 80
+    subjects = {c.subject for c in curriculum.concepts.values()}
+    assert {"biology", "physics", "chemistry", "earth and space"} <= subjects
+    for concept in curriculum.concepts.values():
+        assert concept.definition and concept.explanation and concept.examples
+        assert concept.misconception and concept.correction and concept.summary
+        assert len(concept.checks) >= 2 and all(c.accepted for c in concept.checks)
+    ordered = [c.id for c in curriculum.ordered()]
+    for concept in curriculum.concepts.values():  # prerequisites come first
+        assert all(ordered.index(p) < ordered.index(concept.id) for p in concept.prerequisites)
+
+
+GOOD = """subject = "physics"
+[[concept]]
+id = "thing"
+name = "thing"
+definition = "A thing is something that is there."
+explanation = "Things exist because they are there, as anyone can see."
+examples = ["A chair is a thing."]
+misconception = "People think nothing is a thing."
+correction = "Nothing is not a thing."
+summary = "Things are there."
+[[concept.checks]]
+question = "Is a chair a thing?"
+accepted = ["yes"]
+[[concept.checks]]
+question = "Is nothing a thing?"
+accepted = ["no"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.replace('definition = "A thing is something that is there."\n', ""),
+         "concept[0] (thing).definition: Field required"),
+        (lambda t: t.replace('summary = "Things are there."', 'summary = "Things are there"'),
+         "concept[0] (thing).summary: Value error, must end with a full stop"),
+        (lambda t: t.replace('subject = "physics"', 'subject = "astrology"'), "subject"),
+        (lambda t: t.replace('name = "thing"', 'name = "thing"\nprerequisites = ["nope"]'),
+         "unknown concept 'nope'"),
+        (lambda t: t.replace('id = "thing"', 'id = "thing"\ncolour = "red"'),
+         "concept[0] (thing).colour: Extra inputs are not permitted"),
+        (lambda t: t + "[[[", "not valid TOML"),
+    ],
+)  # fmt: skip
+def test_a_malformed_curriculum_file_names_the_file_and_field(tmp_path, change, message):
+    (tmp_path / "physics.toml").write_text(change(GOOD))
+    with pytest.raises(CurriculumError) as refused:
+        load_curriculum(tmp_path)
+    assert "physics.toml" in str(refused.value) and message in str(refused.value)
+
+
+def test_a_good_file_loads_and_a_cycle_is_refused(tmp_path):
+    (tmp_path / "physics.toml").write_text(GOOD)
+    assert list(load_curriculum(tmp_path).concepts) == ["thing"]
+    cyclic = GOOD.replace('name = "thing"', 'name = "thing"\nprerequisites = ["thing"]')
+    (tmp_path / "physics.toml").write_text(cyclic)
+    with pytest.raises(CurriculumError, match="lead back to itself"):
+        load_curriculum(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("What is 12 times 7?", Fraction(84)),
+        ("what's twelve times seven", Fraction(84)),
+        ("what is 3/4 of 20", Fraction(15)),
+        ("15 percent of 80", Fraction(12)),
+        ("what is one half plus one third", Fraction(5, 6)),
+        ("what is 2 + 3 * 4", Fraction(14)),
+        ("what is (2 + 3) * 4", Fraction(20)),
+        ("subtract 5 from 12", Fraction(7)),
+        ("what is 7 minus 10", Fraction(-3)),
+        ("what is 2 to the power of 10", Fraction(1024)),
+        ("can you tell me what 9 x 8 is", Fraction(72)),
+        ("what is 0.1 plus 0.2", Fraction(3, 10)),
+    ],
+)
+def test_arithmetic_is_exact(question, value):
+    computed = compute(question)
+    assert computed is not None and computed.value == value
+
+
+def test_arithmetic_says_fractions_and_refuses_what_has_no_answer():
+    assert compute("what is one half plus one third").sentence.endswith("is five sixths.")
+    assert "cannot divide by zero" in compute("what is 10 divided by 0").sentence
+    assert "about 1.414" in compute("what is the square root of 2").sentence
+    huge = compute("what is 99999999 to the power of 12")
+    assert huge is not None and huge.value is None and "too large" in huge.sentence
+    for not_sums in ("what is a fraction", "what is photosynthesis", "__import__('os')"):
+        assert compute(not_sums) is None
+
+
+def reply(turn, question, state=None, action="explain"):
+    return turn.respond(state or TutorState(), question, action)
+
+
+@pytest.mark.parametrize(
+    ("question", "concept", "words"),
+    [
+        ("Why is the sky blue?", "sky_blue", "scatter"),
+        ("What force keeps the Moon in orbit around the Earth?", "orbit", "gravity"),
+        ("What is Newton's first law?", "inertia", "unbalanced force"),
+        ("how many bones are in the human body", "skeleton", "206"),
+        ("do heavier objects fall faster", "gravity", "same acceleration"),
+        ("what is fotosynthesis", "photosynthesis", "sunlight"),
+        ("what is the biggest planet", "solar_system", "Jupiter"),
+        ("why does ice float", "density", "less dense"),
+    ],
+)
+def test_covered_questions_are_answered_from_the_facets(turn, question, concept, words):
+    answer = reply(turn, question)
+    assert answer.mode == "facet" and answer.concept.id == concept
+    assert words in answer.text
+    facets = turn.curriculum[concept]
+    spoken = " ".join([facets.definition, facets.explanation, *facets.examples,
+                       facets.correction, facets.summary])  # fmt: skip
+    assert answer.text.split(". ")[-1].rstrip(".") in spoken  # verbatim facet text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of France?", "Who won the World Cup in 2018?", "What is a black hole?"],
+)
+def test_questions_outside_the_curriculum_are_not_guessed(turn, question):
+    answer = reply(turn, question)
+    assert answer.mode == "abstain" and "rather not guess" in answer.text
+    remote = turn.respond(TutorState(), question, "explain", remote=True)
+    assert remote.mode == "remote" and remote.text is None
+
+
+def test_a_detail_the_concept_lacks_is_hedged_not_invented(turn):
+    answer = reply(turn, "how hot is the sun")
+    assert answer.mode == "hedge" and answer.text.startswith("I'm not sure")
+    fish = reply(turn, "how do fish breathe")
+    assert fish.mode in ("hedge", "abstain")
+
+
+def test_follow_ups_stay_on_the_concept(turn):
+    state = TutorState()
+    assert reply(turn, "What is inertia?", state).concept.id == "inertia"
+    example = reply(turn, "Can you give me an example?", state)
+    assert example.facet == "example" and example.concept.id == "inertia"
+    bus = reply(turn, "Why do I lean forward when a bus stops?", state)
+    assert bus.concept.id == "inertia" and "bus" in bus.text
+    lost = reply(turn, "I don't get it", state)
+    assert lost.facet == "simpler" and lost.concept.id == "inertia"
+    again = reply(turn, "I still don't understand", state)
+    assert again.facet == "misconception"
+    what_if = reply(turn, "What would happen if there was no friction?", state)
+    assert what_if.mode == "llm" and what_if.notes
+    moved = reply(turn, "What is photosynthesis?", state)
+    assert moved.concept.id == "photosynthesis" and state.concept_id == "photosynthesis"
+
+
+def test_a_check_question_is_asked_and_the_answer_graded(turn):
+    state = TutorState()
+    asked = reply(turn, "What is photosynthesis?", state, action="check")
+    assert asked.check and "Here's a question for you" in asked.text
+    assert state.pending_check == ("photosynthesis", 0)
+    graded = reply(turn, "I think it's carbon dioxide", state)
+    assert graded.mode == "grade" and graded.grade is Grade.CORRECT
+    quiz = reply(turn, "test me", state)
+    assert quiz.check and state.pending_check is not None
+    assert reply(turn, "nitrogen", state).grade is Grade.WRONG
+    reply(turn, "quiz me", state)
+    assert reply(turn, "I don't know", state).grade is Grade.NO_ANSWER
+
+
+def test_a_new_question_while_a_check_is_pending_is_answered(turn):
+    state = TutorState()
+    reply(turn, "What is gravity?", state, action="check")
+    answer = reply(turn, "What is a food chain?", state)
+    assert answer.mode == "facet" and answer.concept.id == "food_chain"
+
+
+def test_grading(curriculum):
+    fire = curriculum["combustion"].checks[0]  # fuel, heat and oxygen
+    assert grade(fire, "oxygen heat and fuel") is Grade.CORRECT
+    assert grade(fire, "fuel and oxygen") is Grade.PARTLY
+    assert grade(fire, "water") is Grade.WRONG
+    heart = curriculum["heart"].checks[0]  # four
+    assert grade(heart, "four") is Grade.CORRECT and grade(heart, "4 chambers") is Grade.CORRECT
+    assert grade(heart, "five") is Grade.WRONG
+    antibiotics = curriculum["microorganisms"].checks[0]  # no
+    assert grade(antibiotics, "nope they don't") is Grade.CORRECT
+    assert grade(antibiotics, "yes") is Grade.WRONG
+    assert grade(antibiotics, "um") is Grade.NO_ANSWER
+
+
+def test_social_turns_and_planner_actions(turn):
+    assert reply(turn, "hello").mode == "social"
+    assert reply(turn, "thank you").mode == "social"
+    praised = reply(turn, "What is an atom?", action="encourage")
+    assert praised.text.startswith("Good question!")
+    with_example = reply(turn, "What is an atom?", action="example")
+    assert "For example" in with_example.text
