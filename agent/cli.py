@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sessions": "sessions held within budget with 1 vs 2 llama.cpp contexts",
         "live-sessions": "whole WebRTC sessions at once: one process vs a process per session",
         "soak": "server memory over many sessions, glibc arenas default vs capped",
+        "tutoring": "answers right, abstentions and follow-ups: curriculum turn vs model alone",
     }
     for name, summary in benchmarks.items():
         bench = benches.add_parser(name, help=summary)
@@ -109,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "live-sessions":
             bench.add_argument("--max-sessions", type=int, default=3, help="most learners at once")
             bench.add_argument("--turns", type=int, default=4, help="questions per learner")
+        if name == "tutoring":
+            bench.add_argument("--limit", type=int, help="first N covered questions (a quick run)")
         if name == "controller":
             bench.add_argument("--quick", action="store_true", help="3 questions, 2 load levels")
             bench.add_argument("--budget-ms", type=float, help="commit_to_audio budget to hold")
@@ -185,6 +188,10 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
             args.out, max_sessions=args.max_sessions, turns=args.turns,
             budget_ms=settings.controller.budget_ms,
         )  # fmt: skip
+    if args.bench == "tutoring":
+        from evals.tutoring import run_tutoring_eval
+
+        return run_tutoring_eval(args.out, settings, args.limit)
     if args.bench == "controller":
         from evals.controller import run_controller_eval
 

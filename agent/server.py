@@ -344,7 +344,6 @@ def create_app(
             try:
                 if body.pc_id:  # never a new session from a renegotiation
                     raise RuntimeError(f"pc_id {body.pc_id!r} has no peer connection")
-                connection.connection_timeout_secs = settings.server.connect_timeout_s
                 await manager.start_webrtc(connection, body.learner, client)
             except Exception as exc:
                 start_failure.append(exc)

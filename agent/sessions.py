@@ -171,6 +171,9 @@ class SessionManager:
         else:
             session.connected = True
 
+        if connection.gone():  # it closed while the pipeline was built: nothing to run
+            await connection.close()
+            raise RuntimeError("the peer left before its session started")
         if self._store is not None:
             self._store.session_started(session_id, type(transport).__name__)
         session.task = asyncio.create_task(self._run(session), name=f"session-{session_id}")

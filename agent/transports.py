@@ -36,6 +36,7 @@ class Connection:
     # Told about data-channel messages that never reach on_app_message (not JSON, nested
     # too deeply): Pipecat drops those with a log line, the client would hear nothing.
     bad_message_sink: Callable[[str], Awaitable[None]] | None = None
+    gone: Callable[[], bool] = lambda: False  # the peer left before its session started
 
 
 def webrtc_connection(
@@ -62,6 +63,7 @@ def webrtc_connection(
     made = Connection(
         connection.pc_id, transport, send_motion, connection.disconnect, pings=True,
         learner=learner, kind="webrtc", client=client,
+        gone=lambda: connection.pc.connectionState in ("closed", "failed"),
     )  # fmt: skip
     watch_data_channels(connection, made)
     return made

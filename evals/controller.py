@@ -33,7 +33,7 @@ from agent.controller.factory import build_turn_compute, controller_params
 from agent.controller.turn_compute import TurnCompute
 from agent.retrieval.index import embed
 from evals.plots import BarPanel, bar_panels
-from evals.turn_harness import TurnHarness
+from evals.turn_harness import TurnHarness, model_answered
 
 QUESTIONS = Path(__file__).resolve().parent / "data" / "tutor_questions.json"
 HOG = "import time\nwhile True:\n    sum(range(10000))\n"
@@ -143,6 +143,7 @@ def run_controller_eval(
         settings = settings.model_copy(
             update={"controller": settings.controller.model_copy(update={"budget_ms": budget_ms})}
         )
+    settings = model_answered(settings)  # the controller prices turns a model answers
     budget = settings.controller.budget_ms
     think_max = max(settings.controller.think_budgets)
     items = load_questions(3 if quick else None)

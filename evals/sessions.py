@@ -22,12 +22,14 @@ from agent.config import Settings
 from agent.controller.factory import build_turn_compute
 from evals.controller import Level, load_questions, run_level, summarize
 from evals.plots import BarPanel, bar_panels
+from evals.turn_harness import model_answered
 
 INSTANCES = (1, 2)
 SESSIONS = (1, 2, 3)
 
 
 def design_settings(settings: Settings, instances: int) -> Settings:
+    settings = model_answered(settings)  # the llama.cpp contexts are what is measured
     return settings.model_copy(
         update={
             "llm": settings.llm.model_copy(update={"instances": instances}),

@@ -113,3 +113,11 @@ class TurnHarness:
         except TimeoutError:
             pass
         return latency_ms, " ".join(t.strip() for t in sink.text).strip()
+
+
+def model_answered(settings: Settings) -> Settings:
+    """The settings with every turn sent to the model (no curriculum answers): for the
+    benchmarks that study the model's own compute (controller, sessions, thinking)."""
+    return settings.model_copy(
+        update={"tutoring": settings.tutoring.model_copy(update={"grounded": False})}
+    )

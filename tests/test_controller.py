@@ -167,7 +167,9 @@ async def test_a_real_turn_teaches_the_controller():
     from evals.controller import answer_quality, measured_gains, summarize
     from evals.turn_harness import TurnHarness
 
-    settings = load_settings(overrides={"controller": {"think_budgets": [0, 16]}})
+    # the controller prices turns a model answers: the curriculum's own replies are off
+    overrides = {"controller": {"think_budgets": [0, 16]}, "tutoring": {"grounded": False}}
+    settings = load_settings(overrides=overrides)
     compute = build_turn_compute(settings)
     item = {"question": "Why can't sound travel through space?", "answer": "It needs a medium.",
             "keywords": ["medium"]}  # fmt: skip

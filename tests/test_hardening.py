@@ -35,6 +35,7 @@ def app_client(tmp_path, client=("testclient", 50000), **server) -> TestClient:
         "server": {"db_path": str(tmp_path / "db.sqlite3"), "api_token": TOKEN, **server},
         "retrieval": {"enabled": False},  # no knowledge base to load: sessions start at once
         "controller": {"enabled": False},
+        "tutoring": {"grounded": False},  # nor the curriculum's sentence embeddings
     }
     app = create_app(load_settings(overrides=overrides), warm_up=False, build_worker=bare_worker)
     return TestClient(app, client=client)

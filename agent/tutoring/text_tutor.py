@@ -106,7 +106,10 @@ class TextTutor:
             persona, self._settings.server.max_persona_chars
         )
 
-    async def ask(self, question: str, conversation_id: str = "default") -> dict[str, Any]:
+    async def ask(
+        self, question: str, conversation_id: str = "default", *, motion: bool = True
+    ) -> dict[str, Any]:
+        """The tutor's reply; motion=False skips the face summary (benchmarks)."""
         question = question.strip()
         if not question:
             raise ValueError("question is empty")
@@ -127,8 +130,10 @@ class TextTutor:
             answer = await self._written(talk, plan, decision.prompt_hint)
             compute.finish(conversation_id, plan, answer, len(answer.split()))
         talk.history.append({"role": "assistant", "content": answer})
-        voice = shared_piper_voice(piper_voice_file(self._settings.tts.voice_path))
-        motion = await asyncio.to_thread(motion_summary, answer, voice) if answer else {}
+        face: dict[str, Any] = {}
+        if motion and answer:
+            voice = shared_piper_voice(piper_voice_file(self._settings.tts.voice_path))
+            face = await asyncio.to_thread(motion_summary, answer, voice)
         teaching = reply.as_fields() if reply is not None else {"mode": "llm"}
         return {
             "answer": answer,
@@ -137,7 +142,7 @@ class TextTutor:
             "beliefs": decision.beliefs,
             "citations": plan.citations(),
             **teaching,
-            "motion": motion,
+            "motion": face,
         }
 
     async def _written(self, talk: Conversation, plan: TurnPlan, hint: str) -> str:
