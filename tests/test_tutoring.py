@@ -225,3 +225,30 @@ def test_social_turns_and_planner_actions(turn):
     assert praised.text.startswith("Good question!")
     with_example = reply(turn, "What is an atom?", action="example")
     assert "For example" in with_example.text
+
+
+def test_the_learner_model_traces_mastery(curriculum):
+    from agent.tutoring.learner import PRIOR, LearnerModel
+
+    learner = LearnerModel()
+    assert learner.of(curriculum, "force") == PRIOR  # no prerequisites, never met
+    for _ in range(4):
+        learner.answered(curriculum, "force", Grade.CORRECT)
+    assert learner.of(curriculum, "force") > 0.95
+    assert learner.of(curriculum, "gravity") > PRIOR  # its prerequisite is known
+    before = learner.of(curriculum, "gravity")
+    assert learner.answered(curriculum, "gravity", Grade.WRONG) < before
+    after = {}
+    for grade_given in (Grade.CORRECT, Grade.PARTLY, Grade.WRONG):
+        after[grade_given] = LearnerModel().answered(curriculum, "cell", grade_given)
+    assert after[Grade.CORRECT] > after[Grade.PARTLY] > after[Grade.WRONG]
+
+
+def test_replies_carry_the_concepts_mastery(turn):
+    state = TutorState()
+    taught = reply(turn, "What is photosynthesis?", state, action="check")
+    assert 0.2 < taught.mastery < 0.5
+    graded = reply(turn, "carbon dioxide", state)
+    assert graded.mastery > taught.mastery and graded.as_fields()["mastery"] == round(
+        graded.mastery, 3
+    )

@@ -11,7 +11,7 @@ anything the curriculum does not cover, the remote tier when there is one, else 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agent.tutoring.arithmetic import compute
 from agent.tutoring.curriculum import Concept, Curriculum
@@ -26,6 +26,7 @@ from agent.tutoring.intents import (
     question_kind,
     social,
 )
+from agent.tutoring.learner import LearnerModel
 from agent.tutoring.matching import ConceptMatcher
 
 REFERS_BACK = {"it", "its", "that", "this", "they", "them", "those", "these", "there"}
@@ -57,6 +58,7 @@ class TutorState:
     pending_check: tuple[str, int] | None = None  # (concept id, check index)
     confusion: int = 0  # "I don't get it"s on the current concept
     asked: dict[str, set[int]] = field(default_factory=dict)  # checks asked per concept
+    learner: LearnerModel = field(default_factory=LearnerModel)  # mastery per concept
 
     def move_to(self, concept: Concept) -> None:
         if concept.id != self.concept_id:
@@ -76,6 +78,7 @@ class TurnReply:
     grade: Grade | None = None
     check: str | None = None  # a check question this reply asks
     notes: tuple[str, ...] = ()  # facets a model-written reply is grounded in
+    mastery: float | None = None  # the learner model's P(mastered) of the concept, after
 
     @property
     def grounded(self) -> bool:
@@ -92,6 +95,7 @@ class TurnReply:
             "intent": self.intent,
             "grade": self.grade.value if self.grade else None,
             "check": self.check,
+            "mastery": None if self.mastery is None else round(self.mastery, 3),
         }
 
 
@@ -119,9 +123,21 @@ class TeachingTurn:
     def respond(
         self, state: TutorState, text: str, action: str | None = None, *, remote: bool = False
     ) -> TurnReply:
-        """The reply to `text`; updates `state`. remote: an outside tier can take questions
-        the curriculum does not cover."""
-        text = " ".join(text.split())
+        """The reply to `text`; updates `state`, the learner model included. remote: an
+        outside tier can take questions the curriculum does not cover."""
+        reply = self._reply(state, " ".join(text.split()), action, remote)
+        if reply.concept is None:
+            return reply
+        learner, concept_id = state.learner, reply.concept.id
+        if reply.grade is not None:
+            mastery = learner.answered(self.curriculum, concept_id, reply.grade)
+        elif reply.mode in ("facet", "llm") and reply.facet != "check":
+            mastery = learner.taught(self.curriculum, concept_id)
+        else:
+            mastery = learner.of(self.curriculum, concept_id)
+        return replace(reply, mastery=mastery)
+
+    def _reply(self, state: TutorState, text: str, action: str | None, remote: bool) -> TurnReply:
         if (computed := compute(text)) is not None:
             state.pending_check = None
             return TurnReply(computed.sentence, "arithmetic", intent="arithmetic", action=action)

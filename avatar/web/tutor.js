@@ -78,7 +78,8 @@ function onMessage(raw) {
       `${d.critique_rounds ? `, ${d.critique_rounds} critique` : ""} on ${d.tier} · ` +
       `expected ${Math.round(message.predicted_p95_ms)} ms (p95) · λ latency ${message.lambda_latency.toFixed(2)}`;
   } else if (message.type === "teaching") {
-    const where = message.concept_name ? `${message.concept_name} (${message.subject})` : "–";
+    const known = message.mastery === null ? "" : ` · mastery ${Math.round(100 * message.mastery)}%`;
+    const where = message.concept_name ? `${message.concept_name} (${message.subject})${known}` : "–";
     const graded = message.grade ? ` · your answer: ${message.grade.replace("_", " ")}` : "";
     $("concept-text").textContent = where;
     $("controller").textContent = MODES[message.mode] ? `compute: ${MODES[message.mode]}${graded}` : "";
