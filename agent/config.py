@@ -230,6 +230,16 @@ class TurnSettings(Section):
     vad_start_secs: float = Field(default=0.2, ge=0.01, le=2.0)
     vad_confidence: float = Field(default=0.7, gt=0.0, lt=1.0)
     smart_turn: bool = Field(default=True, description="smart-turn v3 judges end of turn")
+    text_aware: bool = Field(
+        default=True,
+        description="a transcript that is a finished sentence ends the turn after "
+        "text_grace_s even when smart-turn says incomplete (speech/text_turns.py)",
+    )
+    text_grace_s: float = Field(default=0.2, ge=0.0, le=2.0)
+    fallback_s: float = Field(
+        default=3.0, ge=0.5, le=10.0,
+        description="silence after which smart-turn ends a turn it judged incomplete",
+    )  # fmt: skip
     allow_interruptions: bool = True
 
 

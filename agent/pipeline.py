@@ -62,7 +62,10 @@ def build_tutor_worker(
         LLMUserAggregatorParams(
             vad_analyzer=vad,
             user_turn_strategies=user_turn_strategies(
-                settings.turn.smart_turn, enable_interruptions=settings.turn.allow_interruptions
+                settings.turn.smart_turn,
+                enable_interruptions=settings.turn.allow_interruptions,
+                text_grace_s=settings.turn.text_grace_s if settings.turn.text_aware else None,
+                fallback_s=settings.turn.fallback_s,
             ),
         ),
     )

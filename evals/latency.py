@@ -37,8 +37,8 @@ from evals.webrtc_client import TutorClient
 DESIGNS = ("eco1", "baseline")
 # What latency.json keeps of each turn; `decision` is the controller's (thinking, critique),
 # None for the stock pipeline, which has no controller.
-FIRST_TURN_KEYS = ("heard", "first_clause", "stages", "decision")
-SESSION_TURN_KEYS = ("session", "turn", "heard", "stages", "decision", "failed")
+FIRST_TURN_KEYS = ("heard", "first_clause", "stages", "decision", "teaching")
+SESSION_TURN_KEYS = ("session", "turn", "heard", "stages", "decision", "teaching", "failed")
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -70,6 +70,7 @@ async def one_turn(
             "heard": heard["text"],
             "understood": mentions(heard["text"], *expect),
             "decision": client.decision_after(speech_end),
+            "teaching": client.teaching_after(speech_end),
         }
     finally:
         await client.close()

@@ -67,6 +67,7 @@ async def spoken_session(
                     "heard": heard["text"],
                     "understood": mentions(heard["text"], *expect),
                     "decision": client.decision_after(speech_end),
+                    "teaching": client.teaching_after(speech_end),
                 })  # fmt: skip
             if bar is not None:
                 bar.update(1)

@@ -209,6 +209,14 @@ class TutorClient:
         decided = [e for e in self.events_of("controller") if e["received_at"] >= moment]
         return decided[0]["decision"] if decided else None
 
+    def teaching_after(self, moment: float) -> dict[str, Any] | None:
+        """What the curriculum made of the turn spoken before `moment` (its `teaching` event),
+        or None where the service sent none (the stock pipeline)."""
+        taught = [e for e in self.events_of("teaching") if e["received_at"] >= moment]
+        if not taught:
+            return None
+        return {key: taught[0].get(key) for key in ("mode", "concept", "facet")}
+
     async def wait_event(self, kind: str, timeout: float, after: float = 0.0, **match: Any) -> dict:
         """The first event of this kind (and fields) received at or after `after`."""
 

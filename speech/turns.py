@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn
+from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn, SmartTurnParams
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
@@ -19,6 +19,7 @@ from pipecat.turns.user_stop import (
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from speech.onnx_sessions import packaged_model, shared_onnx_session
+from speech.text_turns import TextAwareTurnStopStrategy
 
 VADListener = Callable[[VADState, VADState], None]
 SILERO_MODEL = ("pipecat.audio.vad.data", "silero_vad.onnx")
@@ -82,14 +83,26 @@ class SharedSmartTurnAnalyzer(LocalSmartTurnAnalyzerV3):
 
 
 def user_turn_strategies(
-    smart_turn: bool, *, enable_interruptions: bool = True, speech_timeout_s: float = 0.6
+    smart_turn: bool,
+    *,
+    enable_interruptions: bool = True,
+    speech_timeout_s: float = 0.6,
+    text_grace_s: float | None = None,
+    fallback_s: float = 3.0,
 ) -> UserTurnStrategies:
     """Smart-turn v3 (bundled ONNX) judges the end of a turn, or a plain silence timeout.
 
-    With interruptions on, the learner speaking over the tutor stops its speech (barge-in).
+    text_grace_s: a finished sentence in the transcript also ends the turn, that long after
+    it arrives (speech/text_turns.py); None leaves smart-turn alone. fallback_s: the silence
+    after which smart-turn ends a turn it judged incomplete. With interruptions on, the
+    learner speaking over the tutor stops its speech (barge-in).
     """
     if smart_turn:
-        stop = [TurnAnalyzerUserTurnStopStrategy(turn_analyzer=SharedSmartTurnAnalyzer())]
+        analyzer = SharedSmartTurnAnalyzer(params=SmartTurnParams(stop_secs=fallback_s))
+        if text_grace_s is not None:
+            stop = [TextAwareTurnStopStrategy(turn_analyzer=analyzer, grace_s=text_grace_s)]
+        else:
+            stop = [TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzer)]
     else:
         stop = [SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=speech_timeout_s)]
     start = [

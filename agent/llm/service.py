@@ -125,6 +125,7 @@ class TutorLLMService(LLMService):
         self._answered: list[Any] | None = None  # the context once the last answer is in
         self.tutor_state = TutorState()  # the curriculum concept and what was said of it
         self._turn_action: str | None = None  # the planner's action for this turn
+        self._last_grounded = False  # the last turn was the curriculum's, not the model's
 
     async def _open_stream(
         self, messages: list[ChatMessage], plan: TurnPlan | None
@@ -232,6 +233,8 @@ class TutorLLMService(LLMService):
         or begun ahead, and after a turn cut short (its prompt is not known)."""
         read = getattr(self._backend, "read_conversation", None)
         if read is None or not self._read_provisional or self._answered is None:
+            return
+        if self._last_grounded:  # the curriculum answers most turns: the model idles
             return
         prefixes = []
         for system in dict.fromkeys([self._prompts.system or "", self._system_prompt]):
@@ -374,6 +377,7 @@ class TutorLLMService(LLMService):
         started = time.perf_counter()
         plan = await self._prepare(question)
         logger.debug("turn prepared in {:.0f} ms", (time.perf_counter() - started) * 1000)
+        self._last_grounded = plan is not None and plan.grounded
         if plan is not None:
             system += plan.system_addendum()
         if self._turn_hint:

@@ -1,0 +1,110 @@
+"""End of turn from sound and words (speech/text_turns.py), with smart-turn saying INCOMPLETE."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from pipecat.audio.turn.base_turn_analyzer import BaseTurnAnalyzer, BaseTurnParams, EndOfTurnState
+from pipecat.frames.frames import (
+    TranscriptionFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.processors.frame_processor import FrameProcessorSetup
+from pipecat.utils.asyncio.task_manager import TaskManager, TaskManagerParams
+
+from speech.text_turns import TextAwareTurnStopStrategy, finished_sentence
+
+
+@pytest.mark.parametrize(
+    ("text", "finished"),
+    [
+        ("What is Newton's first law?", True),
+        ("What force keeps the Moon in orbit around the Earth?", True),
+        ("Tell me about photosynthesis.", True),
+        ("What is the...", False),
+        ("What is the", False),
+        ("and um", False),
+        ("Um.", False),
+        ("So what is the speed of", False),
+        ("Why is the sky blue", False),  # no end punctuation: the ASR heard no sentence end
+        ("Is it?", False),  # too short to trust
+    ],
+)
+def test_finished_sentences(text, finished):
+    assert finished_sentence(text) is finished
+
+
+class IncompleteAnalyzer(BaseTurnAnalyzer):
+    """Smart-turn as it judged the flat-ending questions: always incomplete."""
+
+    @property
+    def speech_triggered(self) -> bool:
+        return True
+
+    @property
+    def params(self) -> BaseTurnParams:
+        return BaseTurnParams()
+
+    def append_audio(self, buffer: bytes, is_speech: bool) -> EndOfTurnState:
+        return EndOfTurnState.INCOMPLETE
+
+    async def analyze_end_of_turn(self):
+        return EndOfTurnState.INCOMPLETE, None
+
+    def update_vad_start_secs(self, vad_start_secs: float) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+
+async def stopped_after(frames, grace_s=0.2, wait_s=1.0) -> float | None:
+    """Seconds from the last frame to the strategy's end of turn, or None if it never ended."""
+    manager = TaskManager()
+    manager.setup(TaskManagerParams(loop=asyncio.get_running_loop()))
+    strategy = TextAwareTurnStopStrategy(turn_analyzer=IncompleteAnalyzer(), grace_s=grace_s)
+    await strategy.setup(
+        FrameProcessorSetup(clock=None, task_manager=manager, pipeline_worker=None)
+    )
+    ended: list[float] = []
+
+    @strategy.event_handler("on_user_turn_stopped")
+    async def on_stopped(_strategy, _params):
+        ended.append(time.monotonic())
+
+    for frame in frames:
+        await strategy.process_frame(frame)
+    last = time.monotonic()
+    await asyncio.sleep(wait_s)
+    await strategy.cleanup()
+    return ended[0] - last if ended else None
+
+
+def vad_stop() -> VADUserStoppedSpeakingFrame:
+    return VADUserStoppedSpeakingFrame(stop_secs=0.2, timestamp=time.time())
+
+
+def heard(text: str) -> TranscriptionFrame:
+    return TranscriptionFrame(text=text, user_id="learner", timestamp="")
+
+
+async def test_a_finished_question_ends_the_turn_after_the_grace():
+    frames = [VADUserStartedSpeakingFrame(), vad_stop(), heard("What is Newton's first law?")]
+    delay = await stopped_after(frames)
+    assert delay is not None and 0.15 <= delay <= 0.5
+
+
+async def test_a_trailing_transcript_waits_for_smart_turn():
+    frames = [VADUserStartedSpeakingFrame(), vad_stop(), heard("What is the...")]
+    assert await stopped_after(frames) is None
+
+
+async def test_speech_after_the_transcript_cancels_the_early_end():
+    frames = [
+        VADUserStartedSpeakingFrame(), vad_stop(), heard("What is the speed of light?"),
+        VADUserStartedSpeakingFrame(),
+    ]  # fmt: skip
+    assert await stopped_after(frames) is None
