@@ -37,13 +37,7 @@ def facet_sentences(concept: Concept) -> list[FacetSentence]:
     found = [FacetSentence("definition", s, s) for s in sentences(concept.definition)]
     found += [FacetSentence("explanation", s, s) for s in sentences(concept.explanation)]
     found += [FacetSentence("example", e, e) for e in concept.examples]
-    found.append(
-        FacetSentence(
-            "misconception",
-            f"That's a common mix-up. {concept.correction}",
-            concept.misconception,
-        )
-    )
+    found.append(FacetSentence("misconception", concept.correction, concept.misconception))
     found.append(FacetSentence("summary", concept.summary, concept.summary))
     return found
 

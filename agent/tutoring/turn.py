@@ -188,7 +188,11 @@ class TeachingTurn:
         best = max(scored, key=scored.get)
         if named is not None and (best == named.id or scored[best] - scored[named.id] < 0.1):
             return named
-        if scored[best] >= MEANING_SENTENCE_SIMILARITY and self.matcher.close(text, best):
+        if (
+            scored[best] >= MEANING_SENTENCE_SIMILARITY
+            and self.matcher.close(text, best)
+            and self.matcher.coverage(candidates[best], text) >= MIN_COVERAGE
+        ):  # found by meaning alone: it must also speak of the question's words
             return candidates[best]
         return named
 
@@ -220,6 +224,8 @@ class TeachingTurn:
             ):
                 return self._hedge(state, concept, kind, action)
             main, facet = best.sentence.text, best.sentence.facet
+        if facet == "misconception" and kind is Intent.YES_NO:
+            main = f"That's a common mix-up. {main}"  # "do heavy things fall faster?"
         state.given.add(facet)
         return self._shaped(state, concept, main, facet, kind.value, action)
 
