@@ -23,3 +23,22 @@ def question_pcm_16k():
     from evals.speech_samples import synthesize
 
     return synthesize("What is photosynthesis?", rate=16000)
+
+
+@pytest.fixture(scope="session")
+def real_offer_sdp() -> str:
+    """A real aiortc offer (audio and a data channel), as a browser would send it."""
+    import asyncio
+
+    from aiortc import RTCPeerConnection
+
+    async def make() -> str:
+        pc = RTCPeerConnection()
+        pc.addTransceiver("audio", direction="sendrecv")
+        pc.createDataChannel("events")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    return asyncio.run(make())

@@ -41,27 +41,11 @@ def app_client(tmp_path, client=("testclient", 50000), **server) -> TestClient:
     return TestClient(app, client=client)
 
 
-@pytest.fixture(scope="module")
-def offer_sdp() -> str:
-    from aiortc import RTCPeerConnection
-
-    async def make() -> str:
-        pc = RTCPeerConnection()
-        pc.addTransceiver("audio", direction="sendrecv")
-        pc.createDataChannel("events")
-        await pc.setLocalDescription(await pc.createOffer())
-        sdp = pc.localDescription.sdp
-        await pc.close()
-        return sdp
-
-    return asyncio.run(make())
-
-
 def sessions(client: TestClient) -> int:
     return client.get("/healthz").json()["sessions"]
 
 
-def test_a_websocket_sessions_id_is_not_a_renegotiation(tmp_path, offer_sdp):
+def test_a_websocket_sessions_id_is_not_a_renegotiation(tmp_path, real_offer_sdp):
     with app_client(tmp_path, max_sessions=1) as client:
         with client.websocket_connect(f"/ws?token={TOKEN}"):
             deadline = time.monotonic() + 20
@@ -69,18 +53,20 @@ def test_a_websocket_sessions_id_is_not_a_renegotiation(tmp_path, offer_sdp):
                 time.sleep(0.05)
             live = list(client.app.state.sessions.sessions)
             assert len(live) == 1 and live[0].startswith("ws-")
-            body = {"sdp": offer_sdp, "type": "offer", "pc_id": live[0]}
+            body = {"sdp": real_offer_sdp, "type": "offer", "pc_id": live[0]}
             answer = client.post("/api/offer", json=body, headers=AUTH)
             assert answer.status_code == 404 and "no WebRTC session" in answer.json()["detail"]
             assert sessions(client) == 1  # nothing started past the cap of one
 
 
-def test_a_renegotiation_passes_the_same_checks(tmp_path, offer_sdp):
+def test_a_renegotiation_passes_the_same_checks(tmp_path, real_offer_sdp):
     allowed = ["https://tutor.example"]
     with app_client(tmp_path, allowed_origins=allowed) as client:
-        first = client.post("/api/offer", json={"sdp": offer_sdp, "type": "offer"}, headers=AUTH)
+        first = client.post(
+            "/api/offer", json={"sdp": real_offer_sdp, "type": "offer"}, headers=AUTH
+        )
         assert first.status_code == 200, first.text
-        again = {"sdp": offer_sdp, "type": "offer", "pc_id": first.json()["pc_id"]}
+        again = {"sdp": real_offer_sdp, "type": "offer", "pc_id": first.json()["pc_id"]}
         foreign = client.post(
             "/api/offer", json=again, headers={**AUTH, "Origin": "https://evil.example"}
         )
@@ -126,10 +112,10 @@ def test_ws_parameters_are_checked_after_the_token_and_answered_as_events(tmp_pa
             assert getattr(closed.value, "code", None) == 1003
 
 
-def test_ice_candidates_out_of_range_are_400(tmp_path, offer_sdp):
+def test_ice_candidates_out_of_range_are_400(tmp_path, real_offer_sdp):
     with app_client(tmp_path) as client:
         pc_id = client.post(
-            "/api/offer", json={"sdp": offer_sdp, "type": "offer"}, headers=AUTH
+            "/api/offer", json={"sdp": real_offer_sdp, "type": "offer"}, headers=AUTH
         ).json()["pc_id"]
         bad = "candidate:1 1 udp 2130706431 127.0.0.1 -5 typ host"
         patch = {"pc_id": pc_id, "candidates": [{"candidate": bad, "sdp_mid": "0"}]}
@@ -140,8 +126,8 @@ def test_ice_candidates_out_of_range_are_400(tmp_path, offer_sdp):
         assert client.patch("/api/offer", json=patch, headers=AUTH).status_code == 200
 
 
-def test_refused_offers_do_not_use_up_the_allowance(tmp_path, offer_sdp):
-    body = {"sdp": offer_sdp, "type": "offer"}
+def test_refused_offers_do_not_use_up_the_allowance(tmp_path, real_offer_sdp):
+    body = {"sdp": real_offer_sdp, "type": "offer"}
     with app_client(tmp_path, max_sessions=1, offers_per_minute=2) as client:
         first = client.post("/api/offer", json=body, headers=AUTH)
         assert first.status_code == 200
@@ -156,9 +142,11 @@ def test_refused_offers_do_not_use_up_the_allowance(tmp_path, offer_sdp):
         assert client.post("/api/offer", json=body, headers=AUTH).status_code == 429
 
 
-def test_a_peer_that_never_connects_frees_its_slot(tmp_path, offer_sdp):
+def test_a_peer_that_never_connects_frees_its_slot(tmp_path, real_offer_sdp):
     with app_client(tmp_path, connect_timeout_s=1.0) as client:
-        response = client.post("/api/offer", json={"sdp": offer_sdp, "type": "offer"}, headers=AUTH)
+        response = client.post(
+            "/api/offer", json={"sdp": real_offer_sdp, "type": "offer"}, headers=AUTH
+        )
         assert response.status_code == 200 and sessions(client) == 1
         deadline = time.monotonic() + 6
         while sessions(client) and time.monotonic() < deadline:

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from aiortc import RTCPeerConnection
 from fastapi.testclient import TestClient
 
 from agent.config import load_settings
 from agent.server import create_app
-
-
-@pytest.fixture(scope="module")
-def real_offer_sdp() -> str:
-    async def make() -> str:
-        pc = RTCPeerConnection()
-        pc.addTransceiver("audio", direction="sendrecv")
-        pc.createDataChannel("events")
-        await pc.setLocalDescription(await pc.createOffer())
-        sdp = pc.localDescription.sdp
-        await pc.close()
-        return sdp
-
-    return asyncio.run(make())
 
 
 @pytest.fixture()
