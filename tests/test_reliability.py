@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 async def test_a_failing_llm_is_covered_by_a_spoken_fallback():
-    env = {"ECO1_SERVER__FAULTS": json.dumps({"llm_error": 1.0})}
+    # the model must answer for its failure to show: the curriculum's own replies are off
+    env = {"ECO1_SERVER__FAULTS": json.dumps({"llm_error": 1.0}), "ECO1_TUTORING__GROUNDED": "0"}
     with ServerProcess(env=env) as server:
         result = await ask(server, synthesize("What is photosynthesis?"))
         assert result["spoke"], "the learner heard nothing"
