@@ -40,6 +40,7 @@ LEADS = re.compile(
     r"(?:please )?(?:tell me |work out |calculate |compute |what(?:'s| is| are| does) |whats |"
     r"how much is |how much are |solve |find |what )?(?:the answer to |the value of |the )?"
 )
+CONVERSION = re.compile(r"^(.+?) (?:as|in|into) (?:an? )?(percentage|percent|decimal|fraction)$")
 TAILS = re.compile(r"\s+(?:is|are|equals?|makes?|is equal to|gives?)$")
 ADD_FORM = re.compile(r"^(?:add|sum) (.+?) (?:and|to) (.+)$")
 SUBTRACT_FORM = re.compile(r"^subtract (.+?) from (.+)$")
@@ -264,6 +265,8 @@ def compute(question: str) -> Computed | None:
         text = LEADS.sub("", text, count=1).strip()
     text = TAILS.sub("", text).strip()
     text = _as_expression(text)
+    if match := CONVERSION.match(text):  # "3/4 as a percentage"
+        return _converted(match.group(1), match.group(2))
     tokens = _tokens(re.sub(r"\s+", " ", text))
     if not tokens or not any(isinstance(t, Fraction) for t in tokens):
         return None
@@ -281,6 +284,26 @@ def compute(question: str) -> Computed | None:
     if value is None:
         return Computed(said, None, "That has no answer, because you cannot divide by zero.")
     return Computed(said, value, f"{_capitalised(said)} is {spoken_number(value)}.")
+
+
+def _converted(amount: str, form: str) -> Computed | None:
+    tokens = _tokens(amount.strip())
+    if not tokens:
+        return None
+    try:
+        value = _Parser(tokens).parse()
+    except (SyntaxError, ArithmeticError_):
+        return None
+    if value is None:
+        return None
+    said = _said(tokens)
+    if form.startswith("percent"):
+        text = f"{_capitalised(said)} is {spoken_number(value * 100)} percent."
+    elif form == "decimal":
+        text = f"{_capitalised(said)} as a decimal is {float(value):.4g}."
+    else:
+        text = f"{_capitalised(said)} as a fraction is {value.numerator} over {value.denominator}."
+    return Computed(said, value, text)
 
 
 def _capitalised(text: str) -> str:

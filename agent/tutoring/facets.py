@@ -17,6 +17,7 @@ import numpy as np
 from agent.tutoring.curriculum import Concept
 
 Embed = Callable[[list[str]], np.ndarray]  # unit-norm rows
+PREFER_BONUS = 0.05
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 
 
@@ -29,17 +30,34 @@ class FacetSentence:
     facet: str  # definition, explanation, example, misconception or summary
     text: str  # what the tutor says when this sentence answers
     matched: str  # what the question is compared with
+    at: int = 0  # its place within its facet
 
 
 def facet_sentences(concept: Concept) -> list[FacetSentence]:
     """Every sentence the tutor may answer with; a misconception is matched on its own
     words but answered with its correction."""
-    found = [FacetSentence("definition", s, s) for s in sentences(concept.definition)]
-    found += [FacetSentence("explanation", s, s) for s in sentences(concept.explanation)]
-    found += [FacetSentence("example", e, e) for e in concept.examples]
+    found = [
+        FacetSentence("definition", s, s, i) for i, s in enumerate(sentences(concept.definition))
+    ]
+    found += [
+        FacetSentence("explanation", s, s, i) for i, s in enumerate(sentences(concept.explanation))
+    ]
+    found += [FacetSentence("example", e, e, i) for i, e in enumerate(concept.examples)]
     found.append(FacetSentence("misconception", concept.correction, concept.misconception))
     found.append(FacetSentence("summary", concept.summary, concept.summary))
     return found
+
+
+def spoken(concept: Concept, sentence: FacetSentence) -> str:
+    """What to say when `sentence` answers: a definition whole (its sentences belong
+    together), an explanation's sentence with the one after it (the reason usually
+    follows), anything else as it is."""
+    if sentence.facet == "definition":
+        return concept.definition
+    if sentence.facet == "explanation":
+        parts = sentences(concept.explanation)
+        return " ".join(parts[sentence.at : sentence.at + 2])
+    return sentence.text
 
 
 @dataclass(frozen=True)
@@ -85,8 +103,18 @@ class SentencePicker:
             self._cache[concept.id] = (group, vectors[at : at + len(group)])
             at += len(group)
 
-    def best(self, concept: Concept, question: str) -> BestSentence:
+    def best(
+        self, concept: Concept, question: str, *, prefer: str | None = None,
+        without: frozenset[str] = frozenset(),
+    ) -> BestSentence:  # fmt: skip
+        """The closest sentence; `prefer` gives one facet a small edge (a yes/no question is
+        often a misconception), `without` leaves facets out."""
         found, vectors = self._of(concept)
         scores = vectors @ self._question(question)
-        at = int(np.argmax(scores))
+        ranked = [
+            (float(score) + (PREFER_BONUS if f.facet == prefer else 0.0), i)
+            for i, (f, score) in enumerate(zip(found, scores, strict=True))
+            if f.facet not in without
+        ]
+        _, at = max(ranked)
         return BestSentence(found[at], float(scores[at]))

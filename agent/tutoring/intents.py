@@ -36,6 +36,7 @@ def _any(*patterns: str) -> re.Pattern[str]:
 
 FOLLOW_UPS: list[tuple[Intent, re.Pattern[str]]] = [
     (Intent.EXAMPLE, _any(r"(?:an?|another|one more|some|real[- ]life|for) examples?",
+                          r"^examples?(?: please)?$",
                           r"for instance", r"example of (?:that|this|it)",
                           r"show me", r"like what")),
     (Intent.WHAT_IF, _any(r"what (?:would|will|could|might) happen", r"what if",
@@ -97,6 +98,9 @@ NUMBER = re.compile(
 )
 
 
+WH_START = re.compile(r"^(?:so |and |but |um |ok(?:ay)? )*(?:what|why|how|which|when|where|who)\b")
+
+
 DIFFERENCE = re.compile(r"\b(?:difference|differences|compare|versus|vs)\b")
 
 
@@ -142,7 +146,7 @@ def question_kind(text: str) -> Intent:
         return Intent.SPECIFIC if MEASURE.search(words) else Intent.DEFINE
     if YES_NO.search(words):
         return Intent.YES_NO
-    if len(words.split()) <= 4:
+    if len(words.split()) <= 4 and not WH_START.search(words):
         return Intent.DEFINE  # "photosynthesis?", "tell me photosynthesis"
     return Intent.SPECIFIC
 
@@ -153,9 +157,6 @@ def asks_quantity(text: str) -> bool:
 
 def has_number(text: str) -> bool:
     return bool(NUMBER.search(text))
-
-
-WH_START = re.compile(r"^(?:so |and |but |um |ok(?:ay)? )*(?:what|why|how|which|when|where|who)\b")
 
 
 def is_question(text: str) -> bool:

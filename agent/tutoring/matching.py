@@ -42,6 +42,15 @@ def stem(word: str) -> str:
     return word
 
 
+def spelling_ratio(word: str, name: str) -> float:
+    return SequenceMatcher(None, word, name).ratio()
+
+
+def similar_spelling(word: str, name: str) -> bool:
+    """Whether a long word is the name misspelled, as ASR does ("fotosynthesis")."""
+    return len(name) >= FUZZY_MIN_LENGTH and spelling_ratio(word, name) >= FUZZY_RATIO
+
+
 def normalise(text: str) -> str:
     """Lower case, apostrophes dropped ("newton's" → "newtons"), other marks as spaces."""
     text = text.lower().replace("’", "'").replace("'", "")
@@ -139,7 +148,7 @@ class ConceptMatcher:
             for name in self._long_names:
                 if abs(len(name) - len(word)) > 2:
                     continue
-                ratio = SequenceMatcher(None, word, name).ratio()
+                ratio = spelling_ratio(word, name)
                 if ratio >= FUZZY_RATIO and (best is None or ratio > best[0]):
                     best = (ratio, name)
         if best is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from agent.tutoring.arithmetic import compute
 from agent.tutoring.curriculum import Concept, Curriculum
-from agent.tutoring.facets import SentencePicker
+from agent.tutoring.facets import SentencePicker, spoken
 from agent.tutoring.grading import Grade, grade
 from agent.tutoring.intents import (
     Intent,
@@ -27,9 +27,14 @@ from agent.tutoring.intents import (
     social,
 )
 from agent.tutoring.learner import LearnerModel
-from agent.tutoring.matching import ConceptMatcher
+from agent.tutoring.matching import ConceptMatcher, normalise, similar_spelling
 
 REFERS_BACK = {"it", "its", "that", "this", "they", "them", "those", "these", "there"}
+DEFINE_WORDS = set(
+    "what whats is are was a an the define definition meaning of tell me about explain "
+    "describe please can could you teach i want to know learn s do does mean".split()
+)
+NOT_REASONS = frozenset({"example", "summary"})
 ANSWER_SIMILARITY = 0.45  # a specific question's best facet sentence must reach this
 WHY_SENTENCE_SIMILARITY = 0.6  # a why-question answered by one sentence instead
 MEANING_SENTENCE_SIMILARITY = 0.55  # a concept found by meaning must answer this well
@@ -100,7 +105,18 @@ class TurnReply:
 
 
 def _refers_back(text: str) -> bool:
-    return bool(REFERS_BACK & set(text.lower().replace("?", " ").split()))
+    return bool(REFERS_BACK & set(normalise(text).split()))
+
+
+def _resolved(text: str, concept: Concept) -> str:
+    """The first word pointing back replaced by the concept's name: "how far away is it"
+    → "how far away is the Moon"."""
+    words = text.split()
+    for i, word in enumerate(words):
+        if normalise(word) in REFERS_BACK - {"there"}:
+            words[i] = concept.name + word[len(word.rstrip("?.!,")) :]
+            return " ".join(words)
+    return text
 
 
 class TeachingTurn:
@@ -147,6 +163,9 @@ class TeachingTurn:
         if state.pending_check is not None and not (named and is_question(text)):
             return self._graded(state, text, action)
         current = self.curriculum.concepts.get(state.concept_id or "")
+        if current is not None and named is None and _refers_back(text):
+            text = _resolved(text, current)  # "how far away is it" → "... is the Moon"
+            named = self.matcher.by_name(text)
         follow = follow_up(text)
         if (
             current is not None
@@ -154,10 +173,8 @@ class TeachingTurn:
             and (named is None or named.concept.id == current.id)
         ):
             return self._follow_up(state, current, follow, text, action)
-        if current is not None and named is None and _refers_back(text):
-            return self._answer(state, current, question_kind(text), text, action)
         kind = question_kind(text)
-        concept = self._choose_concept(text, kind, named.concept if named else None)
+        concept = self._choose_concept(text, kind, named.concept if named else None, current)
         if concept is not None:
             return self._answer(state, concept, kind, text, action)
         if not is_question(text) and len(text.split()) < 12:
@@ -166,28 +183,37 @@ class TeachingTurn:
             return TurnReply(None, "remote", intent="outside", action=action)
         return TurnReply(ABSTAIN, "abstain", intent="outside", action=action)
 
-    def _choose_concept(self, text: str, kind: Intent, named: Concept | None) -> Concept | None:
+    def _choose_concept(
+        self, text: str, kind: Intent, named: Concept | None, current: Concept | None = None
+    ) -> Concept | None:
         """The concept whose facets answer the question best.
 
-        A named concept wins a "what is X" question outright. Otherwise the named concept and
-        the three closest in meaning compete on their best facet sentence ("why do leaves
-        change colour" names colour, but chlorophyll's autumn example answers it); one found
-        only by meaning must be close on both counts, or the tutor says it is not sure.
+        A concept named outright wins a "what is X" question. Otherwise the named concept,
+        the conversation's current one and the three closest in meaning compete on their
+        best facet sentence ("why do leaves change colour" names colour, but chlorophyll's
+        autumn example answers it; "is it because we are closer to the Sun", asked about
+        the seasons, names the Sun); one found only by meaning must be close on every
+        count, or the tutor says it is not sure.
         """
-        if named is not None and kind is Intent.DEFINE:
+        if named is not None and kind is Intent.DEFINE and self._pure_definition(text, named):
             return named
         candidates = {c.id: c for c in self.matcher.nearest(text, 3)}
-        if named is not None:
-            candidates[named.id] = named
-        if not candidates:
-            return None
+        for known in (named, current):
+            if known is not None:
+                candidates[known.id] = known
+        prefer = "misconception" if kind is Intent.YES_NO else None
         scored = {
-            cid: self.picker.best(c, text).similarity + (NAME_BONUS if c is named else 0.0)
+            cid: self.picker.best(c, text, prefer=prefer).similarity
+            + (NAME_BONUS if c is named or c is current else 0.0)
             for cid, c in candidates.items()
         }
+        if not scored:
+            return None
         best = max(scored, key=scored.get)
         if named is not None and (best == named.id or scored[best] - scored[named.id] < 0.1):
             return named
+        if current is not None and best == current.id and scored[best] >= ANSWER_SIMILARITY:
+            return current
         if (
             scored[best] >= MEANING_SENTENCE_SIMILARITY
             and self.matcher.close(text, best)
@@ -196,6 +222,15 @@ class TeachingTurn:
             return candidates[best]
         return named
 
+    def _pure_definition(self, text: str, concept: Concept) -> bool:
+        """ "What is photosynthesis?" asks for the definition; "what is an atom made of" or
+        "what are platelets" (a part of blood) ask for one fact: the best sentence."""
+        asked = set(normalise(text).split()) - DEFINE_WORDS
+        name = set(normalise(concept.name).split())
+        return all(  # a name ASR misspelled ("fotosynthesis") still names it
+            word in name or any(similar_spelling(word, part) for part in name) for word in asked
+        )
+
     def _answer(
         self, state: TutorState, concept: Concept, kind: Intent, text: str, action: str | None
     ) -> TurnReply:
@@ -203,27 +238,31 @@ class TeachingTurn:
         state.move_to(concept)
         if kind in (Intent.EXAMPLE, Intent.WHAT_IF, Intent.MISCONCEPTION, Intent.SUMMARY):
             return self._follow_up(state, concept, kind, text, action)
-        if kind is Intent.DEFINE:
+        if kind is Intent.DEFINE and self._pure_definition(text, concept):
             main, facet = concept.definition, "definition"
         elif kind is Intent.WHY:
             # "why do I lean forward when a bus stops" is answered by one sentence (an
-            # example); a bare "why does it happen" by the whole explanation
+            # example, then the reason); a bare "why does it happen" by the explanation
             best = self.picker.best(concept, text)
             if best.similarity >= WHY_SENTENCE_SIMILARITY:
-                main, facet = best.sentence.text, best.sentence.facet
+                main, facet = spoken(concept, best.sentence), best.sentence.facet
+                if facet == "example":
+                    reason = self.picker.best(concept, text, without=NOT_REASONS)
+                    main = f"{main} {spoken(concept, reason.sentence)}"
             elif self._off_topic(concept, text, best.similarity):
                 return self._hedge(state, concept, kind, action)
             else:
                 main, facet = concept.explanation, "explanation"
         else:
-            best = self.picker.best(concept, text)
+            prefer = "misconception" if kind is Intent.YES_NO else None
+            best = self.picker.best(concept, text, prefer=prefer)
             if (
                 best.similarity < ANSWER_SIMILARITY
                 or (asks_quantity(text) and not has_number(best.sentence.text))
                 or self._off_topic(concept, text, best.similarity)
             ):
                 return self._hedge(state, concept, kind, action)
-            main, facet = best.sentence.text, best.sentence.facet
+            main, facet = spoken(concept, best.sentence), best.sentence.facet
         if facet == "misconception" and kind is Intent.YES_NO:
             main = f"That's a common mix-up. {main}"  # "do heavy things fall faster?"
         state.given.add(facet)
@@ -301,7 +340,12 @@ class TeachingTurn:
         if intent is Intent.QUIZ:
             check = self._ask_check(state, concept)
             return TurnReply(check, "facet", concept, "check", intent.value, action, check=check)
-        if intent is Intent.WHAT_IF:
+        if intent is Intent.WHAT_IF:  # a definition or summary does not say what happens
+            best = self.picker.best(concept, text, without=frozenset({"definition", "summary"}))
+            if best.similarity >= WHY_SENTENCE_SIMILARITY:  # the facets say what happens
+                said = spoken(concept, best.sentence)
+                return TurnReply(said, "facet", concept, best.sentence.facet, intent.value,
+                                 action)  # fmt: skip
             notes = (concept.definition, concept.explanation, *concept.examples, concept.correction)
             return TurnReply(None, "llm", concept, "what_if", intent.value, action, notes=notes)
         if intent is Intent.WHY and len(text.split()) > 3:  # "why do I lean forward when..."
