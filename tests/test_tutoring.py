@@ -131,7 +131,7 @@ def reply(turn, question, state=None, action="explain"):
     ("question", "concept", "words"),
     [
         ("Why is the sky blue?", "sky_blue", "scatter"),
-        ("What force keeps the Moon in orbit around the Earth?", "orbit", "gravity"),
+        ("What force keeps the Moon in orbit around the Earth?", "gravity", "ravity"),
         ("What is Newton's first law?", "inertia", "unbalanced force"),
         ("how many bones are in the human body", "skeleton", "206"),
         ("do heavier objects fall faster", "gravity", "same acceleration"),

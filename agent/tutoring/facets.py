@@ -45,6 +45,10 @@ def facet_sentences(concept: Concept) -> list[FacetSentence]:
     found += [FacetSentence("example", e, e, i) for i, e in enumerate(concept.examples)]
     found.append(FacetSentence("misconception", concept.correction, concept.misconception))
     found.append(FacetSentence("summary", concept.summary, concept.summary))
+    found += [  # a learner's question close to a check question gets its accepted answer
+        FacetSentence("check", check.accepted[0], check.question, i)
+        for i, check in enumerate(concept.checks)
+    ]
     return found
 
 
@@ -57,6 +61,8 @@ def spoken(concept: Concept, sentence: FacetSentence) -> str:
     if sentence.facet == "explanation":
         parts = sentences(concept.explanation)
         return " ".join(parts[sentence.at : sentence.at + 2])
+    if sentence.facet == "check":
+        return sentence.text[:1].upper() + sentence.text[1:] + "."
     return sentence.text
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from agent.tutoring.arithmetic import compute
 from agent.tutoring.curriculum import Concept, Curriculum
-from agent.tutoring.facets import SentencePicker, spoken
+from agent.tutoring.facets import BestSentence, SentencePicker, spoken
 from agent.tutoring.grading import Grade, grade
 from agent.tutoring.intents import (
     Intent,
@@ -35,10 +35,12 @@ DEFINE_WORDS = set(
     "describe please can could you teach i want to know learn s do does mean".split()
 )
 NOT_REASONS = frozenset({"example", "summary"})
+NOT_ANSWERS = frozenset({"summary"})  # a restatement, close to any question about its concept
 ANSWER_SIMILARITY = 0.45  # a specific question's best facet sentence must reach this
 WHY_SENTENCE_SIMILARITY = 0.6  # a why-question answered by one sentence instead
 MEANING_SENTENCE_SIMILARITY = 0.55  # a concept found by meaning must answer this well
 NAME_BONUS = 0.05  # naming a concept counts for it
+NAMED_LEAD = 0.1  # another concept must answer this much better to beat a named one
 MIN_COVERAGE = 0.6  # below this share of the question's words, a weak match is off topic
 ABSTAIN = (
     "I'm not sure about that one, and I'd rather not guess. I can teach science and "
@@ -163,10 +165,10 @@ class TeachingTurn:
         if state.pending_check is not None and not (named and is_question(text)):
             return self._graded(state, text, action)
         current = self.curriculum.concepts.get(state.concept_id or "")
+        follow = follow_up(text)  # on the learner's own words: "sum it up" names no concept
         if current is not None and named is None and _refers_back(text):
             text = _resolved(text, current)  # "how far away is it" → "... is the Moon"
             named = self.matcher.by_name(text)
-        follow = follow_up(text)
         if (
             current is not None
             and follow is not None
@@ -203,14 +205,16 @@ class TeachingTurn:
                 candidates[known.id] = known
         prefer = "misconception" if kind is Intent.YES_NO else None
         scored = {
-            cid: self.picker.best(c, text, prefer=prefer).similarity
+            cid: self.picker.best(c, text, prefer=prefer, without=NOT_ANSWERS).similarity
             + (NAME_BONUS if c is named or c is current else 0.0)
             for cid, c in candidates.items()
         }
         if not scored:
             return None
         best = max(scored, key=scored.get)
-        if named is not None and (best == named.id or scored[best] - scored[named.id] < 0.1):
+        # a named concept keeps a small lead, except against the conversation's own concept
+        lead = 0.0 if current is not None else NAMED_LEAD
+        if named is not None and (best == named.id or scored[best] - scored[named.id] < lead):
             return named
         if current is not None and best == current.id and scored[best] >= ANSWER_SIMILARITY:
             return current
@@ -243,30 +247,38 @@ class TeachingTurn:
         elif kind is Intent.WHY:
             # "why do I lean forward when a bus stops" is answered by one sentence (an
             # example, then the reason); a bare "why does it happen" by the explanation
-            best = self.picker.best(concept, text)
+            best = self.picker.best(concept, text, without=NOT_ANSWERS)
             if best.similarity >= WHY_SENTENCE_SIMILARITY:
-                main, facet = spoken(concept, best.sentence), best.sentence.facet
-                if facet == "example":
-                    reason = self.picker.best(concept, text, without=NOT_REASONS)
-                    main = f"{main} {spoken(concept, reason.sentence)}"
+                main, facet = self._said(concept, best, text, with_reason=True), best.sentence.facet
             elif self._off_topic(concept, text, best.similarity):
                 return self._hedge(state, concept, kind, action)
             else:
                 main, facet = concept.explanation, "explanation"
         else:
             prefer = "misconception" if kind is Intent.YES_NO else None
-            best = self.picker.best(concept, text, prefer=prefer)
+            best = self.picker.best(concept, text, prefer=prefer, without=NOT_ANSWERS)
             if (
                 best.similarity < ANSWER_SIMILARITY
                 or (asks_quantity(text) and not has_number(best.sentence.text))
                 or self._off_topic(concept, text, best.similarity)
             ):
                 return self._hedge(state, concept, kind, action)
-            main, facet = spoken(concept, best.sentence), best.sentence.facet
+            main, facet = self._said(concept, best, text), best.sentence.facet
         if facet == "misconception" and kind is Intent.YES_NO:
             main = f"That's a common mix-up. {main}"  # "do heavy things fall faster?"
         state.given.add(facet)
         return self._shaped(state, concept, main, facet, kind.value, action)
+
+    def _said(
+        self, concept: Concept, best: BestSentence, text: str, *, with_reason: bool = False
+    ) -> str:
+        """The best sentence as spoken; a check question's bare answer ("Four.") and, for a
+        why, an example are followed by the sentence that gives the reason."""
+        main = spoken(concept, best.sentence)
+        if best.sentence.facet == "check" or (with_reason and best.sentence.facet == "example"):
+            reason = self.picker.best(concept, text, without=NOT_REASONS | {"check"})
+            main = f"{main} {spoken(concept, reason.sentence)}"
+        return main
 
     def _off_topic(self, concept: Concept, text: str, similarity: float) -> bool:
         """The question is about something the concept does not speak of ("how do fish
@@ -343,7 +355,7 @@ class TeachingTurn:
         if intent is Intent.WHAT_IF:  # a definition or summary does not say what happens
             best = self.picker.best(concept, text, without=frozenset({"definition", "summary"}))
             if best.similarity >= WHY_SENTENCE_SIMILARITY:  # the facets say what happens
-                said = spoken(concept, best.sentence)
+                said = self._said(concept, best, text)
                 return TurnReply(said, "facet", concept, best.sentence.facet, intent.value,
                                  action)  # fmt: skip
             notes = (concept.definition, concept.explanation, *concept.examples, concept.correction)

@@ -87,7 +87,7 @@ COVERED: list[tuple[str, list[list[str]]]] = [
         "What is the difference between mass and weight?",
         [["matter", "kilogram"], ["force", "gravity"]],
     ),
-    ("would I weigh less on the moon", [["sixth", "less", "yes"]]),
+    ("would I weigh less on the moon", [["sixth", "less", "yes", "only about 100"]]),
     ("What is friction?", [["oppose", "slow", "rub"]]),
     ("why do my hands get warm when I rub them", [["friction"]]),
     ("What is Newton's first law?", [["unbalanced force", "unless", "keep moving", "stays"]]),
