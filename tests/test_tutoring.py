@@ -12,7 +12,8 @@ from agent.tutoring.curriculum import CurriculumError, load_curriculum
 from agent.tutoring.facets import SentencePicker
 from agent.tutoring.grading import Grade, grade
 from agent.tutoring.matching import ConceptMatcher, concept_passages
-from agent.tutoring.turn import TeachingTurn, TutorState
+from agent.tutoring.state import TutorState
+from agent.tutoring.turn import TeachingTurn
 
 
 @pytest.fixture(scope="module")

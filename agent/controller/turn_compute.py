@@ -19,7 +19,8 @@ from agent.controller.decision import Decision, TurnFeatures
 from agent.llm.backend import ChatBackend
 from agent.retrieval.grounding import grounding
 from agent.retrieval.index import Hit, HybridIndex
-from agent.tutoring.turn import TeachingTurn, TurnReply, TutorState
+from agent.tutoring.state import TurnReply, TutorState
+from agent.tutoring.turn import TeachingTurn
 
 NOTES_HEADER = "Notes you may use (cite them as [n] only if asked where facts come from):"
 

@@ -35,7 +35,7 @@ from agent.llm.prompt import HistoryLimits, SessionPrompts, reply_instruction
 from agent.llm.speculation import SpeculationCounts, SpeculativeAnswer
 from agent.llm.thinking import Piece
 from agent.retrieval.grounding import grounding_or_none
-from agent.tutoring.turn import TutorState
+from agent.tutoring.state import TutorState
 from planner.agent import PROMPT_HINTS, QUESTION_ACTION
 from planner.frames import LikelyHintFrame, PlanActionFrame
 from planner.observations import last_user_text

@@ -18,8 +18,8 @@ from agent.config import Settings
 from agent.controller.factory import HostCompute
 from agent.controller.turn_compute import TurnCompute, TurnPlan
 from agent.llm.backend import ChatBackend, ChatMessage, create_backend
+from agent.tutoring.state import TutorState
 from agent.tutoring.support import supported_answer
-from agent.tutoring.turn import TutorState
 from avatar.visemes import viseme_segments
 from planner.agent import TutorPlanner
 from planner.model import load_tutoring_model
