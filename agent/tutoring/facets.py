@@ -18,6 +18,9 @@ from agent.tutoring.curriculum import Concept
 
 Embed = Callable[[list[str]], np.ndarray]  # unit-norm rows
 PREFER_BONUS = 0.05
+# A check question's answer is terse and specific ("Mercury."): only the same question gets
+# it, not a neighbour ("which planet is hottest" is not "which planet is closest").
+CHECK_SIMILARITY = 0.85
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 
 
@@ -120,7 +123,7 @@ class SentencePicker:
         ranked = [
             (float(score) + (PREFER_BONUS if f.facet == prefer else 0.0), i)
             for i, (f, score) in enumerate(zip(found, scores, strict=True))
-            if f.facet not in without
+            if f.facet not in without and (f.facet != "check" or score >= CHECK_SIMILARITY)
         ]
         _, at = max(ranked)
         return BestSentence(found[at], float(scores[at]))
