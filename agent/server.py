@@ -424,7 +424,7 @@ def create_app(
         try:
             connection = websocket_connection(
                 websocket, f"ws-{uuid.uuid4().hex[:16]}", int(rate), learner,
-                on_reject=metrics.client_messages_rejected.inc,
+                on_reject=metrics.client_messages_rejected.inc, client=client,
             )  # fmt: skip
             session = await manager.start(connection)
         finally:

@@ -92,6 +92,7 @@ def websocket_connection(
     input_rate: int,
     learner: str | None = None,
     on_reject: Callable[[], None] = lambda: None,
+    client: str | None = None,
 ) -> Connection:
     """PCM and JSON over one WebSocket (see agent/ws_serializer.py)."""
     transport: FastAPIWebsocketTransport | None = None
@@ -120,7 +121,6 @@ def websocket_connection(
         except RuntimeError:  # already closed by the client
             pass
 
-    client = websocket.client.host if websocket.client else None
     return Connection(
         session_id, transport, send_motion, close, pings=False, learner=learner,
         kind="websocket", client=client,

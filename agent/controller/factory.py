@@ -53,21 +53,16 @@ def build_index(retrieval: RetrievalSettings, curriculum: Curriculum | None = No
     """The search index as configured (weights and relevance gate): the curriculum's
     concepts, or a folder of markdown notes when `retrieval.notes_dir` names one."""
     from agent.retrieval.index import HybridIndex, Relevance
-    from agent.retrieval.notes import load_notes
     from agent.tutoring.matching import concept_passages
 
-    if retrieval.notes_dir is not None or curriculum is None:
-        passages = load_notes(retrieval.notes_dir) if retrieval.notes_dir else None
-    else:
-        passages = concept_passages(curriculum)
     options = dict(
         bm25_weight=retrieval.bm25_weight,
         dense_weight=retrieval.dense_weight,
         relevance=Relevance(retrieval.min_similarity, retrieval.min_coverage),
     )
-    if passages is None:
-        return HybridIndex.from_folder(None, **options)
-    return HybridIndex(passages, **options)
+    if retrieval.notes_dir is None and curriculum is not None:
+        return HybridIndex(concept_passages(curriculum), **options)
+    return HybridIndex.from_folder(retrieval.notes_dir, **options)
 
 
 def build_teaching(

@@ -52,6 +52,12 @@ class TurnPlan:
         return self.reply is not None and self.reply.grounded
 
     @property
+    def checked(self) -> bool:
+        """A model writes the reply from the facets in `reply.notes` (a what-if), and only
+        what they support may be spoken."""
+        return self.reply is not None and bool(self.reply.notes)
+
+    @property
     def notes(self) -> list[str]:
         return [hit.passage.text for hit in self.hits]
 

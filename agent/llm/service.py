@@ -136,7 +136,7 @@ class TutorLLMService(LLMService):
             await self._drop_speculation()
             assert plan.reply is not None and plan.reply.text is not None
             return _one(plan.reply.text, tokens=0)
-        if plan is not None and plan.reply is not None and plan.reply.notes:
+        if plan is not None and plan.checked:
             await self._drop_speculation()  # a checked answer: nothing unchecked is adopted
         speculation = await self._claim_speculation(messages, plan)
         if self._fault("llm_error"):
@@ -164,7 +164,8 @@ class TutorLLMService(LLMService):
         pieces = turn_pieces(
             backend, messages, max_tokens=max_tokens, temperature=temperature, think_tokens=think
         )
-        if plan is not None and plan.reply is not None and plan.reply.notes:
+        if plan is not None and plan.checked:
+            assert plan.reply is not None
             return gated(pieces, list(plan.reply.notes))  # only what the facets support
         return pieces
 
@@ -214,11 +215,10 @@ class TutorLLMService(LLMService):
         except Exception as exc:  # an optimisation: failing loses nothing
             logger.warning("previewing the grounded reply failed: {}", exc)
             preview = None
-        if preview is not None and preview.grounded:
+        if preview is not None and preview.text is not None:  # grounded: no model
             await self._drop_speculation()
-            if self._opening_clause is not None and preview.text:
-                if clause := self._opening_clause(preview.text) or preview.text:
-                    await self._speak_ahead(clause)
+            if self._opening_clause is not None:
+                await self._speak_ahead(self._opening_clause(preview.text) or preview.text)
             return
         if self._opening_clause is not None:
             await self._speculate(text, hint)

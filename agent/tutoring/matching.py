@@ -1,10 +1,11 @@
 """Which concept a learner's words are about.
 
-First by name: every concept's name and aliases, matched as whole words (the longest
-match wins, so "kinetic energy" beats "energy"), with a spelling-tolerant pass for long
-names that ASR garbles ("fotosynthesis"). Then by meaning: the curriculum's retrieval index
-(BM25 + MiniLM), accepted only when the best concept is close in meaning and clearly ahead
-of the next, since answering from the wrong concept is worse than saying "I'm not sure".
+By name: every concept's name and aliases, matched as whole words (the longest match wins,
+so "kinetic energy" beats "energy"), with a spelling-tolerant pass for long names that ASR
+garbles ("fotosynthesis"). By meaning: the concepts nearest the question in the
+curriculum's retrieval index (MiniLM), and the share of its words a concept speaks of;
+the turn (agent/tutoring/turn.py) weighs these, since answering from the wrong concept is
+worse than saying "I'm not sure".
 """
 
 from __future__ import annotations
@@ -110,12 +111,10 @@ class ConceptMatcher:
         index: HybridIndex | None = None,
         *,
         min_similarity: float = 0.45,
-        min_margin: float = 0.04,
     ) -> None:
         self.curriculum = curriculum
         self.index = index
         self.min_similarity = min_similarity
-        self.min_margin = min_margin
         self._names: dict[str, str] = {}
         for concept in curriculum.concepts.values():
             for name in concept.names:
@@ -126,6 +125,9 @@ class ConceptMatcher:
         alternatives = "|".join(map(re.escape, phrases))
         self._pattern = re.compile(r"(?=\b(" + alternatives + r")\b)")
         self._long_names = [p for p in phrases if " " not in p and len(p) >= FUZZY_MIN_LENGTH]
+        # The index's rows, one per concept (it is built from concept_passages).
+        self._concept_at = [p.concept_id for p in index.passages] if index is not None else []
+        self._row_of = {concept_id: row for row, concept_id in enumerate(self._concept_at)}
         self._vocabulary: dict[str, set[str]] = {}
         self._recent: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
@@ -154,24 +156,6 @@ class ConceptMatcher:
         if best is not None:
             return ConceptMatch(self.curriculum[self._names[best[1]]], "spelling", best[0], best[1])
         return None
-
-    def by_meaning(self, text: str) -> ConceptMatch | None:
-        """The concept closest in meaning, when it is close and clearly the closest."""
-        if self.index is None or not text.strip():
-            return None
-        dense = self._dense(text)
-        order = dense.argsort()[::-1]
-        best = float(dense[order[0]])
-        runner_up = float(dense[order[1]]) if len(order) > 1 else -1.0
-        passage = self.index.passages[int(order[0])]
-        if not isinstance(passage, ConceptPassage):
-            return None
-        if best < self.min_similarity or best - runner_up < self.min_margin:
-            return None
-        return ConceptMatch(self.curriculum[passage.concept_id], "meaning", best)
-
-    def match(self, text: str) -> ConceptMatch | None:
-        return self.by_name(text) or self.by_meaning(text)
 
     def coverage(self, concept: Concept, text: str) -> float:
         """The share of the question's content words the concept's own text uses."""
@@ -202,16 +186,9 @@ class ConceptMatcher:
         """The k concepts closest in meaning that pass the loose floor, closest first."""
         dense = self._dense(text)
         order = dense.argsort()[::-1][:k]
-        return [
-            self.curriculum[self.index.passages[int(i)].concept_id]
-            for i in order
-            if dense[i] >= NEAREST_FLOOR and isinstance(self.index.passages[int(i)], ConceptPassage)
-        ]
+        return [self.curriculum[self._concept_at[i]] for i in order if dense[i] >= NEAREST_FLOOR]
 
     def close(self, text: str, concept_id: str) -> bool:
         """Whether the concept as a whole is close in meaning to the text."""
-        dense = self._dense(text)
-        for i, passage in enumerate(self.index.passages if self.index else []):
-            if getattr(passage, "concept_id", None) == concept_id:
-                return float(dense[i]) >= self.min_similarity
-        return False
+        row = self._row_of.get(concept_id)
+        return row is not None and float(self._dense(text)[row]) >= self.min_similarity

@@ -160,7 +160,8 @@ class TextTutor:
             )
         ]
         answer = "".join(pieces).strip()
-        if plan.reply is not None and plan.reply.notes:
+        if plan.checked:
+            assert plan.reply is not None
             answer = await asyncio.to_thread(supported_answer, answer, list(plan.reply.notes))
         return answer
 
