@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
             bench.add_argument("--turns", type=int, default=4, help="questions per learner")
         if name == "tutoring":
             bench.add_argument("--limit", type=int, help="first N covered questions (a quick run)")
+            bench.add_argument("--no-spoken", action="store_true",
+                               help="skip the 40 questions said aloud over WebRTC")  # fmt: skip
         if name == "controller":
             bench.add_argument("--quick", action="store_true", help="3 questions, 2 load levels")
             bench.add_argument("--budget-ms", type=float, help="commit_to_audio budget to hold")
@@ -191,7 +193,7 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
     if args.bench == "tutoring":
         from evals.tutoring import run_tutoring_eval
 
-        return run_tutoring_eval(args.out, settings, args.limit)
+        return run_tutoring_eval(args.out, settings, args.limit, spoken=not args.no_spoken)
     if args.bench == "controller":
         from evals.controller import run_controller_eval
 

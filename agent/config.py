@@ -302,6 +302,11 @@ class ServerSettings(Section):
         description="longest persona (system prompt) set_persona takes; it must fit the "
         "LLM's context beside the notes and the conversation",
     )  # fmt: skip
+    max_queued_speech_s: float = Field(
+        default=60.0, ge=1.0, le=3600.0,
+        description="most speech MCP `speak` may queue on one session, in seconds of audio "
+        "(estimated from its words); more is refused until it has been said",
+    )  # fmt: skip
     ice_servers: list[str] = Field(
         default_factory=list, description="STUN/TURN URLs; empty for loopback and LAN"
     )

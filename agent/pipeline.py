@@ -21,6 +21,7 @@ from agent.controller.turn_compute import TurnCompute
 from agent.llm.backend import ChatBackend
 from agent.llm.prompt import HistoryLimits
 from agent.llm.service import ContextProvider, TutorLLMService
+from agent.tutoring.state import TutorState
 from agent.user_turns import context_aggregators
 from avatar.processor import AvatarMotionProcessor, SendMotion, SpeechClockStamper
 from planner.processor import TutorPlannerProcessor
@@ -69,8 +70,10 @@ def build_tutor_worker(
             ),
         ),
     )
+    tutor_state = TutorState()  # the session's lesson: the planner's beliefs, the concept
     llm = TutorLLMService(
         backend,
+        tutor_state=tutor_state,
         system_prompt=settings.llm.system_prompt,
         max_tokens=settings.llm.max_tokens,
         temperature=settings.llm.temperature,
@@ -103,11 +106,12 @@ def build_tutor_worker(
         first_audio=first_audio,
     )
     perception = _perception(settings)
+    planner = TutorPlannerProcessor(tutor_state.lesson, tutor_state.signals)
     stamp = [SpeechClockStamper()] if send_motion else []
     avatar = [AvatarMotionProcessor(send_motion, on_lag=on_motion_lag)] if send_motion else []
     pipeline = Pipeline(
         [
-            transport.input(), *perception, stt, user_turns, TutorPlannerProcessor(), llm, tts,
+            transport.input(), *perception, stt, user_turns, planner, llm, tts,
             *stamp, transport.output(), *avatar, assistant_turns,
         ]
     )  # fmt: skip

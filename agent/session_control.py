@@ -5,6 +5,7 @@ Used by the MCP tools; finds the session's processors by type in its pipeline.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from planner.processor import TutorPlannerProcessor
 
 P = TypeVar("P", bound=FrameProcessor)
 MAX_SPEAK_CHARS = 1000
+WORDS_PER_SECOND = 2.5
 
 
 def find_processor(session: Session, kind: type[P]) -> P | None:
@@ -59,12 +61,29 @@ def state(session: Session) -> dict[str, Any]:
     }
 
 
-async def speak(session: Session, text: str) -> None:
+def spoken_seconds(text: str) -> float:
+    """About how long `text` takes to say (a tutor speaks about 2.5 words a second)."""
+    return max(1.0, len(text.split()) / WORDS_PER_SECOND)
+
+
+async def speak(
+    session: Session, text: str, max_queued_s: float = 60.0, clock=time.monotonic
+) -> None:
+    """Queue `text` for the session's avatar to say; refused while more than
+    `max_queued_s` of speech is already waiting, so a caller cannot grow the queue."""
     text = text.strip()
     if not text:
         raise ValueError("nothing to say: text is empty")
     if len(text) > MAX_SPEAK_CHARS:
         raise ValueError(f"text is longer than {MAX_SPEAK_CHARS} characters")
+    now = clock()
+    start = max(now, session.speech_until)
+    if start + spoken_seconds(text) - now > max_queued_s:
+        raise ValueError(
+            f"session {session.id} already has {start - now:.0f} s of speech waiting "
+            f"(at most {max_queued_s:.0f} s); try again once it has been said"
+        )
+    session.speech_until = start + spoken_seconds(text)
     await session.worker.queue_frame(TTSSpeakFrame(text))
 
 

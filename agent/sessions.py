@@ -49,10 +49,15 @@ class Session:
     last_ping: float | None = None  # monotonic time of the client's latest ping, if it pings
     connected: bool = False  # media flows (a WebRTC peer completed ICE and DTLS)
     started: float = field(default_factory=time.monotonic)
+    speech_until: float = 0.0  # monotonic time by which speech queued by MCP `speak` is said
 
 
 class SessionManager:
     """Creates, tracks and frees sessions; the server's only owner of pipelines."""
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
 
     def __init__(
         self,

@@ -7,7 +7,8 @@
   speech (the answer or the fallback line) and the server goes on serving.
 - soak: many short sessions in a row; resident memory before and after.
 - fuzz: random bodies at every signalling endpoint and random WebSocket messages; the
-  server must answer each with a 4xx or an error event and stay healthy.
+  server must answer each with a 4xx or an error event and stay healthy. Then every parser
+  a client reaches is fuzzed with hypothesis (evals/fuzz.py), 1,000 cases each.
 - data_lost: events a client received but the database lacks after a SIGKILL.
 """
 
@@ -17,6 +18,7 @@ import asyncio
 import json
 import random
 import re
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ FAULT_RATES = {"llm_error": 0.2, "llm_timeout": 0.15, "tts_error": 0.15}
 FAULT_TURNS = 14
 SOAK_SESSIONS = 48
 FUZZ_CASES = 300
+PARSER_FUZZ_CASES = 1000  # per parser (evals/fuzz.py)
 
 
 async def ask(server: ServerProcess, pcm: np.ndarray, timeout: float = 60.0) -> dict[str, Any]:
@@ -220,6 +223,29 @@ async def fuzz_test(server: ServerProcess) -> dict[str, Any]:
             "ws_errors_reported": ws_errors, "healthy_after": healthy}  # fmt: skip
 
 
+def fuzz_parsers(cases: int = PARSER_FUZZ_CASES) -> dict[str, int]:
+    """evals/fuzz.py's hypothesis targets, `cases` each: the cases each parser passed (a
+    broken property raises with hypothesis's smallest failing input)."""
+    from fastapi.testclient import TestClient
+
+    from agent.config import load_settings
+    from agent.server import create_app
+    from agent.tutoring.text_tutor import TextTutor
+    from evals.fuzz import http_targets, mcp_target, message_targets, run_target
+    from tools.mcp_server import build_mcp_server
+
+    counts: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        overrides = {"server": {"db_path": str(Path(scratch) / "fuzz.sqlite3")}}
+        app = create_app(load_settings(overrides=overrides), warm_up=False)
+        with TestClient(app) as client:
+            targets = [*http_targets(client), *message_targets(),
+                       mcp_target(build_mcp_server(TextTutor(load_settings())))]  # fmt: skip
+            for target in tqdm(targets, desc="fuzzed parsers", unit="parser"):
+                counts[target.name] = run_target(target, cases)
+    return counts
+
+
 async def sigkill_test(pcm: np.ndarray, db: Path) -> dict[str, Any]:
     server = ServerProcess(env={"ECO1_SERVER__DB_PATH": str(db)})
     with server:
@@ -261,6 +287,7 @@ def run_reliability_eval(out_dir: Path) -> int:
                 "persistence": persistence}  # fmt: skip
 
     parts = asyncio.run(main())
+    parts["fuzz"]["parsers"] = fuzz_parsers()
     result = {
         "sessions_held": parts["load"]["sessions_held"],
         "budget_ms": BUDGET_MS,
@@ -269,7 +296,9 @@ def run_reliability_eval(out_dir: Path) -> int:
         ],
         "faults_injected": parts["faults"]["faults_injected"],
         "faults_survived": parts["faults"]["faults_survived"],
-        "fuzz_cases": parts["fuzz"]["http_cases"] + parts["fuzz"]["ws_cases"],
+        "fuzz_cases": parts["fuzz"]["http_cases"]
+        + parts["fuzz"]["ws_cases"]
+        + sum(parts["fuzz"]["parsers"].values()),
         "data_lost": parts["persistence"]["data_lost"],
         "rss_growth_mb": parts["soak"]["rss_growth_mb"],
         **parts,

@@ -63,6 +63,12 @@ async def ask(tutor, question: str, conversation: str) -> dict[str, Any]:
     return reply
 
 
+def answered(reply: dict[str, Any]) -> str:
+    """What answers the learner's words: without the part the planner's action added (a
+    check question, an example), which is curriculum text and must not make up for it."""
+    return reply.get("main") or reply["answer"]
+
+
 async def factual(tutor, name: str, limit: int | None) -> dict[str, Any]:
     covered = COVERED[:limit] if limit else COVERED
     uncovered = UNCOVERED[: max(1, limit // 5)] if limit else UNCOVERED
@@ -70,7 +76,7 @@ async def factual(tutor, name: str, limit: int | None) -> dict[str, Any]:
     for n, (question, must) in enumerate(tqdm(covered, desc=f"{name} covered", leave=False)):
         reply = await ask(tutor, question, f"{name}-c{n}")
         seconds.append(reply["seconds"])
-        judged = verdict(reply["answer"], must)
+        judged = verdict(answered(reply), must)
         rows.append({"question": question, "answer": reply["answer"],
                      "mode": reply.get("mode"), "verdict": judged})  # fmt: skip
     outside = []
@@ -87,6 +93,7 @@ async def factual(tutor, name: str, limit: int | None) -> dict[str, Any]:
         "uncovered_n": len(outside),
         "answer_seconds_p50": round(sorted(seconds)[len(seconds) // 2], 3),
         "wrong_examples": [r for r in rows if r["verdict"] == "wrong"][:40],
+        "by_question": {r["question"]: r["verdict"] for r in rows},
         "uncovered_answered": [o for o in outside if o["confident"]][:20],
     }
 
@@ -97,7 +104,7 @@ async def follow_ups(tutor, name: str, limit: int | None) -> dict[str, Any]:
     for n, script in enumerate(tqdm(scripts, desc=f"{name} follow-ups", leave=False)):
         for said, concept, must in script:
             reply = await ask(tutor, said, f"{name}-f{n}")
-            held = verdict(reply["answer"], must) == "correct"
+            held = verdict(answered(reply), must) == "correct"
             right.append(held)
             if concept:
                 on = reply.get("concept") == concept if "concept" in reply else None
@@ -123,14 +130,22 @@ async def evaluate(settings: Settings, limit: int | None) -> dict[str, Any]:
             "factual": await factual(tutor, name, limit),
             "follow_ups": await follow_ups(tutor, name, limit),
         }
+    from agent.tutoring.curriculum import load_curriculum
+    from evals.teaching import run_teaching
+    from planner.model import load_tutoring_model
+
+    result["teaching"] = teaching = run_teaching(load_tutoring_model(), load_curriculum())
+    gain = teaching["learning_gain"]
     eco = result["eco1"]
     result["goals"] = {
         "covered_correct>=0.95": eco["factual"]["covered"]["correct"] >= 0.95,
         "covered_confidently_wrong<=0.01": eco["factual"]["confidently_wrong"] <= 0.01,
         "uncovered_confident<=0.05": eco["factual"]["uncovered_confident"] <= 0.05,
         "follow_ups_on_concept>=0.90": eco["follow_ups"]["on_concept"] >= 0.90,
+        "efe_gain>greedy": gain["efe"] > gain["greedy"],
+        "efe_gain>=1.2x_script": gain["efe"] >= 1.2 * gain["fixed_script"],
     }
-    result["not_measured"] = ["spoken sample", "simulated learners", "latency (eval latency)"]
+    result["not_measured"] = ["spoken sample", "latency (eval latency)"]
     return result
 
 
@@ -152,12 +167,25 @@ def plot(result: dict[str, Any], path: Path) -> None:
             "tab:blue",
         )
     )
-    bar_panels(path, panels, "eco1 eval tutoring: curriculum turn vs model with notes", 14.0)
+    panels.append(BarPanel("simulated learners: learning gain",
+                           result["teaching"]["learning_gain"], "tab:purple"))  # fmt: skip
+    bar_panels(path, panels, "eco1 eval tutoring: curriculum turn vs model with notes", 16.0)
 
 
-def run_tutoring_eval(out_dir: Path, settings: Settings, limit: int | None = None) -> int:
+def run_tutoring_eval(
+    out_dir: Path, settings: Settings, limit: int | None = None, spoken: bool = True
+) -> int:
+    """spoken=False skips the sample said aloud over WebRTC (it starts a server)."""
+    from evals.tutoring_spoken import run_spoken, spoken_sample
+
     out_dir.mkdir(parents=True, exist_ok=True)
     result = asyncio.run(evaluate(settings, limit))
+    typed = result["eco1"]["factual"].pop("by_question")
+    result["baseline"]["factual"].pop("by_question")
+    if spoken:
+        sample = spoken_sample(COVERED[:limit] if limit else COVERED, 8 if limit else 40)
+        result["spoken"] = run_spoken(sample, typed, verdict, out_dir / "logs")
+        result["not_measured"].remove("spoken sample")
     result["limit"] = limit
     name = "tutoring" if limit is None else "tutoring_quick"
     save_result(out_dir, name, result, plot, ("goals",))

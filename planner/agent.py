@@ -17,9 +17,9 @@ PROMPT_HINTS = {
     "example": "Give one concrete, everyday example.",
     "check": "Ask one short question that checks understanding.",
     "hint": "Give a small hint toward the answer without giving it away.",
-    "encourage": "Encourage the learner warmly and briefly, then invite them to continue.",
-    "listen": "Acknowledge briefly and let the learner keep talking.",
     "summarise": "Summarise the key point in one sentence.",
+    "encourage": "Encourage the learner warmly and briefly, then invite them to continue.",
+    "pause": "Acknowledge briefly and let the learner keep talking.",
 }
 
 
@@ -51,15 +51,20 @@ class TutorPlanner:
         concentration: float = 20.0,
         learning_rate: float = 1.0,
         sample: bool = False,
+        info_gain: bool = True,
     ) -> None:
+        """info_gain=False scores only the pragmatic term: a greedy planner, for comparison."""
         self.model = model
         self.qs = [d.copy() for d in model.D]
         self.pA = [a * concentration for a in model.A]
         self.pB = [b * concentration for b in model.B]
         self.learning_rate = learning_rate
         self.sample = sample
+        self.info_gain = info_gain
+        self.held: set[int] = set()  # factors the last action does not move (planner/lesson.py)
+        self.acting = False  # an action was taken that no observation has followed yet
         self._rng = np.random.default_rng(seed)
-        self._last_action: int | None = None
+        self.last_action: int | None = None
         self._qs_before: list[np.ndarray] | None = None
 
     @property
@@ -72,9 +77,12 @@ class TutorPlanner:
 
     def prior(self) -> list[np.ndarray]:
         """Belief before this turn's observation: the last posterior moved by the last action."""
-        if self._last_action is None:
+        if self.last_action is None:
             return [q.copy() for q in self.qs]
-        return [B_f[:, :, self._last_action] @ q for B_f, q in zip(self.B, self.qs, strict=True)]
+        return [
+            q.copy() if f in self.held else B_f[:, :, self.last_action] @ q
+            for f, (B_f, q) in enumerate(zip(self.B, self.qs, strict=True))
+        ]
 
     def preview(self, obs: list[int]) -> Decision:
         """The decision observe(obs) then decide() would make, leaving this planner as it
@@ -92,24 +100,32 @@ class TutorPlanner:
         self._qs_before = self.qs
         self.qs = infer_states(self.A, obs, self.prior())
         self._learn(obs)
+        self.held, self.acting = set(), False
         return self.qs
 
     def _learn(self, obs: list[int]) -> None:
         q = joint(self.qs)
         for m, o in enumerate(obs):
             self.pA[m][o] += self.learning_rate * q
-        if self._last_action is not None and self._qs_before is not None:
+        if self.last_action is not None and self._qs_before is not None:
             for f, (now, before) in enumerate(zip(self.qs, self._qs_before, strict=True)):
-                self.pB[f][:, :, self._last_action] += self.learning_rate * np.outer(now, before)
+                if f in self.held:
+                    continue  # the belief was swapped, not moved by the action
+                self.pB[f][:, :, self.last_action] += self.learning_rate * np.outer(now, before)
+
+    def acted(self, action: int) -> None:
+        """The action taken this turn, when it was not this planner's choice."""
+        self.last_action = action
+        self.held, self.acting = set(), True
 
     def decide(self) -> Decision:
         """Score pruned policies by expected free energy; act on the first step."""
         model, A, B = self.model, self.A, self.B
         scorer = PolicyScorer(A, B, model.C)  # beliefs and A change every turn
         sequences = pruned_sequences(
-            scorer, self.qs, len(model.actions), model.horizon, model.keep_first
+            scorer, self.qs, len(model.actions), model.horizon, model.keep_first, self.info_gain
         )
-        G = np.array([scorer.score(self.qs, seq) for seq in sequences])
+        G = np.array([scorer.score(self.qs, seq, self.info_gain) for seq in sequences])
         habits = np.array([model.habits[seq[0]] for seq in sequences])
         q_pi = softmax(G * model.gamma + log(habits / habits.sum()))
         policies = [np.array(seq)[:, None] for seq in sequences]
@@ -120,7 +136,7 @@ class TutorPlanner:
             chosen = int(self._rng.choice(len(per_action), p=per_action / per_action.sum()))
         else:
             chosen = int(np.argmax(per_action))
-        self._last_action = chosen
+        self.acted(chosen)
         name = model.actions[chosen]
         return Decision(
             action=name,

@@ -136,8 +136,9 @@ def all_policies(num_actions: int, horizon: int, num_factors: int) -> list[np.nd
 
 
 def pruned_sequences(
-    scorer: PolicyScorer, qs, num_actions: int, horizon: int, keep_first: int
-) -> list[tuple[int, ...]]:
+    scorer: PolicyScorer, qs, num_actions: int, horizon: int, keep_first: int,
+    info_gain: bool = True,
+) -> list[tuple[int, ...]]:  # fmt: skip
     """Action sequences whose first action is among the keep_first best by one-step G.
 
     Cuts the 7^H tree to keep_first·7^(H-1) sequences; a first action that already looks
@@ -145,7 +146,7 @@ def pruned_sequences(
     """
     if horizon <= 1 or keep_first >= num_actions:
         return list(itertools.product(range(num_actions), repeat=max(1, horizon)))
-    one_step = [scorer.score(qs, (u,)) for u in range(num_actions)]
+    one_step = [scorer.score(qs, (u,), info_gain) for u in range(num_actions)]
     best = sorted(int(u) for u in np.argsort(one_step)[::-1][:keep_first])
     return [
         (first, *rest)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -11,16 +12,20 @@ import numpy as np
 DEFAULT_MODEL = Path(__file__).with_name("tutoring_model.toml")
 
 FACTORS = {
-    "knowledge": ("none", "partial", "mastered"),
+    "knowledge": ("unlearned", "learned"),
     "engagement": ("engaged", "drifting"),
     "confusion": ("clear", "confused"),
+    "prompt": ("told", "asked"),
 }
 MODALITIES = {
-    "answer": ("correct", "wrong", "none"),
+    "answer": ("correct", "partly", "wrong", "none", "unasked"),
     "question": ("no", "yes"),
     "silence": ("short", "medium", "long"),
     "face": ("present", "absent"),
 }
+KNOWLEDGE = 0  # factor index of the concept's knowledge
+LEARNED = 1
+SHAPE = tuple(len(levels) for levels in FACTORS.values())
 
 
 def named_beliefs(qs: list[np.ndarray]) -> dict[str, dict[str, float]]:
@@ -33,7 +38,7 @@ def named_beliefs(qs: list[np.ndarray]) -> dict[str, dict[str, float]]:
 
 @dataclass
 class TutoringModel:
-    """Arrays in pymdp's layout: A[m][o, s_knowledge, s_engagement, s_confusion],
+    """Arrays in pymdp's layout: A[m][o, s_knowledge, s_engagement, s_confusion, s_prompt],
     B[f][s_next, s_prev, action], C[m][o] (log preferences), D[f][s], E[policy or action]."""
 
     actions: list[str]
@@ -43,62 +48,70 @@ class TutoringModel:
     C: list[np.ndarray]
     D: list[np.ndarray]
     habits: np.ndarray
+    learn: np.ndarray  # per action: P(unlearned → learned) in one turn, before prerequisites
     horizon: int = 2
     keep_first: int = 4
     gamma: float = 4.0
+    mastered: float = 0.95
     factor_names: list[str] = field(default_factory=lambda: list(FACTORS))
     modality_names: list[str] = field(default_factory=lambda: list(MODALITIES))
 
     @property
     def num_states(self) -> list[int]:
-        return [len(levels) for levels in FACTORS.values()]
+        return list(SHAPE)
 
     def observation(self, **levels: str) -> list[int]:
         """Observation indices from names, e.g. observation(answer="correct", ...)."""
         return [MODALITIES[name].index(levels[name]) for name in MODALITIES]
 
 
+def knowledge_transition(learn: np.ndarray, forget: float) -> np.ndarray:
+    """B for knowledge: [s_next, s_prev, action] from each action's chance to learn."""
+    b = np.zeros((2, 2, len(learn)))
+    b[0, 0], b[1, 0] = 1 - learn, learn
+    b[0, 1], b[1, 1] = forget, 1 - forget
+    return b
+
+
 def _answer_likelihood(cfg: dict) -> np.ndarray:
-    a = np.zeros((3, 3, 2, 2))
-    for k, p_correct in enumerate(cfg["p_correct"]):
+    a = np.zeros((5, *SHAPE))
+    a[4, ..., 0] = 1.0  # nothing was asked: "unasked", whatever the learner knows
+    for k in range(2):
         for e, no_answer in enumerate((cfg["engaged_no_answer"], cfg["drifting_no_answer"])):
             for c in range(2):
-                correct = p_correct * (cfg["confused_penalty"] if c else 1.0) * (1 - no_answer)
-                a[:, k, e, c] = [correct, (1 - no_answer) - correct, no_answer]
+                correct = cfg["p_correct"][k] * (cfg["confused_penalty"] if c else 1.0)
+                partly = cfg["p_partly"][k]
+                answered = np.array([correct, partly, 1 - correct - partly]) * (1 - no_answer)
+                a[:, k, e, c, 1] = [*answered, no_answer, 0.0]
     return a
 
 
 def _likelihoods(cfg: dict) -> list[np.ndarray]:
-    question = np.zeros((2, 3, 2, 2))
-    silence = np.zeros((3, 3, 2, 2))
-    face = np.zeros((2, 3, 2, 2))
+    question = np.zeros((2, *SHAPE))
+    silence = np.zeros((3, *SHAPE))
+    face = np.zeros((2, *SHAPE))
     for e, key in enumerate(("silence_engaged", "silence_drifting")):
         for c in range(2):
             p_yes = cfg["p_question_confused"] if c else cfg["p_question_clear"]
-            question[:, :, e, c] = np.array([1 - p_yes, p_yes])[:, None]
+            question[:, :, e, c, :] = np.array([1 - p_yes, p_yes])[:, None, None]
             quiet = np.array(cfg[key], dtype=float)
             if c:
                 shift = min(cfg["silence_confused_shift"], quiet[0])
                 quiet = quiet + np.array([-shift, shift, 0.0])
-            silence[:, :, e, c] = quiet[:, None]
+            silence[:, :, e, c, :] = quiet[:, None, None]
             p_face = cfg["p_face_engaged"] if e == 0 else cfg["p_face_drifting"]
-            face[:, :, e, c] = np.array([p_face, 1 - p_face])[:, None]
+            face[:, :, e, c, :] = np.array([p_face, 1 - p_face])[:, None, None]
     return [_answer_likelihood(cfg), question, silence, face]
 
 
 def _transitions(actions: list[str], cfg: dict, dynamics: dict) -> list[np.ndarray]:
-    knowledge = np.zeros((3, 3, len(actions)))
+    learn = np.array([cfg[action]["learn"] for action in actions])
     engagement = np.zeros((2, 2, len(actions)))
     confusion = np.zeros((2, 2, len(actions)))
-    forget, drift = dynamics["forget"], dynamics["drift"]
+    prompt = np.zeros((2, 2, len(actions)))
+    drift = dynamics["drift"]
     for u, action in enumerate(actions):
         effect = cfg[action]
-        learn = effect["learn"]
-        knowledge[:, :, u] = [
-            [1 - learn, forget * (1 - learn), 0.0],
-            [learn, (1 - learn) * (1 - forget) + learn * forget, forget],
-            [0.0, learn * (1 - forget), 1 - forget],
-        ]
         stay_engaged = 1 - drift * (1 - effect["engage"])
         engagement[:, :, u] = [
             [stay_engaged, effect["engage"]],
@@ -108,7 +121,9 @@ def _transitions(actions: list[str], cfg: dict, dynamics: dict) -> list[np.ndarr
             [1 - effect["confuse"], effect["clarify"]],
             [effect["confuse"], 1 - effect["clarify"]],
         ]
-    return [knowledge, engagement, confusion]
+        prompt[int(action in dynamics["asks"]), :, u] = 1.0
+    knowledge = knowledge_transition(learn, dynamics["forget"])
+    return [knowledge, engagement, confusion, prompt]
 
 
 def load_tutoring_model(path: Path = DEFAULT_MODEL) -> TutoringModel:
@@ -139,7 +154,15 @@ def load_tutoring_model(path: Path = DEFAULT_MODEL) -> TutoringModel:
         C=C,
         D=D,
         habits=habits / habits.sum(),
+        learn=B[0][1, 0].copy(),
         horizon=int(planning.get("horizon", 2)),
         keep_first=int(planning.get("keep_first", 4)),
         gamma=float(planning.get("gamma", 4.0)),
+        mastered=float(planning.get("mastered", 0.95)),
     )
+
+
+@cache
+def default_model() -> TutoringModel:
+    """The shipped model, loaded once per process (planners copy what they change)."""
+    return load_tutoring_model()

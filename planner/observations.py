@@ -1,13 +1,15 @@
-"""What the planner can observe of a learner turn, from dialogue and timing.
+"""What the planner can observe of a learner turn besides a graded answer.
 
-Heuristic until perception lands: the transcript says whether the learner asked something
-and whether an answer sounded unsure; the gap before they spoke is the silence; the face is
-assumed present. Answer correctness is not graded: after a check question, an unhedged
-reply counts as correct and a hedged one ("I don't know") as wrong.
+The learner's signals (silence, a face) come from timing and perception. When no check
+question can be graded (no curriculum, or a preview before the words are final), the
+transcript says whether the learner asked something and whether an answer sounded unsure:
+after a check question, an unhedged reply counts as correct and a hedged one ("I don't
+know") as wrong. The curriculum's turn grades answers properly (agent/tutoring/grading.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 QUESTION_STARTS = ("what", "why", "how", "when", "where", "who", "which", "can", "could",
@@ -15,28 +17,48 @@ QUESTION_STARTS = ("what", "why", "how", "when", "where", "who", "which", "can",
 HEDGES = ("don't know", "dont know", "not sure", "no idea", "i forgot", "confused", "i guess")
 
 
+@dataclass
+class LearnerSignals:
+    """What timing and perception tell the planner about a turn, besides the words; one per
+    session, updated as frames arrive (planner/processor.py)."""
+
+    silence_s: float = 0.0  # how long the learner was quiet after the tutor stopped
+    face_present: bool = True  # a camera that sees no face says so; none assumes one
+
+    @property
+    def silence(self) -> str:
+        return "short" if self.silence_s < 2.0 else "medium" if self.silence_s < 6.0 else "long"
+
+    @property
+    def face(self) -> str:
+        return "present" if self.face_present else "absent"
+
+
+def asked_something(text: str) -> bool:
+    lowered = text.strip().lower()
+    words = lowered.rstrip("?.!").split()
+    return lowered.endswith("?") or (bool(words) and words[0] in QUESTION_STARTS)
+
+
 def dialogue_observation(
-    text: str, last_action: str | None, silence_s: float, face_present: bool = True
+    text: str, last_action: str | None, signals: LearnerSignals
 ) -> dict[str, str]:
     """Observation levels by modality name (see planner/model.py MODALITIES)."""
     lowered = text.strip().lower()
-    words = lowered.rstrip("?.!").split()
-    asked = lowered.endswith("?") or (bool(words) and words[0] in QUESTION_STARTS)
-    hedged = any(hedge in lowered for hedge in HEDGES)
-    if not words:
+    asked = asked_something(text)
+    if last_action != "check":
+        answer = "unasked"
+    elif not lowered.rstrip("?.!").split():
         answer = "none"
-    elif hedged:
+    elif any(hedge in lowered for hedge in HEDGES):
         answer = "wrong"
-    elif last_action == "check" and not asked:
-        answer = "correct"
     else:
-        answer = "none"
-    silence = "short" if silence_s < 2.0 else "medium" if silence_s < 6.0 else "long"
+        answer = "none" if asked else "correct"
     return {
         "answer": answer,
         "question": "yes" if asked else "no",
-        "silence": silence,
-        "face": "present" if face_present else "absent",
+        "silence": signals.silence,
+        "face": signals.face,
     }
 
 

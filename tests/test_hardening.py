@@ -226,3 +226,27 @@ async def test_mcp_keeps_bounded_state_and_refuses_huge_personas():
         with pytest.raises(Exception, match="no transcript"):  # and reading creates nothing
             await client.read_resource("transcript://never-seen")
         assert tutor.conversation_count == 5
+
+
+async def test_speech_queued_by_mcp_speak_is_bounded():
+    from agent import session_control
+    from agent.sessions import Session
+
+    queued = []
+
+    class Worker:
+        async def queue_frame(self, frame):
+            queued.append(frame.text)
+
+    now = [0.0]
+    session = Session("s1", connection=None, worker=Worker())  # type: ignore[arg-type]
+    sentence = "The Moon goes round the Earth about once a month."  # about 4 s of speech
+    for _ in range(5):
+        await session_control.speak(session, sentence, max_queued_s=20.0, clock=lambda: now[0])
+    with pytest.raises(ValueError, match="s of speech waiting"):
+        await session_control.speak(session, sentence, max_queued_s=20.0, clock=lambda: now[0])
+    assert len(queued) == 5
+    now[0] += 30.0  # said by now: room again
+    await session_control.speak(session, sentence, max_queued_s=20.0, clock=lambda: now[0])
+    assert len(queued) == 6
+    assert load_settings().server.max_queued_speech_s == 60.0

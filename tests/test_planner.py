@@ -22,44 +22,68 @@ def model():
 def test_model_arrays_are_distributions(model):
     for array in model.A + model.B:
         assert np.allclose(array.sum(axis=0), 1.0) and (array >= 0).all()
-    assert [a.shape for a in model.A] == [(3, 3, 2, 2), (2, 3, 2, 2), (3, 3, 2, 2), (2, 3, 2, 2)]
-    assert [b.shape for b in model.B] == [(3, 3, 7), (2, 2, 7), (2, 2, 7)]
+    states = (2, 2, 2, 2)  # knowledge, engagement, confusion, prompt
+    assert [a.shape for a in model.A] == [(5, *states), (2, *states), (3, *states), (2, *states)]
+    assert [b.shape for b in model.B] == [(2, 2, 7)] * 4
     assert set(model.gestures) == set(model.actions)
 
 
 def test_bad_model_file_is_refused(tmp_path):
     text = (load_tutoring_model.__globals__["DEFAULT_MODEL"]).read_text()
     broken = tmp_path / "broken.toml"
-    broken.write_text(text.replace("p_correct = [0.1, 0.5, 0.9]", "p_correct = [0.1, 0.5, 1.9]"))
+    broken.write_text(text.replace("p_correct = [0.2, 0.85]", "p_correct = [0.2, 1.85]"))
     with pytest.raises(ValueError, match="probability distributions"):
         load_tutoring_model(broken)
+
+
+def asked(model):
+    """The prior after the tutor asked a check question."""
+    prior = [d.copy() for d in model.D]
+    prior[3] = np.array([0.0, 1.0])
+    return prior
 
 
 def test_correct_answers_raise_belief_in_mastery(model):
     correct = model.observation(answer="correct", question="no", silence="short", face="present")
     wrong = model.observation(answer="wrong", question="yes", silence="medium", face="present")
-    after_correct = infer_states(model.A, correct, model.D)
-    after_wrong = infer_states(model.A, wrong, model.D)
-    assert after_correct[0][2] > model.D[0][2] > after_wrong[0][2]
+    after_correct = infer_states(model.A, correct, asked(model))
+    after_wrong = infer_states(model.A, wrong, asked(model))
+    assert after_correct[0][1] > model.D[0][1] > after_wrong[0][1]
     assert after_wrong[2][1] > model.D[2][1]  # a question suggests confusion
+    unasked = model.observation(answer="unasked", question="no", silence="short", face="present")
+    told = infer_states(model.A, unasked, model.D)
+    assert abs(told[0][1] - model.D[0][1]) < 1e-6  # nothing asked: nothing learned of knowledge
 
 
 def test_information_gain_is_zero_when_beliefs_are_certain(model):
-    certain = [np.eye(3)[1], np.eye(2)[0], np.eye(2)[0]]
+    certain = [np.eye(2)[1], np.eye(2)[0], np.eye(2)[0], np.eye(2)[1]]
     assert abs(states_info_gain(model.A, certain)) < 1e-4  # pymdp's epsilons leave ~4e-6
-    assert states_info_gain(model.A, model.D) > 0.05
+    assert states_info_gain(model.A, asked(model)) > 0.05
+
+
+def test_a_check_question_is_worth_asking_when_knowledge_is_uncertain(model):
+    """Information gain pays: the planner asks when it does not know, not when it does."""
+    planner = TutorPlanner(model)
+    planner.qs[0] = np.array([0.5, 0.5])
+    assert planner.decide().action == "check"
+    greedy = TutorPlanner(model, info_gain=False)
+    greedy.qs[0] = np.array([0.5, 0.5])
+    efe_check = planner.decide().action_probabilities["check"]
+    assert efe_check > greedy.decide().action_probabilities["check"]
 
 
 def test_planner_reacts_to_what_it_sees(model):
     drifting = model.observation(answer="none", question="no", silence="long", face="absent")
     planner = TutorPlanner(model)
+    planner.acted(model.actions.index("check"))
     planner.observe(drifting)
     assert planner.decide().action == "encourage"
     confused = model.observation(answer="wrong", question="yes", silence="medium", face="present")
     planner = TutorPlanner(model)
+    planner.acted(model.actions.index("check"))
     planner.observe(confused)
     decision = planner.decide()
-    assert decision.action in ("example", "explain", "hint")
+    assert decision.action != "check"  # a confused learner is not quizzed again at once
     assert decision.gesture == model.gestures[decision.action] and decision.prompt_hint
     assert abs(sum(decision.action_probabilities.values()) - 1) < 1e-3
 
@@ -75,8 +99,8 @@ def test_dirichlet_learning_moves_the_answer_model(model):
     before = planner.A[0].copy()
     correct = model.observation(answer="correct", question="no", silence="short", face="present")
     for _ in range(5):
+        planner.acted(model.actions.index("check"))
         planner.observe(correct)
-        planner.decide()
     assert not np.allclose(planner.A[0], before)
     assert np.allclose(planner.A[0].sum(axis=0), 1.0)
 
@@ -87,12 +111,14 @@ def test_same_policy_posterior_as_pymdp(model):
     from pymdp.legacy import utils
 
     A, B, C, D = (utils.obj_array_from_list(x) for x in (model.A, model.B, model.C, model.D))
-    policies = all_policies(len(model.actions), 2, 3)
+    policies = all_policies(len(model.actions), 2, 4)
     habits = np.array([model.habits[int(p[0, 0])] for p in policies])
     habits /= habits.sum()
-    for obs in ([0, 0, 0, 0], [1, 1, 1, 0], [2, 0, 2, 1]):
-        theirs_qs = pymdp_inference.update_posterior_states(A, obs, prior=D)
-        ours_qs = infer_states(model.A, obs, model.D)
+    for obs in ([4, 0, 0, 0], [0, 1, 1, 0], [2, 0, 2, 1], [3, 0, 2, 1]):
+        theirs_qs = pymdp_inference.update_posterior_states(
+            A, obs, prior=utils.obj_array_from_list(asked(model))
+        )
+        ours_qs = infer_states(model.A, obs, asked(model))
         assert max(np.abs(o - t).max() for o, t in zip(ours_qs, theirs_qs, strict=True)) < 2e-3
         qs = [np.asarray(q) for q in theirs_qs]
         theirs_q_pi, theirs_G = pymdp.update_posterior_policies(
@@ -108,9 +134,9 @@ def test_same_policy_posterior_as_pymdp(model):
 def test_fast_scorer_matches_the_reference(model):
     from planner.inference import PolicyScorer, negative_efe
 
-    qs = infer_states(model.A, [1, 1, 1, 0], model.D)
+    qs = infer_states(model.A, [1, 1, 1, 0], asked(model))
     scorer = PolicyScorer(model.A, model.B, model.C)
-    for policy in all_policies(len(model.actions), 2, 3)[::5]:
+    for policy in all_policies(len(model.actions), 2, 4)[::5]:
         actions = tuple(int(u) for u in policy[:, 0])
         for info_gain in (True, False):
             reference = negative_efe(qs, model.A, model.B, model.C, policy, info_gain)
@@ -118,54 +144,77 @@ def test_fast_scorer_matches_the_reference(model):
 
 
 def test_dialogue_observations():
-    from planner.observations import dialogue_observation
+    from planner.observations import LearnerSignals, dialogue_observation
 
-    asked = dialogue_observation("Why is the sky blue?", None, 1.0)
-    assert asked == {"answer": "none", "question": "yes", "silence": "short", "face": "present"}
-    hedged = dialogue_observation("I don't know, maybe light", "check", 7.0)
+    asked = dialogue_observation("Why is the sky blue?", None, LearnerSignals(1.0))
+    assert asked == {"answer": "unasked", "question": "yes", "silence": "short",
+                     "face": "present"}  # fmt: skip
+    hedged = dialogue_observation("I don't know, maybe light", "check", LearnerSignals(7.0))
     assert hedged["answer"] == "wrong" and hedged["silence"] == "long"
-    attempt = dialogue_observation("Plants use sunlight to make sugar", "check", 3.0)
+    attempt = dialogue_observation("Plants use sunlight", "check", LearnerSignals(3.0, False))
     assert attempt["answer"] == "correct" and attempt["silence"] == "medium"
+    assert attempt["face"] == "absent"
 
 
-async def test_planner_processor_steers_the_turn():
-    from pipecat.frames.frames import LLMContextFrame
-    from pipecat.processors.aggregators.llm_context import LLMContext
-    from pipecat.tests.utils import run_test
-
-    from planner.frames import PlanActionFrame
-    from planner.processor import TutorPlannerProcessor
-
-    context = LLMContext(messages=[{"role": "user", "content": "I don't get it, why is that?"}])
-    down, _ = await run_test(
-        TutorPlannerProcessor(),
-        frames_to_send=[LLMContextFrame(context)],
-        expected_down_frames=None,
-    )
-    plan = next(f for f in down if isinstance(f, PlanActionFrame))
-    assert down.index(plan) < next(i for i, f in enumerate(down) if isinstance(f, LLMContextFrame))
-    assert plan.action in ("explain", "example", "hint") and plan.prompt_hint
-    assert plan.beliefs["confusion"]["confused"] > 0.3
-
-
-async def test_planner_hears_from_perception_whether_a_face_is_there():
-    from pipecat.frames.frames import LLMContextFrame
-    from pipecat.processors.aggregators.llm_context import LLMContext
+async def test_planner_processor_gathers_the_learners_signals():
+    from pipecat.frames.frames import BotStoppedSpeakingFrame, UserStartedSpeakingFrame
     from pipecat.tests.utils import run_test
 
     from perception.frames import LearnerObservationFrame
+    from planner.frames import LikelyHintFrame
     from planner.processor import TutorPlannerProcessor
+    from speech.frames import ProvisionalTranscriptFrame
 
-    context = LLMContext(messages=[{"role": "user", "content": "ok"}])
-    seen, gone = TutorPlannerProcessor(), TutorPlannerProcessor()
-    await run_test(seen, frames_to_send=[LLMContextFrame(context)])
-    await run_test(
-        gone,
-        frames_to_send=[LearnerObservationFrame(face_present=False), LLMContextFrame(context)],
-    )
-    assert seen.last_decision["observation"]["face"] == "present"
-    assert gone.last_decision["observation"]["face"] == "absent"
+    now = [100.0]
+    processor = TutorPlannerProcessor(clock=lambda: now[0])
+    provisional = ProvisionalTranscriptFrame(text="why is the sky blue")
+    down, _ = await run_test(
+        processor,
+        frames_to_send=[
+            LearnerObservationFrame(face_present=False), BotStoppedSpeakingFrame(),
+        ],
+        expected_down_frames=None,
+    )  # fmt: skip
+    now[0] += 7.0
+    more, _ = await run_test(
+        processor, frames_to_send=[UserStartedSpeakingFrame(), provisional],
+        expected_down_frames=None,
+    )  # fmt: skip
+    assert processor.signals.face_present is False and processor.signals.silence == "long"
+    assert any(isinstance(f, LikelyHintFrame) and f.prompt_hint for f in down + more)
+    assert provisional.prompt_hint
+    assert processor.lesson.last is None  # the turn decides, not the processor
+
+
+def test_what_perception_sees_moves_engagement(model):
+    from planner.lesson import LessonPlanner
+
+    seen, gone = LessonPlanner(model), LessonPlanner(model)
+    seen.observe({"answer": "unasked", "question": "no", "silence": "short", "face": "present"})
+    gone.observe({"answer": "unasked", "question": "no", "silence": "long", "face": "absent"})
     assert gone.beliefs()["engagement"]["drifting"] > seen.beliefs()["engagement"]["drifting"]
+
+
+def test_the_lesson_keeps_a_belief_per_concept(model):
+    from planner.lesson import LessonPlanner
+
+    lesson = LessonPlanner(model)
+    lesson.focus("force", prior=0.2)
+    for _ in range(3):
+        lesson.choose("check")
+        lesson.observe({"answer": "correct", "question": "no", "silence": "short",
+                        "face": "present"})  # fmt: skip
+    known = lesson.mastery("force")
+    assert known > 0.8
+    lesson.focus("gravity", prior=0.4, readiness=0.5)
+    assert lesson.mastery("gravity") == pytest.approx(0.4)
+    lesson.decide()
+    lesson.observe({"answer": "unasked", "question": "yes", "silence": "short",
+                    "face": "present"})  # fmt: skip
+    assert lesson.mastery("force") >= known - 0.02  # kept while on another concept
+    assert lesson.mastery("gravity") > 0.4  # the action on it was a chance to learn
+    slow = lesson.concepts["gravity"].transitions
+    assert (slow[1, 0] / slow[:, 0].sum(axis=0) < model.learn + 1e-9).all()  # not ready yet
 
 
 @pytest.mark.parametrize("sample", [False, True])

@@ -199,20 +199,20 @@ async def test_piper_speaks_an_opening_clause_synthesized_ahead():
 
 
 async def test_the_planner_gives_a_provisional_transcript_the_turns_hint():
+    from agent.tutoring.pedagogy import model_turn
+    from agent.tutoring.state import TutorState
     from planner.processor import TutorPlannerProcessor
 
     text = "Why do birds migrate in winter?"
+    state = TutorState()  # the session's, shared by the planner's senses and the turn
     down, _ = await run_test(
-        TutorPlannerProcessor(),
-        frames_to_send=[
-            ProvisionalTranscriptFrame(text=text),
-            LLMContextFrame(LLMContext(messages=[{"role": "user", "content": text}])),
-        ],
+        TutorPlannerProcessor(state.lesson, state.signals),
+        frames_to_send=[ProvisionalTranscriptFrame(text=text)],
         expected_down_frames=None,
     )
     provisional = next(f for f in down if isinstance(f, ProvisionalTranscriptFrame))
-    plan = next(f for f in down if isinstance(f, PlanActionFrame))
-    assert provisional.prompt_hint and provisional.prompt_hint == plan.prompt_hint
+    decided = model_turn(state, text, state.signals).decision
+    assert provisional.prompt_hint and provisional.prompt_hint == decided.prompt_hint
 
 
 async def test_an_expired_answer_is_not_adopted_by_a_late_commit():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -124,8 +125,8 @@ def test_arithmetic_says_fractions_and_refuses_what_has_no_answer():
         assert compute(not_sums) is None
 
 
-def reply(turn, question, state=None, action="explain"):
-    return turn.respond(state or TutorState(), question, action)
+def reply(turn, question, state=None):
+    return turn.respond(state or TutorState(), question)
 
 
 @pytest.mark.parametrize(
@@ -144,11 +145,11 @@ def reply(turn, question, state=None, action="explain"):
 def test_covered_questions_are_answered_from_the_facets(turn, question, concept, words):
     answer = reply(turn, question)
     assert answer.mode == "facet" and answer.concept.id == concept
-    assert words in answer.text
+    assert words in answer.main and answer.text.startswith(answer.main)
     facets = turn.curriculum[concept]
     spoken = " ".join([facets.definition, facets.explanation, *facets.examples,
                        facets.correction, facets.summary])  # fmt: skip
-    assert answer.text.split(". ")[-1].rstrip(".") in spoken  # verbatim facet text
+    assert answer.main.split(". ")[-1].rstrip(".") in spoken  # verbatim facet text
 
 
 @pytest.mark.parametrize(
@@ -158,7 +159,7 @@ def test_covered_questions_are_answered_from_the_facets(turn, question, concept,
 def test_questions_outside_the_curriculum_are_not_guessed(turn, question):
     answer = reply(turn, question)
     assert answer.mode == "abstain" and "rather not guess" in answer.text
-    remote = turn.respond(TutorState(), question, "explain", remote=True)
+    remote = turn.respond(TutorState(), question, remote=True)
     assert remote.mode == "remote" and remote.text is None
 
 
@@ -182,29 +183,43 @@ def test_follow_ups_stay_on_the_concept(turn):
     assert again.facet == "misconception"
     written = reply(turn, "What would happen if there was no friction?", state)
     assert written.mode == "llm" and written.notes  # a model writes it, checked on the facets
-    doubled = reply(turn, "what if you double the speed of a car", TutorState(), "explain")
-    assert doubled.mode == "facet" and "four" in doubled.text  # the facets say what happens
+    doubled = reply(turn, "what if you double the speed of a car", TutorState())
+    assert doubled.mode == "facet" and "four" in doubled.main  # the facets say what happens
     moved = reply(turn, "What is photosynthesis?", state)
     assert moved.concept.id == "photosynthesis" and state.concept_id == "photosynthesis"
 
 
 def test_a_check_question_is_asked_and_the_answer_graded(turn):
     state = TutorState()
-    asked = reply(turn, "What is photosynthesis?", state, action="check")
-    assert asked.check and "Here's a question for you" in asked.text
-    assert state.pending_check == ("photosynthesis", 0)
-    graded = reply(turn, "I think it's carbon dioxide", state)
-    assert graded.mode == "grade" and graded.grade is Grade.CORRECT
+    reply(turn, "What is photosynthesis?", state)
     quiz = reply(turn, "test me", state)
     assert quiz.check and state.pending_check is not None
-    assert reply(turn, "nitrogen", state).grade is Grade.WRONG
+    concept_id, index = state.pending_check
+    assert concept_id == "photosynthesis"
+    right = turn.curriculum[concept_id].checks[index].accepted[0]
+    graded = reply(turn, f"I think it's {right}", state)
+    assert graded.mode == "grade" and graded.grade is Grade.CORRECT
+    reply(turn, "quiz me", state)
+    assert reply(turn, "a banana", state).grade is Grade.WRONG
     reply(turn, "quiz me", state)
     assert reply(turn, "I don't know", state).grade is Grade.NO_ANSWER
 
 
+def test_words_that_are_no_answer_are_not_graded(turn):
+    state = TutorState()
+    reply(turn, "What is inertia?", state)
+    reply(turn, "quiz me", state)
+    again = reply(turn, "okay", state)
+    assert again.grade is None and again.text.startswith("Take your time")
+    assert state.pending_check is not None  # still waiting for the answer
+    example = reply(turn, "Can you give me an example?", state)
+    assert example.grade is None and example.main in turn.curriculum["inertia"].examples
+
+
 def test_a_new_question_while_a_check_is_pending_is_answered(turn):
     state = TutorState()
-    reply(turn, "What is gravity?", state, action="check")
+    reply(turn, "What is gravity?", state)
+    reply(turn, "quiz me", state)
     answer = reply(turn, "What is a food chain?", state)
     assert answer.mode == "facet" and answer.concept.id == "food_chain"
 
@@ -223,37 +238,82 @@ def test_grading(curriculum):
     assert grade(antibiotics, "um") is Grade.NO_ANSWER
 
 
-def test_social_turns_and_planner_actions(turn):
+def test_social_turns(turn):
     assert reply(turn, "hello").mode == "social"
     assert reply(turn, "thank you").mode == "social"
-    praised = reply(turn, "What is an atom?", action="encourage")
-    assert praised.text.startswith("Good question!")
-    with_example = reply(turn, "What is an atom?", action="example")
-    assert "For example" in with_example.text
+
+
+@pytest.mark.parametrize(
+    ("action", "added"),
+    [("check", "Here's a question for you"), ("example", "For example"),
+     ("hint", "common mix-up"), ("summarise", "In short"), ("encourage", "Good question!"),
+     ("pause", None)],
+)  # fmt: skip
+def test_each_action_adds_its_facet(turn, action, added):
+    from agent.tutoring.pedagogy import shaped
+
+    state = TutorState()
+    answer = reply(turn, "What is an atom?", state)
+    bare = replace(answer, text=answer.main, check=None)
+    state.pending_check, state.given = None, {"definition"}
+    said = shaped(state, turn.curriculum, bare, action, "What is an atom?", mastered=False)
+    assert said.action == action and said.main == bare.text
+    if added is None:
+        assert said.text == bare.text
+    else:
+        assert added in said.text
+    assert (said.check is not None) == (action == "check")
+    assert (state.pending_check is not None) == (action == "check")
+
+
+def test_the_turn_follows_the_planners_decision(turn):
+    state = TutorState()
+    for question in ("What is an atom?", "Why is the sky blue?", "What is friction?"):
+        answer = reply(turn, question, state)
+        assert answer.decision is not None and answer.action == answer.decision.action
+        assert (answer.check is not None) == (answer.action == "check")
+        assert state.lesson.concept_id == answer.concept.id
 
 
 def test_the_learner_model_traces_mastery(curriculum):
-    from agent.tutoring.learner import PRIOR, LearnerModel
+    from agent.tutoring import learner
+    from planner.lesson import PRIOR, LessonPlanner
+    from planner.model import default_model
 
-    learner = LearnerModel()
-    assert learner.of(curriculum, "force") == PRIOR  # no prerequisites, never met
+    def correct(lesson):
+        lesson.observe({"answer": "correct", "question": "no", "silence": "short",
+                        "face": "present"})  # fmt: skip
+        lesson.decide()
+
+    lesson = LessonPlanner(default_model())
+    assert learner.mastery(lesson, curriculum, "force") == PRIOR  # no prerequisites, never met
+    learner.focus(lesson, curriculum, "force")
     for _ in range(4):
-        learner.answered(curriculum, "force", Grade.CORRECT)
-    assert learner.of(curriculum, "force") > 0.95
-    assert learner.of(curriculum, "gravity") > PRIOR  # its prerequisite is known
-    before = learner.of(curriculum, "gravity")
-    assert learner.answered(curriculum, "gravity", Grade.WRONG) < before
+        correct(lesson)
+    assert learner.mastery(lesson, curriculum, "force") > 0.95
+    assert learner.mastery(lesson, curriculum, "gravity") > PRIOR  # its prerequisite is known
+    learner.focus(lesson, curriculum, "gravity")
+    before = learner.mastery(lesson, curriculum, "gravity")
+    lesson.observe({"answer": "wrong", "question": "no", "silence": "short", "face": "present"})
+    assert learner.mastery(lesson, curriculum, "gravity") < before
+    assert learner.mastery(lesson, curriculum, "force") > 0.9  # kept while away from it
     after = {}
-    for grade_given in (Grade.CORRECT, Grade.PARTLY, Grade.WRONG):
-        after[grade_given] = LearnerModel().answered(curriculum, "cell", grade_given)
-    assert after[Grade.CORRECT] > after[Grade.PARTLY] > after[Grade.WRONG]
+    for said in ("correct", "partly", "wrong"):
+        fresh = LessonPlanner(default_model())
+        learner.focus(fresh, curriculum, "cell")
+        fresh.planner.acted(fresh.model.actions.index("check"))
+        fresh.observe({"answer": said, "question": "no", "silence": "short", "face": "present"})
+        after[said] = learner.mastery(fresh, curriculum, "cell")
+    assert after["correct"] > after["partly"] > after["wrong"]
 
 
 def test_replies_carry_the_concepts_mastery(turn):
     state = TutorState()
-    taught = reply(turn, "What is photosynthesis?", state, action="check")
+    taught = reply(turn, "What is photosynthesis?", state)
     assert 0.2 < taught.mastery < 0.5
-    graded = reply(turn, "carbon dioxide", state)
+    reply(turn, "test me", state)
+    concept_id, index = state.pending_check
+    graded = reply(turn, turn.curriculum[concept_id].checks[index].accepted[0], state)
     assert graded.mastery > taught.mastery and graded.as_fields()["mastery"] == round(
         graded.mastery, 3
     )

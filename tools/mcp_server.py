@@ -56,7 +56,8 @@ def build_mcp_server(tutor: TextTutor, sessions: SessionManager | None = None) -
     async def speak(session_id: str, text: str) -> str:
         """Make a live session's avatar say `text` to its learner, with voice and lip sync."""
         try:
-            await session_control.speak(live(session_id), text)
+            limit = sessions.settings.server.max_queued_speech_s if sessions else 60.0
+            await session_control.speak(live(session_id), text, limit)
         except ValueError as exc:
             raise ToolError(str(exc)) from exc
         return f"speaking to {session_id}"

@@ -8,6 +8,7 @@ reports each turn's commit_to_audio through observe_latency().
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,8 +20,10 @@ from agent.controller.decision import Decision, TurnFeatures
 from agent.llm.backend import ChatBackend
 from agent.retrieval.grounding import grounding
 from agent.retrieval.index import Hit, HybridIndex
+from agent.tutoring.pedagogy import model_turn
 from agent.tutoring.state import TurnReply, TutorState
 from agent.tutoring.turn import TeachingTurn
+from planner.observations import LearnerSignals
 
 NOTES_HEADER = "Notes you may use (cite them as [n] only if asked where facts come from):"
 
@@ -107,14 +110,23 @@ class TurnCompute:
         return any(tier != "embedded" for tier in self.backends)
 
     async def teach(
-        self, state: TutorState, question: str, action: str | None, *, preview: bool = False
+        self,
+        state: TutorState,
+        question: str,
+        signals: LearnerSignals | None = None,
+        *,
+        preview: bool = False,
     ) -> TurnReply | None:
-        """The curriculum's reply to a question (None without a curriculum). Off the event
-        loop: finding the concept may embed the question. preview leaves `state` as it was."""
-        if self.teaching is None or not question.strip():
+        """The turn's reply and the planner's action: the curriculum's words, or (without a
+        curriculum) a reply the model writes under the action's hint. Off the event loop:
+        finding the concept may embed the question. preview leaves `state` as it was."""
+        if not question.strip():
             return None
+        if self.teaching is None:
+            target = copy.deepcopy(state) if preview else state
+            return model_turn(target, question, signals or state.signals)
         respond = self.teaching.preview if preview else self.teaching.respond
-        return await asyncio.to_thread(respond, state, question, action, remote=self.has_remote)
+        return await asyncio.to_thread(respond, state, question, signals, remote=self.has_remote)
 
     def concept_hits(self, reply: TurnReply) -> list[Hit]:
         """The concept a reply came from, as the citation (and the notes a model reads)."""

@@ -36,14 +36,13 @@ from agent.llm.speculation import SpeculationCounts, SpeculativeAnswer
 from agent.llm.thinking import Piece
 from agent.retrieval.grounding import grounding_or_none
 from agent.tutoring.state import TutorState
-from planner.agent import PROMPT_HINTS, QUESTION_ACTION
+from planner.agent import PROMPT_HINTS, QUESTION_ACTION, Decision
 from planner.frames import LikelyHintFrame, PlanActionFrame
 from planner.observations import last_user_text
 from speech.first_audio import FirstAudioGate
 from speech.frames import FallbackFrame, ProvisionalTranscriptFrame, SpeculativeClauseFrame
 
 LLM_FALLBACK_LINE = "Sorry, I lost my train of thought. Could you ask me that again?"
-ACTION_OF_HINT = {hint: action for action, hint in PROMPT_HINTS.items()}
 
 
 async def _never() -> AsyncIterator[Piece]:
@@ -58,6 +57,17 @@ async def _one(text: str, tokens: int = 1) -> AsyncIterator[Piece]:
 
 # Facts for a learner's words within the turn's budget (tools/mcp_client.TurnToolbox).
 ContextProvider = Callable[[str], Awaitable[list[str]]]
+
+
+def plan_frame(decision: Decision) -> PlanActionFrame:
+    """The planner's decision as the frame the avatar (gesture) and the page show."""
+    return PlanActionFrame(
+        action=decision.action,
+        gesture=decision.gesture,
+        prompt_hint=decision.prompt_hint,
+        probabilities=decision.action_probabilities,
+        beliefs=decision.beliefs,
+    )
 
 
 def _brief(messages: list[ChatMessage], at: int) -> str:
@@ -87,6 +97,7 @@ class TutorLLMService(LLMService):
         read_provisional: bool = True,
         history: HistoryLimits | None = None,
         opening_clause: Callable[[str], str | None] | None = None,
+        tutor_state: TutorState | None = None,
         **kwargs: Any,
     ) -> None:
         settings = PipecatLLMSettings(
@@ -123,8 +134,9 @@ class TutorLLMService(LLMService):
         self._reading_ahead: asyncio.Task | None = None
         self._reading_conversation: asyncio.Task | None = None
         self._answered: list[Any] | None = None  # the context once the last answer is in
-        self.tutor_state = TutorState()  # the curriculum concept and what was said of it
-        self._turn_action: str | None = None  # the planner's action for this turn
+        # The concept, what was said of it and the planner's lesson (shared with the
+        # pipeline's TutorPlannerProcessor, which feeds it the learner's signals).
+        self.tutor_state = tutor_state or TutorState()
         self._last_grounded = False  # the last turn was the curriculum's, not the model's
 
     async def _open_stream(
@@ -174,10 +186,13 @@ class TutorLLMService(LLMService):
         client before answering."""
         if self._compute is None:
             return None
-        action, self._turn_action = self._turn_action, None
-        reply = await self._compute.teach(self.tutor_state, question, action)
+        reply = await self._compute.teach(self.tutor_state, question)
         plan = await self._compute.prepare(self._session_id, question, reply)
-        if reply is not None:
+        if reply is not None and reply.decision is not None:
+            await self.push_frame(plan_frame(reply.decision))  # the gesture, the page
+            if not reply.grounded:  # the planner's action steers what the model writes
+                self._turn_hint = reply.decision.prompt_hint
+        if reply is not None and reply.mode != "model":
             await self.push_frame(TeachingFrame(teaching=reply.as_fields()))
         if plan.report is not None:
             await self.push_frame(ControllerDecisionFrame(report=plan.report.as_event_fields()))
@@ -195,9 +210,9 @@ class TutorLLMService(LLMService):
             return
         if self._reading_ahead is not None and not self._reading_ahead.done():
             self._reading_ahead.cancel()
-        if self._compute is not None and self._compute.teaching is not None:
-            job = self._ahead_of_grounded(text, hint, prefill)
-            self._reading_ahead = self.create_task(job, name="grounded-ahead")
+        if self._compute is not None:
+            job = self._ahead_of_turn(text, hint, prefill)
+            self._reading_ahead = self.create_task(job, name="turn-ahead")
         elif self._opening_clause is not None:
             job = self._speculate(text, hint)
             self._reading_ahead = self.create_task(job, name="speculate")
@@ -205,21 +220,23 @@ class TutorLLMService(LLMService):
             job = self._prefill(prefill, text, hint)
             self._reading_ahead = self.create_task(job, name="read-ahead")
 
-    async def _ahead_of_grounded(self, text: str, hint: str | None, prefill) -> None:
-        """A provisional question the curriculum answers needs no model: its opening clause
-        goes to the TTS now. Any other begins the model's answer as before."""
+    async def _ahead_of_turn(self, text: str, hint: str | None, prefill) -> None:
+        """The turn previewed on a provisional question: one the curriculum answers needs
+        no model, and its opening clause goes to the TTS now; any other begins the model's
+        answer (or reads its prompt) under the hint the planner's preview gives."""
         try:
-            action = ACTION_OF_HINT.get(hint or "")
             assert self._compute is not None
-            preview = await self._compute.teach(self.tutor_state, text, action, preview=True)
+            preview = await self._compute.teach(self.tutor_state, text, preview=True)
         except Exception as exc:  # an optimisation: failing loses nothing
-            logger.warning("previewing the grounded reply failed: {}", exc)
+            logger.warning("previewing the turn failed: {}", exc)
             preview = None
         if preview is not None and preview.text is not None:  # grounded: no model
             await self._drop_speculation()
             if self._opening_clause is not None:
                 await self._speak_ahead(self._opening_clause(preview.text) or preview.text)
             return
+        if preview is not None and preview.decision is not None:
+            hint = preview.decision.prompt_hint  # what the committed turn will be told
         if self._opening_clause is not None:
             await self._speculate(text, hint)
         else:
@@ -351,9 +368,8 @@ class TutorLLMService(LLMService):
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
-        if isinstance(frame, PlanActionFrame):
-            self._turn_hint = frame.prompt_hint  # the planner's choice steers this turn
-            self._turn_action = frame.action
+        if isinstance(frame, PlanActionFrame):  # a plan from upstream (without a TurnCompute)
+            self._turn_hint = frame.prompt_hint
         if isinstance(frame, ProvisionalTranscriptFrame):
             self._read_ahead(frame.text, frame.prompt_hint)
             return

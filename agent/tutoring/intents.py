@@ -126,6 +126,16 @@ def social(text: str) -> Intent | None:
     return None
 
 
+ACKNOWLEDGEMENTS = frozenset(
+    {"ok", "okay", "alright", "all right", "hmm", "mm", "mhm", "uh huh", "i see", "got it"}
+)
+
+
+def acknowledgement(text: str) -> bool:
+    """A learner's "okay" or "hmm": heard, and no answer."""
+    return clean(text).strip() in ACKNOWLEDGEMENTS
+
+
 def dont_know(text: str) -> bool:
     return bool(DONT_KNOW.search(clean(text)))
 

@@ -1,7 +1,8 @@
 """What one conversation keeps between turns, and what one turn replies.
 
 TutorState is the session's side of the turn (agent/tutoring/turn.py): the concept under
-discussion, what was said of it, a check question awaiting its answer and the learner model.
+discussion, what was said of it, a check question awaiting its answer, and the planner's
+lesson (the learner model: its beliefs per concept).
 The speed work keeps it whole: it lives beside the prompts, not in them.
 """
 
@@ -11,7 +12,10 @@ from dataclasses import dataclass, field
 
 from agent.tutoring.curriculum import Concept
 from agent.tutoring.grading import Grade
-from agent.tutoring.learner import LearnerModel
+from planner.agent import Decision
+from planner.lesson import LessonPlanner
+from planner.model import default_model
+from planner.observations import LearnerSignals
 
 
 @dataclass
@@ -23,7 +27,8 @@ class TutorState:
     pending_check: tuple[str, int] | None = None  # (concept id, check index)
     confusion: int = 0  # "I don't get it"s on the current concept
     asked: dict[str, set[int]] = field(default_factory=dict)  # checks asked per concept
-    learner: LearnerModel = field(default_factory=LearnerModel)  # mastery per concept
+    lesson: LessonPlanner = field(default_factory=lambda: LessonPlanner(default_model()))
+    signals: LearnerSignals = field(default_factory=LearnerSignals)  # for the next turn
 
     def move_to(self, concept: Concept) -> None:
         if concept.id != self.concept_id:
@@ -44,6 +49,8 @@ class TurnReply:
     check: str | None = None  # a check question this reply asks
     notes: tuple[str, ...] = ()  # facets a model-written reply is grounded in
     mastery: float | None = None  # the learner model's P(mastered) of the concept, after
+    decision: Decision | None = None  # the planner's, for the avatar's gesture and the logs
+    main: str | None = None  # the reply before the planner's action added its part
 
     @property
     def grounded(self) -> bool:
@@ -58,7 +65,9 @@ class TurnReply:
             "facet": self.facet,
             "mode": self.mode,
             "intent": self.intent,
+            "action": self.action,
             "grade": self.grade.value if self.grade else None,
             "check": self.check,
             "mastery": None if self.mastery is None else round(self.mastery, 3),
+            "main": self.main if self.main is not None else self.text,
         }

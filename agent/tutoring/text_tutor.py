@@ -1,6 +1,6 @@
 """The tutor's brain without audio, for MCP's `ask`: the same turn as a live session.
 
-Same planner, the same curriculum turn and TurnCompute (retrieval, controller, tiers), the
+The same planner, curriculum turn and TurnCompute (retrieval, controller, tiers), the
 same backend and the same Piper alignments as a live turn, so an agent asking through MCP
 gets the answer, its concept and citations, the action the tutor took and what its face
 would do.
@@ -21,9 +21,6 @@ from agent.llm.backend import ChatBackend, ChatMessage, create_backend
 from agent.tutoring.state import TutorState
 from agent.tutoring.support import supported_answer
 from avatar.visemes import viseme_segments
-from planner.agent import TutorPlanner
-from planner.model import load_tutoring_model
-from planner.observations import dialogue_observation
 from speech.assets import piper_voice_file
 from speech.tts import shared_piper_voice
 
@@ -32,11 +29,9 @@ MAX_QUESTION_CHARS = 2000
 
 @dataclass
 class Conversation:
-    planner: TutorPlanner
     persona: str
     history: list[ChatMessage] = field(default_factory=list)
-    last_action: str | None = None
-    state: TutorState = field(default_factory=TutorState)
+    state: TutorState = field(default_factory=TutorState)  # the lesson, the planner's beliefs
 
 
 def motion_summary(text: str, voice) -> dict[str, Any]:
@@ -56,9 +51,20 @@ def motion_summary(text: str, voice) -> dict[str, Any]:
     }
 
 
+def checked_text(text: str, what: str) -> str:
+    """`text` if it is text a model can read, else ValueError: a lone surrogate ("\\ud800"
+    in JSON) decodes into a str no tokenizer accepts."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{what} is not valid Unicode text ({exc.reason})") from None
+    return text
+
+
 def checked_persona(persona: str, limit: int) -> str:
-    """The persona stripped, or ValueError when it is empty or longer than `limit`."""
-    persona = persona.strip()
+    """The persona stripped, or ValueError when it is empty, longer than `limit` or not
+    valid text."""
+    persona = checked_text(persona, "persona").strip()
     if not persona:
         raise ValueError("persona is empty")
     if len(persona) > limit:
@@ -78,7 +84,6 @@ class TextTutor:
         """compute: the host's TurnCompute (shared with live sessions when in the server)."""
         self._settings = settings
         self._backend = backend or create_backend(settings.llm)
-        self._model = load_tutoring_model()
         self._compute = compute or HostCompute(settings, lambda: 1)
         # Least recently used first: a client inventing ids cannot grow this without bound.
         self._conversations: OrderedDict[str, Conversation] = OrderedDict()
@@ -87,7 +92,7 @@ class TextTutor:
         if conversation_id in self._conversations:
             self._conversations.move_to_end(conversation_id)
             return self._conversations[conversation_id]
-        talk = Conversation(TutorPlanner(self._model), self._settings.llm.system_prompt)
+        talk = Conversation(self._settings.llm.system_prompt)
         self._conversations[conversation_id] = talk
         while len(self._conversations) > self._settings.server.max_conversations:
             self._conversations.popitem(last=False)
@@ -110,22 +115,20 @@ class TextTutor:
         self, question: str, conversation_id: str = "default", *, motion: bool = True
     ) -> dict[str, Any]:
         """The tutor's reply; motion=False skips the face summary (benchmarks)."""
-        question = question.strip()
+        question = checked_text(question, "question").strip()
         if not question:
             raise ValueError("question is empty")
         if len(question) > MAX_QUESTION_CHARS:
             raise ValueError(f"question is longer than {MAX_QUESTION_CHARS} characters")
         talk = self.conversation(conversation_id)
-        levels = dialogue_observation(question, talk.last_action, 0.0)
-        talk.planner.observe(self._model.observation(**levels))
-        decision = talk.planner.decide()
-        talk.last_action = decision.action
         compute = await asyncio.to_thread(self._compute)  # the first call loads the index
-        reply = await compute.teach(talk.state, question, decision.action)
+        reply = await compute.teach(talk.state, question)
+        assert reply is not None and reply.decision is not None  # the question is not empty
+        decision = reply.decision
         plan = await compute.prepare(conversation_id, question, reply)
         talk.history.append({"role": "user", "content": question})
         if plan.grounded:
-            answer = reply.text if reply is not None and reply.text else ""
+            answer = reply.text or ""
         else:
             answer = await self._written(talk, plan, decision.prompt_hint)
             compute.finish(conversation_id, plan, answer, len(answer.split()))
@@ -134,7 +137,7 @@ class TextTutor:
         if motion and answer:
             voice = shared_piper_voice(piper_voice_file(self._settings.tts.voice_path))
             face = await asyncio.to_thread(motion_summary, answer, voice)
-        teaching = reply.as_fields() if reply is not None else {"mode": "llm"}
+        teaching = reply.as_fields() | {"mode": "llm" if reply.mode == "model" else reply.mode}
         return {
             "answer": answer,
             "action": decision.action,

@@ -3,9 +3,11 @@ planner's action. The same logic answers WebRTC, `/ws` and MCP's `ask`.
 
 The reply is chosen in a fixed order: exact arithmetic; social niceties; the answer to a
 pending check question (graded); a follow-up on the current concept; a question about a
-concept (the facet its kind of question wants, shaped by the planner's action); and, for
-anything the curriculum does not cover, the remote tier when there is one, else an honest
-"I'm not sure". Facet text is spoken verbatim: it is right, and needs no model.
+concept (the facet its kind of question wants); and, for anything the curriculum does not
+cover, the remote tier when there is one, else an honest "I'm not sure". The EFE planner
+then observes the turn (its grade, the learner's signals) and chooses an action, which adds
+its facet (agent/tutoring/pedagogy.py). Facet text is spoken verbatim: it is right, and
+needs no model.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
+from agent.tutoring import learner, pedagogy
 from agent.tutoring.arithmetic import compute
 from agent.tutoring.curriculum import Concept, Curriculum
 from agent.tutoring.facets import BestSentence, SentencePicker, spoken
 from agent.tutoring.grading import Grade, grade
 from agent.tutoring.intents import (
     Intent,
+    acknowledgement,
     asks_quantity,
     follow_up,
     has_number,
@@ -28,6 +32,7 @@ from agent.tutoring.intents import (
 )
 from agent.tutoring.matching import ConceptMatcher, normalise, similar_spelling
 from agent.tutoring.state import TurnReply, TutorState
+from planner.observations import LearnerSignals
 
 REFERS_BACK = {"it", "its", "that", "this", "they", "them", "those", "these", "there"}
 DEFINE_WORDS = set(
@@ -83,37 +88,49 @@ class TeachingTurn:
         self.picker = picker
         self.similarity = similarity  # (a, b) → cosine, for grading longer replies
 
-    def preview(self, state: TutorState, text: str, action: str | None = None, *,
-                remote: bool = False) -> TurnReply:  # fmt: skip
+    def preview(
+        self, state: TutorState, text: str, signals: LearnerSignals | None = None, *,
+        remote: bool = False,
+    ) -> TurnReply:  # fmt: skip
         """The reply `respond` would give, leaving the state as it was."""
-        return self.respond(copy.deepcopy(state), text, action, remote=remote)
+        return self.respond(copy.deepcopy(state), text, signals, remote=remote)
 
     def respond(
-        self, state: TutorState, text: str, action: str | None = None, *, remote: bool = False
-    ) -> TurnReply:
-        """The reply to `text`; updates `state`, the learner model included. remote: an
-        outside tier can take questions the curriculum does not cover."""
-        reply = self._reply(state, " ".join(text.split()), action, remote)
-        if reply.concept is None:
-            return reply
-        learner, concept_id = state.learner, reply.concept.id
-        if reply.grade is not None:
-            mastery = learner.answered(self.curriculum, concept_id, reply.grade)
-        elif reply.mode in ("facet", "llm") and reply.facet != "check":
-            mastery = learner.taught(self.curriculum, concept_id)
-        else:
-            mastery = learner.of(self.curriculum, concept_id)
-        return replace(reply, mastery=mastery)
+        self, state: TutorState, text: str, signals: LearnerSignals | None = None, *,
+        remote: bool = False,
+    ) -> TurnReply:  # fmt: skip
+        """The reply to `text`, with the planner's action for it; updates `state`, the
+        learner model included. signals: silence and face (default: the state's own).
+        remote: an outside tier can take questions the curriculum does not cover."""
+        text = " ".join(text.split())
+        pending = state.pending_check is not None
+        reply = self._reply(state, text, remote)
+        lesson = state.lesson
+        if reply.concept is not None:
+            learner.focus(lesson, self.curriculum, reply.concept.id)
+        lesson.observe(pedagogy.observation(reply, text, pending, signals or state.signals))
+        decision = lesson.decide()
+        concept_id = reply.concept.id if reply.concept is not None else None
+        mastered = concept_id is not None and lesson.mastered(concept_id)
+        reply = pedagogy.shaped(state, self.curriculum, reply, decision.action, text, mastered)
+        mastery = None
+        if concept_id is not None:
+            mastery = learner.mastery(lesson, self.curriculum, concept_id)
+        return replace(reply, mastery=mastery, decision=decision)
 
-    def _reply(self, state: TutorState, text: str, action: str | None, remote: bool) -> TurnReply:
+    def _reply(self, state: TutorState, text: str, remote: bool) -> TurnReply:
         if (computed := compute(text)) is not None:
             state.pending_check = None
-            return TurnReply(computed.sentence, "arithmetic", intent="arithmetic", action=action)
+            return TurnReply(computed.sentence, "arithmetic", intent="arithmetic")
         named = self.matcher.by_name(text)
         if (kind := social(text)) is not None and named is None and len(text.split()) <= 6:
-            return TurnReply(SOCIAL_REPLIES[kind], "social", intent=kind.value, action=action)
+            return TurnReply(SOCIAL_REPLIES[kind], "social", intent=kind.value)
         if state.pending_check is not None and not (named and is_question(text)):
-            return self._graded(state, text, action)
+            if acknowledgement(text):
+                return self._reasked(state)
+            if follow_up(text) is None:  # "give me an example" or "I don't get it" is no answer
+                return self._graded(state, text)
+            state.pending_check = None
         current = self.curriculum.concepts.get(state.concept_id or "")
         follow = follow_up(text)  # on the learner's own words: "sum it up" names no concept
         if current is not None and named is None and _refers_back(text):
@@ -124,16 +141,16 @@ class TeachingTurn:
             and follow is not None
             and (named is None or named.concept.id == current.id)
         ):
-            return self._follow_up(state, current, follow, text, action)
+            return self._follow_up(state, current, follow, text)
         kind = question_kind(text)
         concept = self._choose_concept(text, kind, named.concept if named else None, current)
         if concept is not None:
-            return self._answer(state, concept, kind, text, action)
+            return self._answer(state, concept, kind, text)
         if not is_question(text) and len(text.split()) < 12:
-            return TurnReply(STATEMENT_REPLY, "social", intent="statement", action=action)
+            return TurnReply(STATEMENT_REPLY, "social", intent="statement")
         if remote:
-            return TurnReply(None, "remote", intent="outside", action=action)
-        return TurnReply(ABSTAIN, "abstain", intent="outside", action=action)
+            return TurnReply(None, "remote", intent="outside")
+        return TurnReply(ABSTAIN, "abstain", intent="outside")
 
     def _choose_concept(
         self, text: str, kind: Intent, named: Concept | None, current: Concept | None = None
@@ -185,13 +202,11 @@ class TeachingTurn:
             word in name or any(similar_spelling(word, part) for part in name) for word in asked
         )
 
-    def _answer(
-        self, state: TutorState, concept: Concept, kind: Intent, text: str, action: str | None
-    ) -> TurnReply:
+    def _answer(self, state: TutorState, concept: Concept, kind: Intent, text: str) -> TurnReply:
         """A question about a concept: the facet its kind wants, then the action's part."""
         state.move_to(concept)
         if kind in (Intent.EXAMPLE, Intent.WHAT_IF, Intent.MISCONCEPTION, Intent.SUMMARY):
-            return self._follow_up(state, concept, kind, text, action)
+            return self._follow_up(state, concept, kind, text)
         if kind is Intent.DEFINE and self._pure_definition(text, concept):
             main, facet = concept.definition, "definition"
         elif kind is Intent.WHY:
@@ -201,7 +216,7 @@ class TeachingTurn:
             if best.similarity >= WHY_SENTENCE_SIMILARITY:
                 main, facet = self._said(concept, best, text, with_reason=True), best.sentence.facet
             elif self._off_topic(concept, text, best.similarity):
-                return self._hedge(state, concept, kind, action)
+                return self._hedge(state, concept, kind)
             else:
                 main, facet = concept.explanation, "explanation"
         else:
@@ -212,12 +227,12 @@ class TeachingTurn:
                 or (asks_quantity(text) and not has_number(best.sentence.text))
                 or self._off_topic(concept, text, best.similarity)
             ):
-                return self._hedge(state, concept, kind, action)
+                return self._hedge(state, concept, kind)
             main, facet = self._said(concept, best, text), best.sentence.facet
         if facet == "misconception" and kind is Intent.YES_NO:
             main = f"That's a common mix-up. {main}"  # "do heavy things fall faster?"
         state.given.add(facet)
-        return self._shaped(state, concept, main, facet, kind.value, action)
+        return TurnReply(main, "facet", concept, facet, kind.value)
 
     def _said(
         self, concept: Concept, best: BestSentence, text: str, *, with_reason: bool = False
@@ -237,53 +252,24 @@ class TeachingTurn:
             self.matcher.coverage(concept, text) < MIN_COVERAGE
         )
 
-    def _hedge(
-        self, state: TutorState, concept: Concept, kind: Intent, action: str | None
-    ) -> TurnReply:
+    def _hedge(self, state: TutorState, concept: Concept, kind: Intent) -> TurnReply:
         """Said as uncertain: what the tutor does know about the concept, and no more."""
         state.given.add("definition")
         said = (
             f"I'm not sure about that exactly. What I can tell you about {concept.name} "
             f"is this: {concept.definition}"
         )
-        return TurnReply(said, "hedge", concept, "definition", kind.value, action)
-
-    def _shaped(
-        self, state: TutorState, concept: Concept, main: str, facet: str, intent: str,
-        action: str | None,
-    ) -> TurnReply:  # fmt: skip
-        """The planner's action adds its part: a check question, an example, praise."""
-        parts, check = [main], None
-        if action == "encourage":
-            parts.insert(0, "Good question!")
-        elif action == "example" and facet != "example" and "example" not in state.given:
-            parts.append(f"For example: {concept.examples[0]}")
-            state.given.add("example")
-        elif action == "check":
-            check = self._ask_check(state, concept)
-            if check:
-                parts.append(f"Here's a question for you: {check}")
-        return TurnReply(" ".join(parts), "facet", concept, facet, intent, action, check=check)
-
-    def _ask_check(self, state: TutorState, concept: Concept) -> str | None:
-        asked = state.asked.setdefault(concept.id, set())
-        unasked = [i for i in range(len(concept.checks)) if i not in asked] or list(
-            range(len(concept.checks))
-        )
-        index = unasked[0]
-        asked.add(index)
-        state.pending_check = (concept.id, index)
-        return concept.checks[index].question
+        return TurnReply(said, "hedge", concept, "definition", kind.value)
 
     def _follow_up(
-        self, state: TutorState, concept: Concept, intent: Intent, text: str, action: str | None
+        self, state: TutorState, concept: Concept, intent: Intent, text: str
     ) -> TurnReply:
         state.move_to(concept)
         if intent is Intent.EXAMPLE:
             shown = sum(1 for key in state.given if key.startswith("example"))
             example = concept.examples[shown % len(concept.examples)]
             state.given.add(f"example{shown}")
-            return TurnReply(example, "facet", concept, "example", intent.value, action)
+            return TurnReply(example, "facet", concept, "example", intent.value)
         if intent is Intent.CONFUSED:
             state.confusion += 1
             if state.confusion == 1 and concept.simpler:
@@ -293,29 +279,27 @@ class TeachingTurn:
                 facet = "misconception"
             else:
                 said, facet = f"In short: {concept.summary}", "summary"
-            return TurnReply(said, "facet", concept, facet, intent.value, action)
+            return TurnReply(said, "facet", concept, facet, intent.value)
         if intent is Intent.MISCONCEPTION:
             said = f"{concept.misconception} {concept.correction}"
-            return TurnReply(said, "facet", concept, "misconception", intent.value, action)
+            return TurnReply(said, "facet", concept, "misconception", intent.value)
         if intent is Intent.SUMMARY:
-            return TurnReply(concept.summary, "facet", concept, "summary", intent.value, action)
+            return TurnReply(concept.summary, "facet", concept, "summary", intent.value)
         if intent is Intent.QUIZ:
-            check = self._ask_check(state, concept)
-            return TurnReply(check, "facet", concept, "check", intent.value, action, check=check)
+            check = pedagogy.ask_check(state, concept)
+            return TurnReply(check, "facet", concept, "check", intent.value, check=check)
         if intent is Intent.WHAT_IF:  # a definition or summary does not say what happens
             best = self.picker.best(concept, text, without=frozenset({"definition", "summary"}))
             if best.similarity >= WHY_SENTENCE_SIMILARITY:  # the facets say what happens
                 said = self._said(concept, best, text)
-                return TurnReply(said, "facet", concept, best.sentence.facet, intent.value,
-                                 action)  # fmt: skip
+                return TurnReply(said, "facet", concept, best.sentence.facet, intent.value)
             notes = (concept.definition, concept.explanation, *concept.examples, concept.correction)
-            return TurnReply(None, "llm", concept, "what_if", intent.value, action, notes=notes)
+            return TurnReply(None, "llm", concept, "what_if", intent.value, notes=notes)
         if intent is Intent.WHY and len(text.split()) > 3:  # "why do I lean forward when..."
-            return self._answer(state, concept, Intent.WHY, text, action)
+            return self._answer(state, concept, Intent.WHY, text)
         if intent is Intent.WHY:
             state.given.add("explanation")
-            return TurnReply(concept.explanation, "facet", concept, "explanation", intent.value,
-                             action)  # fmt: skip
+            return TurnReply(concept.explanation, "facet", concept, "explanation", intent.value)
         # MORE: the next facet not yet given
         for facet, said in (
             ("definition", concept.definition), ("explanation", concept.explanation),
@@ -323,12 +307,20 @@ class TeachingTurn:
         ):  # fmt: skip
             if facet not in state.given:
                 state.given.add(facet)
-                return TurnReply(said, "facet", concept, facet.rstrip("0"), intent.value, action)
-        check = self._ask_check(state, concept)
+                return TurnReply(said, "facet", concept, facet.rstrip("0"), intent.value)
+        check = pedagogy.ask_check(state, concept)
         said = f"That's the heart of it. Here's a question for you: {check}"
-        return TurnReply(said, "facet", concept, "check", intent.value, action, check=check)
+        return TurnReply(said, "facet", concept, "check", intent.value, check=check)
 
-    def _graded(self, state: TutorState, text: str, action: str | None) -> TurnReply:
+    def _reasked(self, state: TutorState) -> TurnReply:
+        """The pending check question again, for a learner who only said "okay"."""
+        concept_id, index = state.pending_check or ("", 0)
+        concept = self.curriculum[concept_id]
+        question = concept.checks[index].question
+        said = f"Take your time. Here's the question again: {question}"
+        return TurnReply(said, "facet", concept, "check", "answer", check=question)
+
+    def _graded(self, state: TutorState, text: str) -> TurnReply:
         concept_id, index = state.pending_check or ("", 0)
         state.pending_check = None
         concept = self.curriculum[concept_id]
@@ -338,7 +330,7 @@ class TeachingTurn:
         said = {
             Grade.CORRECT: f"That's right! The answer is {answer}.",
             Grade.PARTLY: f"You're partly right. The full answer is {answer}.",
-            Grade.WRONG: f"Not quite. The answer is {answer}. {concept.summary}",
-            Grade.NO_ANSWER: f"That's okay. The answer is {answer}. {concept.summary}",
+            Grade.WRONG: f"Not quite. The answer is {answer}.",
+            Grade.NO_ANSWER: f"That's okay. The answer is {answer}.",
         }[result]
-        return TurnReply(said, "grade", concept, "check", "answer", action, grade=result)
+        return TurnReply(said, "grade", concept, "check", "answer", grade=result)
