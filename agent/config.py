@@ -241,6 +241,16 @@ class TurnSettings(Section):
         description="silence after which smart-turn ends a turn it judged incomplete",
     )  # fmt: skip
     allow_interruptions: bool = True
+    judge_interruptions: bool = Field(
+        default=True,
+        description="while the tutor speaks, speech pauses its audio at once, and only a "
+        "barge-in stops it: a backchannel, a noise or its own echo lets it go on "
+        "(speech/barge_in.py)",
+    )
+    barge_in_s: float = Field(
+        default=0.7, ge=0.2, le=3.0,
+        description="speech over the tutor that lasts this long is a barge-in whatever its words",
+    )  # fmt: skip
 
 
 class ServerSettings(Section):

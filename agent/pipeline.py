@@ -26,6 +26,7 @@ from agent.user_turns import context_aggregators
 from avatar.processor import AvatarMotionProcessor, SendMotion, SpeechClockStamper
 from planner.processor import TutorPlannerProcessor
 from speech.asr import SharedWhisperSTTService
+from speech.barge_in import PlaybackGate, PlaybackTap
 from speech.clauses import opening_clause
 from speech.first_audio import FirstAudioGate
 from speech.streaming_asr import StreamingWhisperSTTService
@@ -58,6 +59,11 @@ def build_tutor_worker(
     # The answer's first clause gets the CPU: the LLM pauses while Piper speaks it.
     first_audio = FirstAudioGate() if settings.tts.first_clause_priority else None
     context = LLMContext()
+    # Speech over the tutor pauses its audio at the output while it is judged.
+    output = transport.output()
+    gate = PlaybackGate() if settings.turn.judge_interruptions else None
+    if gate is not None:
+        output.write_audio_frame = gate.wrap(output.write_audio_frame)  # type: ignore[method-assign]
     user_turns, assistant_turns = context_aggregators(
         context,
         LLMUserAggregatorParams(
@@ -67,6 +73,8 @@ def build_tutor_worker(
                 enable_interruptions=settings.turn.allow_interruptions,
                 text_grace_s=settings.turn.text_grace_s if settings.turn.text_aware else None,
                 fallback_s=settings.turn.fallback_s,
+                gate=gate,
+                barge_in_s=settings.turn.barge_in_s,
             ),
         ),
     )
@@ -108,11 +116,12 @@ def build_tutor_worker(
     perception = _perception(settings)
     planner = TutorPlannerProcessor(tutor_state.lesson, tutor_state.signals)
     stamp = [SpeechClockStamper()] if send_motion else []
+    tap = [PlaybackTap(gate)] if gate is not None else []
     avatar = [AvatarMotionProcessor(send_motion, on_lag=on_motion_lag)] if send_motion else []
     pipeline = Pipeline(
         [
             transport.input(), *perception, stt, user_turns, planner, llm, tts,
-            *stamp, transport.output(), *avatar, assistant_turns,
+            *stamp, *tap, output, *avatar, assistant_turns,
         ]
     )  # fmt: skip
     return PipelineWorker(

@@ -226,8 +226,8 @@ class SessionManager:
     async def _free(self, session: Session) -> None:
         self._sessions.pop(session.id, None)
         self._metrics.record_speculations(session.worker.pipeline)
-        if (compute := self._compute()) is not None and compute.controller is not None:
-            compute.controller.forget(session.id)
+        if (compute := self._compute()) is not None:
+            compute.forget(session.id)
         if self._store is not None:
             self._store.session_ended(session.id)
         self._metrics.sessions_active.set(len(self._sessions))

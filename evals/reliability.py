@@ -5,7 +5,9 @@
 - faults: a server injecting LLM errors, LLM hangs and TTS errors at set rates, plus a
   client that vanishes mid-answer; a fault is survived when that turn still ends in audible
   speech (the answer or the fallback line) and the server goes on serving.
-- soak: many short sessions in a row; resident memory before and after.
+- soak: 200 short sessions in a row; resident memory after each, and its least-squares
+  slope over the second half (a leak's steady rate; goal ≤ 0.1 MB a session).
+- probe_replay: the outside probe's bad inputs against the live server (evals/probe_replay.py).
 - fuzz: random bodies at every signalling endpoint and random WebSocket messages; the
   server must answer each with a 4xx or an error event and stay healthy. Then every parser
   a client reaches is fuzzed with hypothesis (evals/fuzz.py), 1,000 cases each.
@@ -30,6 +32,7 @@ from loguru import logger
 from tqdm import tqdm
 
 from agent.store import SessionStore
+from evals.probe_replay import replay
 from evals.server_process import ServerProcess
 from evals.speech_samples import synthesize
 from evals.webrtc_client import TutorClient
@@ -39,7 +42,7 @@ LOAD_LEVELS = (1, 2, 3)
 QUESTIONS = ("What is photosynthesis?", "Why is the sky blue?", "How do magnets work?")
 FAULT_RATES = {"llm_error": 0.2, "llm_timeout": 0.15, "tts_error": 0.15}
 FAULT_TURNS = 14
-SOAK_SESSIONS = 48
+SOAK_SESSIONS = 200
 FUZZ_CASES = 300
 PARSER_FUZZ_CASES = 1000  # per parser (evals/fuzz.py)
 
@@ -276,6 +279,7 @@ def run_reliability_eval(out_dir: Path) -> int:
             load = await load_test(server, samples)
             soak = await soak_test(server, samples[0])
             fuzz = await fuzz_test(server)
+            probes = await replay(server)
         # LLM faults only show on turns the model answers: the curriculum's replies are off
         fault_env = {"ECO1_SERVER__FAULTS": json.dumps(FAULT_RATES),
                      "ECO1_LLM__FIRST_TOKEN_TIMEOUT_S": "3",
@@ -284,7 +288,7 @@ def run_reliability_eval(out_dir: Path) -> int:
             faults = await fault_test(server, samples)
         persistence = await sigkill_test(samples[0], logs / "sigkill.sqlite3")
         return {"load": load, "soak": soak, "fuzz": fuzz, "faults": faults,
-                "persistence": persistence}  # fmt: skip
+                "persistence": persistence, "probe_replay": probes}  # fmt: skip
 
     parts = asyncio.run(main())
     parts["fuzz"]["parsers"] = fuzz_parsers()
@@ -301,11 +305,19 @@ def run_reliability_eval(out_dir: Path) -> int:
         + sum(parts["fuzz"]["parsers"].values()),
         "data_lost": parts["persistence"]["data_lost"],
         "rss_growth_mb": parts["soak"]["rss_growth_mb"],
+        "rss_slope_second_half_mb_per_session": parts["soak"][
+            "rss_slope_second_half_mb_per_session"
+        ],
+        "probes_as_documented": f"{parts['probe_replay']['as_documented']} of "
+        f"{parts['probe_replay']['probes']}",
+        "alive_after_each_probe": parts["probe_replay"]["alive_after_each"],
         **parts,
     }
     (out_dir / "reliability.json").write_text(json.dumps(result, indent=2) + "\n")
     logger.info("wrote {}", out_dir / "reliability.json")
     print(json.dumps({k: result[k] for k in ("sessions_held", "p95_commit_to_audio_ms_under_load",
                                              "faults_injected", "faults_survived", "fuzz_cases",
-                                             "data_lost", "rss_growth_mb")}))  # fmt: skip
+                                             "data_lost", "rss_growth_mb",
+                                             "rss_slope_second_half_mb_per_session",
+                                             "probes_as_documented")}))  # fmt: skip
     return 0

@@ -18,6 +18,7 @@ from pipecat.turns.user_stop import (
 )
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
+from speech.barge_in import BargeInStartStrategy, PlaybackGate
 from speech.onnx_sessions import packaged_model, shared_onnx_session
 from speech.text_turns import TextAwareTurnStopStrategy
 
@@ -89,13 +90,17 @@ def user_turn_strategies(
     speech_timeout_s: float = 0.6,
     text_grace_s: float | None = None,
     fallback_s: float = 3.0,
+    gate: PlaybackGate | None = None,
+    barge_in_s: float = 0.7,
 ) -> UserTurnStrategies:
     """Smart-turn v3 (bundled ONNX) judges the end of a turn, or a plain silence timeout.
 
     text_grace_s: a finished sentence in the transcript also ends the turn, that long after
     it arrives (speech/text_turns.py); None leaves smart-turn alone. fallback_s: the silence
     after which smart-turn ends a turn it judged incomplete. With interruptions on, the
-    learner speaking over the tutor stops its speech (barge-in).
+    learner speaking over the tutor stops its speech (barge-in); with a playback `gate`,
+    the tutor's audio pauses at once and only speech that is more than a backchannel, a
+    noise or an echo stops it (speech/barge_in.py).
     """
     if smart_turn:
         analyzer = SharedSmartTurnAnalyzer(params=SmartTurnParams(stop_secs=fallback_s))
@@ -105,6 +110,9 @@ def user_turn_strategies(
             stop = [TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzer)]
     else:
         stop = [SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=speech_timeout_s)]
+    if gate is not None and enable_interruptions:
+        start = [BargeInStartStrategy(gate, barge_in_s=barge_in_s)]
+        return UserTurnStrategies(start=start, stop=stop)
     start = [
         VADUserTurnStartStrategy(enable_interruptions=enable_interruptions),
         TranscriptionUserTurnStartStrategy(enable_interruptions=enable_interruptions),

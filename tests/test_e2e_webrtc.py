@@ -54,7 +54,7 @@ async def test_spoken_question_gets_transcript_and_spoken_answer(server, questio
         await client.wait_event("transcript", 30, role="tutor")
         action = await client.wait_event("action", 10)
         assert action["action"] in ("explain", "example", "check", "hint", "encourage",
-                                    "listen", "summarise") and action["beliefs"]  # fmt: skip
+                                    "pause", "summarise") and action["beliefs"]  # fmt: skip
         latency = await client.wait_event("latency", 10)
         assert {"asr_final", "llm_ttft", "commit_to_audio_ms", "v2v_ms"} <= set(latency["stages"])
         # what eco1 eval latency records per turn: the curriculum answered, so no model ran
@@ -97,6 +97,23 @@ async def test_barge_in_stops_the_tutor(server, question):
         # And the interruption became the next question.
         heard = await client.wait_event("transcript", 30, after=interrupt_at, role="user")
         assert mentions(heard["text"], "photosynthesis"), heard["text"]
+    finally:
+        await client.close()
+
+
+async def test_a_backchannel_does_not_stop_the_tutor(server):
+    client = TutorClient(server.base_url, server.token)
+    await client.connect()
+    try:
+        await client.say(synthesize("Please explain how the water cycle works, step by step."))
+        await client.wait_event("speaking", 60, role="tutor", speaking=True)
+        turns = len(client.events_of("latency"))
+        await asyncio.sleep(1.0)
+        said_at = await client.say(synthesize("Uh-huh."))
+        # The tutor goes on: audio after the backchannel, and no new learner turn.
+        await client.wait_audio_after(said_at + 1.5, 15)
+        await asyncio.sleep(2.0)
+        assert len(client.events_of("latency")) == turns
     finally:
         await client.close()
 

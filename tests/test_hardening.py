@@ -250,3 +250,14 @@ async def test_speech_queued_by_mcp_speak_is_bounded():
     await session_control.speak(session, sentence, max_queued_s=20.0, clock=lambda: now[0])
     assert len(queued) == 6
     assert load_settings().server.max_queued_speech_s == 60.0
+
+
+def test_an_ended_session_leaves_nothing_in_the_hosts_turn_compute():
+    from agent.controller.controller import HLLMController
+    from agent.controller.turn_compute import TurnCompute
+
+    compute = TurnCompute({"embedded": None}, controller=HLLMController())  # type: ignore[dict-item]
+    asyncio.run(compute.prepare("s1", "why do leaves fall?"))
+    assert "s1" in compute.last_decisions
+    compute.forget("s1")
+    assert "s1" not in compute.last_decisions and "s1" not in compute.controller._pending

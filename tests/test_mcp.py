@@ -18,7 +18,7 @@ from evals.webrtc_client import TutorClient
 from tools.mcp_server import build_mcp_server
 
 TOKEN = "test-token-0123456789abcdef"
-ACTIONS = {"explain", "example", "check", "hint", "encourage", "listen", "summarise"}
+ACTIONS = {"explain", "example", "check", "hint", "encourage", "pause", "summarise"}
 
 
 class ScriptedBackend:

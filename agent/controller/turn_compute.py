@@ -189,6 +189,12 @@ class TurnCompute:
             return []
         return [base] + [base + notes_addendum([passage.text]) for passage in self.index.passages]
 
+    def forget(self, session_id: str) -> None:
+        """A session ended: nothing of it is kept (a host runs thousands in its life)."""
+        self.last_decisions.pop(session_id, None)
+        if self.controller is not None:
+            self.controller.forget(session_id)
+
     def observe_latency(self, session_id: str, commit_to_audio_ms: float | None) -> None:
         if self.controller is not None and commit_to_audio_ms is not None:
             self.controller.observe_latency(session_id, commit_to_audio_ms)

@@ -1,0 +1,241 @@
+"""Interruptions that are real: pause at once, then decide whether the learner meant it.
+
+While the tutor speaks, the learner's voice may be a barge-in ("wait, what about…"), a
+backchannel ("uh-huh", "okay"), a cough, or the tutor's own voice coming back from the
+speakers. Stopping on every VAD start cuts the tutor off for all of them; waiting for words
+makes a real barge-in wait for the ASR. So, as LiveKit Agents does, the tutor's audio is
+*paused* the moment the VAD hears speech (the output's writes wait on a gate), and then:
+
+- speech that goes on past `barge_in_s`, or whose words are more than a backchannel and not
+  an echo of what the tutor was saying, is a barge-in: the turn starts and the interruption
+  clears the paused audio;
+- speech that ends sooner with no words, a backchannel, or the tutor's own words is a false
+  interruption: the gate opens and the tutor's sentence goes on where it paused, and the
+  words are dropped from the learner's turn.
+
+When the tutor is silent, speech starts the learner's turn at once, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    Frame,
+    InterimTranscriptionFrame,
+    InterruptionFrame,
+    TranscriptionFrame,
+    TTSTextFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.turns.types import ProcessFrameResult
+from pipecat.turns.user_start.base_user_turn_start_strategy import BaseUserTurnStartStrategy
+
+from speech.frames import ProvisionalTranscriptFrame
+
+BACKCHANNELS = frozenset(
+    "uh huh uhhuh mhm mm mmm hmm hm okay ok yeah yes yep right sure oh ah i see cool nice "
+    "wow got it alright all".split()
+    # what Whisper makes of a short noise or a murmur: not a question either
+    + "thank thanks you".split()
+)
+ECHO_SHARE = 0.7  # this share of the words heard were the tutor's own: an echo
+MAX_PAUSE_S = 4.0  # a pause never outlasts this (the transport calls a stuck write a dead peer)
+
+
+def words_of(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def backchannel(text: str) -> bool:
+    """No words (a cough, a breath) or only listener noises: "uh-huh", "okay", "yeah"."""
+    return all(word in BACKCHANNELS for word in words_of(text.replace("-", " ")))
+
+
+@dataclass
+class InterruptionCounts:
+    paused: int = 0  # speech heard while the tutor spoke
+    barge_ins: int = 0
+    resumed: int = 0  # false interruptions: backchannels, noises, echoes
+    echoes: int = 0
+
+
+class PlaybackGate:
+    """Holds the tutor's audio between pause() and resume(); knows what it has been saying.
+
+    wrap() puts the gate in front of an output transport's write_audio_frame, so a pause
+    takes effect at the next audio chunk, after whatever is already in the peer's buffer.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._open = asyncio.Event()
+        self._open.set()
+        self._clock = clock
+        self.paused_at: float | None = None
+        self.said: deque[str] = deque(maxlen=80)  # the tutor's most recent words
+        self.counts = InterruptionCounts()
+
+    @property
+    def paused(self) -> bool:
+        return not self._open.is_set()
+
+    def pause(self) -> None:
+        if not self.paused:
+            self.paused_at = self._clock()
+            self.counts.paused += 1
+        self._open.clear()
+
+    def resume(self) -> None:
+        self.paused_at = None
+        self._open.set()
+
+    def spoke(self, text: str) -> None:
+        self.said.extend(words_of(text))
+
+    def echo(self, text: str) -> bool:
+        """Whether `text` is mostly the tutor's own recent words (its voice heard back)."""
+        heard = words_of(text)
+        if not heard:
+            return False
+        own = set(self.said)
+        return sum(word in own for word in heard) / len(heard) >= ECHO_SHARE
+
+    def wrap(self, write: Callable[[Frame], Awaitable[bool]]) -> Callable[[Frame], Awaitable[bool]]:
+        async def gated(frame: Frame) -> bool:
+            if self.paused:
+                try:
+                    await asyncio.wait_for(self._open.wait(), MAX_PAUSE_S)
+                except TimeoutError:
+                    self.resume()
+            return await write(frame)
+
+        return gated
+
+
+class PlaybackTap(FrameProcessor):
+    """Before the output transport: tells the gate what the tutor says, and opens it when an
+    interruption arrives (the transport then drops what was paused)."""
+
+    def __init__(self, gate: PlaybackGate, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._gate = gate
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, TTSTextFrame):
+            self._gate.spoke(frame.text)
+        elif isinstance(frame, InterruptionFrame):
+            self._gate.resume()
+        await self.push_frame(frame, direction)
+
+
+class BargeInStartStrategy(BaseUserTurnStartStrategy):
+    """The learner's turn starts on speech, unless the tutor is speaking: then its audio is
+    paused and the speech judged (module docstring)."""
+
+    def __init__(
+        self, gate: PlaybackGate, *, barge_in_s: float = 0.7, words_wait_s: float = 0.6,
+        **kwargs,
+    ) -> None:  # fmt: skip
+        super().__init__(**kwargs)
+        self._gate = gate
+        self._barge_in_s = barge_in_s
+        self._words_wait_s = words_wait_s
+        self._tutor_speaking = False
+        self._judging = False
+        self._heard = ""
+        self._timer: asyncio.Task | None = None
+
+    async def process_frame(self, frame: Frame) -> ProcessFrameResult:
+        if isinstance(frame, BotStartedSpeakingFrame):
+            self._tutor_speaking = True
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            self._tutor_speaking = self._gate.paused  # paused audio has not finished
+        elif isinstance(frame, VADUserStartedSpeakingFrame):
+            return await self._speech_started()
+        elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._judging:
+            self._restart_timer(self._words_wait_s, self._judge)
+        elif isinstance(frame, (TranscriptionFrame, InterimTranscriptionFrame)):
+            return await self._words(frame.text, final=isinstance(frame, TranscriptionFrame))
+        elif isinstance(frame, ProvisionalTranscriptFrame) and self._judging:
+            return await self._words(frame.text, final=False)  # the final pass, early
+        return ProcessFrameResult.CONTINUE
+
+    async def _speech_started(self) -> ProcessFrameResult:
+        if not self._tutor_speaking:
+            await self.trigger_user_turn_started()
+            return ProcessFrameResult.STOP
+        if not self._judging:
+            self._judging, self._heard = True, ""
+            self._gate.pause()
+        self._restart_timer(self._barge_in_s, self._barge_in)  # speech that goes on
+        return ProcessFrameResult.CONTINUE
+
+    async def _words(self, text: str, final: bool) -> ProcessFrameResult:
+        if not self._judging:
+            if self._tutor_speaking:  # words with no speech start (soft speech)
+                self._judging, self._heard = True, ""
+                self._gate.pause()
+            else:
+                await self.trigger_user_turn_started()
+                return ProcessFrameResult.STOP
+        self._heard = text
+        if not backchannel(text) and not self._gate.echo(text):
+            await self._barge_in()
+            return ProcessFrameResult.STOP
+        if final:
+            await self._judge()
+        return ProcessFrameResult.CONTINUE
+
+    async def _judge(self) -> None:
+        """The speech ended: a barge-in if its words say so, else the tutor goes on."""
+        if not self._judging:
+            return
+        if not backchannel(self._heard) and not self._gate.echo(self._heard):
+            await self._barge_in()
+            return
+        self._gate.counts.resumed += 1
+        self._gate.counts.echoes += bool(self._heard) and self._gate.echo(self._heard)
+        self._stop_judging()
+        self._gate.resume()
+        await self.trigger_reset_aggregation()  # "uh-huh" is not the learner's next question
+
+    async def _barge_in(self) -> None:
+        if not self._judging:
+            return
+        self._stop_judging()
+        self._gate.counts.barge_ins += 1
+        await self.trigger_user_turn_started()  # the interruption drops the paused audio
+
+    def _stop_judging(self) -> None:
+        self._judging = False
+        if self._timer is not None and self._timer is not asyncio.current_task():
+            self._timer.cancel()
+        self._timer = None
+
+    def _restart_timer(self, delay: float, then: Callable[[], Awaitable[None]]) -> None:
+        if self._timer is not None and self._timer is not asyncio.current_task():
+            self._timer.cancel()
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await then()
+
+        self._timer = asyncio.get_running_loop().create_task(later())
+
+    async def handle_user_turn_started(self) -> None:
+        self._stop_judging()
+
+    async def cleanup(self) -> None:
+        self._stop_judging()
+        self._gate.resume()
+        await super().cleanup()

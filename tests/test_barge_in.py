@@ -1,0 +1,128 @@
+"""Interruptions that are real (speech/barge_in.py): pause at once, go on after a
+backchannel, a noise or an echo, stop for a barge-in."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    TranscriptionFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.turns.types import ProcessFrameResult
+
+from speech.barge_in import BargeInStartStrategy, PlaybackGate, backchannel
+
+
+class Recorder:
+    def __init__(self, strategy: BargeInStartStrategy) -> None:
+        self.started = 0
+        self.resets = 0
+
+        @strategy.event_handler("on_user_turn_started")
+        async def started(_strategy, _params):
+            self.started += 1
+
+        @strategy.event_handler("on_reset_aggregation")
+        async def reset(_strategy):
+            self.resets += 1
+
+
+def words(text: str) -> TranscriptionFrame:
+    return TranscriptionFrame(text=text, user_id="learner", timestamp="")
+
+
+async def tutor_speaking(barge_in_s: float = 0.5):
+    gate = PlaybackGate()
+    strategy = BargeInStartStrategy(gate, barge_in_s=barge_in_s, words_wait_s=0.1)
+    recorder = Recorder(strategy)
+    await strategy.process_frame(BotStartedSpeakingFrame())
+    return gate, strategy, recorder
+
+
+def test_backchannels():
+    for said in ("uh-huh", "Okay.", "yeah", "mm", "Mm-hmm.", "", "I see."):
+        assert backchannel(said), said
+    for said in ("wait", "stop please", "what about friction?", "no, I mean the Moon"):
+        assert not backchannel(said), said
+
+
+async def test_a_backchannel_pauses_the_tutor_and_it_goes_on():
+    gate, strategy, recorder = await tutor_speaking()
+    await strategy.process_frame(VADUserStartedSpeakingFrame())
+    assert gate.paused  # at once, before any words
+    await strategy.process_frame(VADUserStoppedSpeakingFrame())
+    result = await strategy.process_frame(words("Uh-huh."))
+    assert result is ProcessFrameResult.CONTINUE
+    assert not gate.paused and recorder.started == 0 and recorder.resets == 1
+    assert gate.counts.resumed == 1
+
+
+async def test_a_cough_with_no_words_lets_the_tutor_go_on():
+    gate, strategy, recorder = await tutor_speaking()
+    await strategy.process_frame(VADUserStartedSpeakingFrame())
+    await strategy.process_frame(VADUserStoppedSpeakingFrame())
+    await asyncio.sleep(0.3)  # no words come
+    assert not gate.paused and recorder.started == 0
+
+
+async def test_a_barge_in_with_words_starts_the_learners_turn():
+    gate, strategy, recorder = await tutor_speaking()
+    await strategy.process_frame(VADUserStartedSpeakingFrame())
+    await strategy.process_frame(VADUserStoppedSpeakingFrame())
+    result = await strategy.process_frame(words("Wait, what about friction?"))
+    assert result is ProcessFrameResult.STOP and recorder.started == 1
+    assert gate.counts.barge_ins == 1
+
+
+async def test_speech_that_goes_on_is_a_barge_in_before_any_words():
+    gate, strategy, recorder = await tutor_speaking(barge_in_s=0.2)
+    await strategy.process_frame(VADUserStartedSpeakingFrame())
+    await asyncio.sleep(0.35)
+    assert recorder.started == 1 and gate.paused  # the interruption frame opens the gate
+
+
+async def test_the_tutors_own_voice_heard_back_is_ignored():
+    gate, strategy, recorder = await tutor_speaking()
+    gate.spoke("The sky is blue because the air scatters blue light from the Sun.")
+    await strategy.process_frame(VADUserStartedSpeakingFrame())
+    await strategy.process_frame(VADUserStoppedSpeakingFrame())
+    await strategy.process_frame(words("the air scatters blue light"))
+    assert recorder.started == 0 and not gate.paused and gate.counts.echoes == 1
+
+
+async def test_with_the_tutor_silent_speech_starts_the_turn_at_once():
+    gate = PlaybackGate()
+    strategy = BargeInStartStrategy(gate)
+    recorder = Recorder(strategy)
+    result = await strategy.process_frame(VADUserStartedSpeakingFrame())
+    assert result is ProcessFrameResult.STOP and recorder.started == 1 and not gate.paused
+
+
+@pytest.mark.parametrize("resume", [True, False])
+async def test_the_gate_holds_audio_until_resumed(resume):
+    gate = PlaybackGate()
+    written = []
+
+    async def write(frame):
+        written.append(frame)
+        return True
+
+    gated = gate.wrap(write)
+    await gated("before")
+    gate.pause()
+    pending = asyncio.create_task(gated("held"))
+    await asyncio.sleep(0.05)
+    assert written == ["before"]
+    if resume:
+        gate.resume()
+        await asyncio.wait_for(pending, 1)
+        assert written == ["before", "held"]
+    else:
+        pending.cancel()  # an interruption cancels the transport's write
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+        assert written == ["before"]
