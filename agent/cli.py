@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "live-sessions": "whole WebRTC sessions at once: one process vs a process per session",
         "soak": "server memory over many sessions, glibc arenas default vs capped",
         "tutoring": "answers right, abstentions and follow-ups: curriculum turn vs model alone",
+        "turn-taking": "end of turn, backchannels and barge-ins: Eco-1 vs stock Pipecat",
     }
     for name, summary in benchmarks.items():
         bench = benches.add_parser(name, help=summary)
@@ -114,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
             bench.add_argument("--limit", type=int, help="first N covered questions (a quick run)")
             bench.add_argument("--no-spoken", action="store_true",
                                help="skip the 40 questions said aloud over WebRTC")  # fmt: skip
+        if name == "turn-taking":
+            bench.add_argument("--limit", type=int, help="first N cases (a quick run)")
         if name == "controller":
             bench.add_argument("--quick", action="store_true", help="3 questions, 2 load levels")
             bench.add_argument("--budget-ms", type=float, help="commit_to_audio budget to hold")
@@ -194,6 +197,10 @@ def run_benchmark(args: argparse.Namespace, settings) -> int:
         from evals.tutoring import run_tutoring_eval
 
         return run_tutoring_eval(args.out, settings, args.limit, spoken=not args.no_spoken)
+    if args.bench == "turn-taking":
+        from evals.turn_taking import run_turn_taking_eval
+
+        return run_turn_taking_eval(args.out, args.limit)
     if args.bench == "controller":
         from evals.controller import run_controller_eval
 

@@ -102,6 +102,18 @@ class ReceivedAudio:
     def first_audible_after(self, moment: float) -> float | None:
         return next((t for t in self.audible_times if t >= moment), None)
 
+    def fell_silent_after(self, moment: float, gap_s: float, now: float) -> float | None:
+        """When the audio fell silent after `moment` for at least `gap_s` (the last audible
+        frame's arrival), or None if it has not (as of `now`)."""
+        last = moment
+        for t in self.audible_times:
+            if t < moment:
+                continue
+            if t - last >= gap_s:
+                return last
+            last = t
+        return last if now - last >= gap_s else None
+
 
 class TutorClient:
     """One learner connection: offer over HTTP, mic track out, audio and events in."""

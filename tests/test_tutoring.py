@@ -214,6 +214,11 @@ def test_words_that_are_no_answer_are_not_graded(turn):
     assert state.pending_check is not None  # still waiting for the answer
     example = reply(turn, "Can you give me an example?", state)
     assert example.grade is None and example.main in turn.curriculum["inertia"].examples
+    reply(turn, "What is the Moon?", state)
+    reply(turn, "quiz me", state)
+    asked_back = reply(turn, "how far away is it", state)  # a question of their own
+    assert asked_back.grade is None and asked_back.concept.id == "moon"
+    assert "km" in asked_back.main or "kilometres" in asked_back.main
 
 
 def test_a_new_question_while_a_check_is_pending_is_answered(turn):

@@ -101,6 +101,18 @@ NUMBER = re.compile(
 WH_START = re.compile(r"^(?:so |and |but |um |ok(?:ay)? )*(?:what|why|how|which|when|where|who)\b")
 
 
+ASKS_BACK = re.compile(
+    r"^(?:so |and |but |um |ok(?:ay)? )*(?:what|why|how|which|when|where|who|do|does|did|can"
+    r"|could|would|will|should|tell me|explain)\b"
+)
+
+
+def asks_back(text: str) -> bool:
+    """A question of the learner's own ("how far away is it?", "do heavier things fall
+    faster?"), not a guess put as a question ("is it gravity?")."""
+    return bool(ASKS_BACK.search(clean(text))) and len(clean(text).split()) >= 3
+
+
 DIFFERENCE = re.compile(r"\b(?:difference|differences|compare|versus|vs)\b")
 
 

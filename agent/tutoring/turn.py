@@ -23,6 +23,7 @@ from agent.tutoring.grading import Grade, grade
 from agent.tutoring.intents import (
     Intent,
     acknowledgement,
+    asks_back,
     asks_quantity,
     follow_up,
     has_number,
@@ -128,9 +129,9 @@ class TeachingTurn:
         if state.pending_check is not None and not (named and is_question(text)):
             if acknowledgement(text):
                 return self._reasked(state)
-            if follow_up(text) is None:  # "give me an example" or "I don't get it" is no answer
+            if not self._no_answer(state, text):
                 return self._graded(state, text)
-            state.pending_check = None
+            state.pending_check = None  # the learner asked instead: answered, not graded
         current = self.curriculum.concepts.get(state.concept_id or "")
         follow = follow_up(text)  # on the learner's own words: "sum it up" names no concept
         if current is not None and named is None and _refers_back(text):
@@ -311,6 +312,18 @@ class TeachingTurn:
         check = pedagogy.ask_check(state, concept)
         said = f"That's the heart of it. Here's a question for you: {check}"
         return TurnReply(said, "facet", concept, "check", intent.value, check=check)
+
+    def _no_answer(self, state: TutorState, text: str) -> bool:
+        """Words that are not an answer to the pending check question: a follow-up ("give me
+        an example", "I don't get it") or a question of the learner's own, unless it holds
+        the answer outright ("do plants need sunlight?" to "what do plants need?")."""
+        if follow_up(text) is not None:
+            return True
+        if not asks_back(text):
+            return False
+        concept_id, index = state.pending_check or ("", 0)
+        check = self.curriculum[concept_id].checks[index]
+        return grade(check, text, self.similarity) is not Grade.CORRECT
 
     def _reasked(self, state: TutorState) -> TurnReply:
         """The pending check question again, for a learner who only said "okay"."""
