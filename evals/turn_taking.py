@@ -141,7 +141,7 @@ def cases(limit: int | None = None) -> list[Case]:
     for _ in range(3):
         for text in BARGE_INS:
             add("barge_in", text, lambda v, s, t=text: speak(t, v, s, RATE))
-    return out[:limit] if limit else out
+    return out[:: max(1, len(out) // limit)][:limit] if limit else out  # every kind, spaced
 
 
 async def _turn_end(client: TutorClient, case: Case) -> dict[str, Any]:

@@ -30,15 +30,6 @@ def real_offer_sdp() -> str:
     """A real aiortc offer (audio and a data channel), as a browser would send it."""
     import asyncio
 
-    from aiortc import RTCPeerConnection
+    from evals.probe_replay import real_offer
 
-    async def make() -> str:
-        pc = RTCPeerConnection()
-        pc.addTransceiver("audio", direction="sendrecv")
-        pc.createDataChannel("events")
-        await pc.setLocalDescription(await pc.createOffer())
-        sdp = pc.localDescription.sdp
-        await pc.close()
-        return sdp
-
-    return asyncio.run(make())
+    return asyncio.run(real_offer())
