@@ -24,7 +24,6 @@ from planner.model import (
     named_beliefs,
 )
 
-FORGET = 0.01  # the model's per-turn forgetting, for a concept's fresh transitions
 PRIOR = 0.2  # P(learned) of a concept with no prerequisites that nobody has taught yet
 READY_FLOOR = 0.3  # how fast a concept is learned while its prerequisites are unknown
 
@@ -67,6 +66,11 @@ class LessonPlanner:
         self.last: Decision | None = None
 
     @property
+    def _forget(self) -> float:
+        """The model's per-turn forgetting (P(learned → unlearned)), read from its B."""
+        return float(self.model.B[KNOWLEDGE][0, LEARNED, 0])
+
+    @property
     def model(self) -> TutoringModel:
         return self.planner.model
 
@@ -86,7 +90,7 @@ class LessonPlanner:
             learn = self.model.learn * float(np.clip(readiness, 0.05, 1.0))
             self.concepts[concept_id] = ConceptBelief(
                 knowledge=np.array([1 - prior, prior]),
-                transitions=knowledge_transition(learn, FORGET) * self.concentration,
+                transitions=knowledge_transition(learn, self._forget) * self.concentration,
             )
         belief = self.concepts[concept_id]
         planner.qs[KNOWLEDGE] = belief.knowledge.copy()
