@@ -269,11 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         limit_native_threads(settings.server.native_threads)
-        from agent.serve import serve
+        from agent.edge.serve import serve
 
         return serve(settings)
     if args.command == "mcp":
-        from agent.tutoring.text_tutor import TextTutor
+        from agent.session.text_tutor import TextTutor
         from tools.mcp_server import build_mcp_server
 
         server = build_mcp_server(TextTutor(settings))

@@ -28,10 +28,10 @@ from tqdm import tqdm
 
 from agent.config import Settings
 from agent.controller.controller import HLLMController
-from agent.controller.decision import Decision
-from agent.controller.factory import build_turn_compute, controller_params
-from agent.controller.turn_compute import TurnCompute
+from agent.controller.decision import ComputeDecision
 from agent.retrieval.index import embed
+from agent.turn.assembly import build_turn_compute, controller_params
+from agent.turn.compute import TurnCompute
 from evals.plots import BarPanel, bar_panels
 from evals.turn_harness import TurnHarness, model_answered
 
@@ -151,9 +151,9 @@ def run_controller_eval(
     levels = QUICK_LEVELS if quick else LEVELS
     static_settings = settings.controller.model_copy(update={"enabled": False})
     base = build_turn_compute(settings.model_copy(update={"controller": static_settings}))
-    statics = {"never_think": Decision(0)} | {
-        f"think_{t}": Decision(t) for t in settings.controller.think_budgets if t
-    } | {"critique_1": Decision(0, critique_rounds=1)}  # fmt: skip
+    statics = {"never_think": ComputeDecision(0)} | {
+        f"think_{t}": ComputeDecision(t) for t in settings.controller.think_budgets if t
+    } | {"critique_1": ComputeDecision(0, critique_rounds=1)}  # fmt: skip
 
     async def main() -> dict[str, Any]:
         calibration = {}
@@ -164,8 +164,8 @@ def run_controller_eval(
                 calibration[name] = summarize(turns)
         gains = measured_gains(calibration)
         policies = {
-            "never_think": with_policy(base, fixed=Decision(0)),
-            "always_think": with_policy(base, fixed=Decision(think_max)),
+            "never_think": with_policy(base, fixed=ComputeDecision(0)),
+            "always_think": with_policy(base, fixed=ComputeDecision(think_max)),
             "hllm": with_policy(base, controller=make_controller(settings, base, gains)),
             "hllm_prior": with_policy(base, controller=make_controller(settings, base, None)),
         }
@@ -210,7 +210,10 @@ def run_controller_eval(
 
 
 def with_policy(
-    base: TurnCompute, *, fixed: Decision = Decision(), controller: HLLMController | None = None
+    base: TurnCompute,
+    *,
+    fixed: ComputeDecision = ComputeDecision(),
+    controller: HLLMController | None = None,
 ) -> TurnCompute:
     """A TurnCompute sharing base's index and backends, with its own policy."""
     return TurnCompute(

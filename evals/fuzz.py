@@ -102,9 +102,9 @@ def http_targets(client) -> list[FuzzTarget]:
 
 def message_targets() -> list[FuzzTarget]:
     """`/ws` text and binary, data-channel messages, settings and camera frames."""
-    from agent.client_messages import ClientMessageError, parse_client_message
     from agent.config import ConfigError, load_settings
-    from agent.ws_serializer import EcoWireSerializer
+    from agent.session.client_messages import ClientMessageError, parse_client_message
+    from agent.session.ws_serializer import EcoWireSerializer
 
     def ws(data: str | bytes) -> None:
         errors: list[str] = []

@@ -27,8 +27,8 @@ from loguru import logger
 from tqdm import tqdm
 
 from agent.config import Settings
-from agent.controller.decision import Decision
-from agent.latency import STAGES
+from agent.controller.decision import ComputeDecision
+from agent.session.latency import STAGES
 from evals.server_process import ServerProcess
 from evals.speech_samples import QUESTIONS, mentions, synthesize
 from evals.spoken_session import Question, answered, spoken_session
@@ -104,7 +104,7 @@ def deliberated(turn: dict[str, Any]) -> bool:
     """Whether the controller gave the turn thinking or a critique round (either delays the
     first audio by design); a turn without a decision (the stock pipeline) did not."""
     decision = turn.get("decision")
-    return decision is not None and Decision(**decision).deliberates
+    return decision is not None and ComputeDecision(**decision).deliberates
 
 
 def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:
@@ -244,7 +244,7 @@ def placement(settings: Settings, gpu: str | None) -> dict[str, str]:
 def questions_with_notes(settings: Settings) -> list[str]:
     """The spoken questions the tutor is given a note for (the others get the bare prompt,
     which reads differently)."""
-    from agent.controller.factory import build_index
+    from agent.turn.assembly import build_index
 
     if not settings.retrieval.enabled or settings.retrieval.k <= 0:
         return []

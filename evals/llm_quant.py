@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from agent.backends.requantize import KINDS, requantized
 from agent.config import Settings
-from agent.llm.requantize import KINDS, requantized
 from speech.assets import smollm2_gguf
 
 KB_DIR = Path(__file__).resolve().parents[1] / "agent" / "retrieval" / "kb"

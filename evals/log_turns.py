@@ -1,5 +1,5 @@
 """Turn latencies read back from servers' logs: the `turn latency {...}` line each finished
-turn writes (agent/metrics.py).
+turn writes (agent/session/metrics.py).
 
 For a latency run that did not finish (a leased GPU's time ran out during the sessions, before
 `eco1 eval latency` wrote its file) and for a live server without a /metrics scraper. The
@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from agent.latency import STAGES
+from agent.session.latency import STAGES
 from evals.latency import ratios, stage_percentiles
 
 # "20:00:04.038 INFO    SmallWebRTCConnection#0-849b… turn latency {'vad': 200.56, …}"

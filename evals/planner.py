@@ -17,9 +17,9 @@ import numpy as np
 from evals.latency import percentiles
 from evals.plots import BarPanel, bar_panels
 from evals.teaching import run_teaching
-from planner.agent import TutorPlanner
 from planner.inference import all_policies, infer_states, policy_posterior
 from planner.model import TutoringModel, load_tutoring_model
+from planner.tutor_planner import TutorPlanner
 
 
 def pymdp_max_abs_diff(model: TutoringModel) -> float | None:

@@ -15,10 +15,10 @@ import json
 import time
 from pathlib import Path
 
+from agent.backends.llama_cpp import LlamaCppBackend
 from agent.config import Settings
-from agent.controller.factory import build_turn_compute
-from agent.llm.llama_cpp_backend import LlamaCppBackend
-from agent.llm.prompt import chat_messages
+from agent.turn.assembly import build_turn_compute
+from agent.turn.prompt import chat_messages
 from evals.latency import percentiles
 from evals.retrieval import question_sets
 

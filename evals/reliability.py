@@ -31,7 +31,7 @@ import websockets
 from loguru import logger
 from tqdm import tqdm
 
-from agent.store import SessionStore
+from agent.session.store import SessionStore
 from evals.probe_replay import replay
 from evals.server_process import ServerProcess
 from evals.speech_samples import synthesize
@@ -232,8 +232,8 @@ def fuzz_parsers(cases: int = PARSER_FUZZ_CASES) -> dict[str, int]:
     from fastapi.testclient import TestClient
 
     from agent.config import load_settings
-    from agent.server import create_app
-    from agent.tutoring.text_tutor import TextTutor
+    from agent.edge.app import create_app
+    from agent.session.text_tutor import TextTutor
     from evals.fuzz import http_targets, mcp_target, message_targets, run_target
     from tools.mcp_server import build_mcp_server
 

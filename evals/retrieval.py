@@ -24,8 +24,8 @@ from typing import Any
 from loguru import logger
 
 from agent.config import Settings
-from agent.controller.factory import build_index
 from agent.retrieval.index import Hit, Relevance
+from agent.turn.assembly import build_index
 
 DATA = Path(__file__).resolve().parent / "data"
 SWEEP = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)

@@ -57,6 +57,8 @@ class ServerProcess:
         defaults = {
             "ECO1_SERVER__DB_PATH": str(Path(self._scratch) / "eco1.sqlite3"),
             "ECO1_SERVER__API_TOKEN": secrets.token_urlsafe(24),  # clients use self.token
+            # An eval is one load generator on one address, not a client to be throttled.
+            "ECO1_SERVER__OFFERS_PER_MINUTE": "100000",
         }
         self._env = {**os.environ, "HF_HUB_OFFLINE": "1", **defaults, **(env or {})}
         self.token = self._env["ECO1_SERVER__API_TOKEN"]

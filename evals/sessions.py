@@ -19,7 +19,7 @@ from loguru import logger
 from tqdm import tqdm
 
 from agent.config import Settings
-from agent.controller.factory import build_turn_compute
+from agent.turn.assembly import build_turn_compute
 from evals.controller import Level, load_questions, run_level, summarize
 from evals.plots import BarPanel, bar_panels
 from evals.turn_harness import model_answered

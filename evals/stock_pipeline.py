@@ -26,9 +26,9 @@ from pipecat.services.piper.tts import PiperTTSService
 from pipecat.services.whisper.stt import WhisperSTTService
 from pipecat.transports.base_transport import BaseTransport
 
+from agent.backends.base import ChatBackend
 from agent.config import Settings, load_settings
-from agent.llm.backend import ChatBackend
-from agent.llm.service import TutorLLMService
+from agent.turn.service import TutorLLMService
 from speech.assets import piper_voice_file, whisper_model_dir
 
 
@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import uvicorn
 
-    from agent.serve import configure_logging
-    from agent.server import create_app
+    from agent.edge.app import create_app
+    from agent.edge.serve import configure_logging
 
     settings = load_settings(overrides={"host": args.host, "port": args.port})
     configure_logging(settings.log_level)

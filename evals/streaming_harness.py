@@ -26,8 +26,8 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.tests.utils import SleepFrame, run_test
 
 from agent.config import Settings
-from agent.pipeline import speech_recognizer
-from agent.user_turns import context_aggregators
+from agent.session.pipeline import speech_recognizer
+from agent.session.user_turns import context_aggregators
 from speech.frames import ProvisionalTranscriptFrame
 from speech.streaming_asr import StreamingWhisperSTTService
 from speech.turns import silero_vad, user_turn_strategies

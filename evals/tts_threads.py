@@ -20,8 +20,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from agent.backends.requantize import requantized
 from agent.config import Settings
-from agent.llm.requantize import requantized
 from evals.latency import percentiles
 from evals.llm_quant import load
 from evals.plots import BarPanel, bar_panels, save_result

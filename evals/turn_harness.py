@@ -25,8 +25,8 @@ from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from agent.config import Settings
-from agent.controller.turn_compute import TurnCompute
-from agent.llm.service import TutorLLMService
+from agent.turn.compute import TurnCompute
+from agent.turn.service import TutorLLMService
 from speech.first_audio import FirstAudioGate
 from speech.tts import AlignedPiperTTSService
 

@@ -49,7 +49,7 @@ def shares(verdicts: list[str]) -> dict[str, float]:
 
 
 def tutor_for(settings: Settings, grounded: bool):
-    from agent.tutoring.text_tutor import TextTutor
+    from agent.session.text_tutor import TextTutor
 
     variant = settings.model_copy(deep=True)
     variant.tutoring.grounded = grounded

@@ -7,27 +7,29 @@ from collections import deque
 import cv2
 import numpy as np
 
-from speech.assets import ModelFileMissing
-
 FACE_CASCADE = "haarcascade_frontalface_default.xml"
 VOICE_RMS = 0.02  # int16 full scale = 1.0; above this a 20 ms chunk counts as voiced
 
 
+class FaceCascadeMissing(FileNotFoundError):
+    """OpenCV without its face cascade: perception cannot start (a startup error)."""
+
+
 def face_cascade(opencv=None) -> cv2.CascadeClassifier:
-    """OpenCV's frontal-face Haar cascade; ModelFileMissing, saying what to do, where this
+    """OpenCV's frontal-face Haar cascade; FaceCascadeMissing, saying what to do, where this
     OpenCV has none (checked at startup, so a session never fails on it)."""
     opencv = opencv or cv2
     fix = "install opencv-python-headless>=4.8 or set ECO1_PERCEPTION__ENABLED=false"
     data = getattr(opencv, "data", None)
     if not hasattr(opencv, "CascadeClassifier") or data is None:
-        raise ModelFileMissing(
+        raise FaceCascadeMissing(
             f"this OpenCV ({getattr(opencv, '__version__', '?')}) has no Haar cascades "
             f"(CascadeClassifier); {fix}"
         )
     path = data.haarcascades + FACE_CASCADE
     cascade = opencv.CascadeClassifier(path)
     if cascade.empty():
-        raise ModelFileMissing(f"OpenCV face cascade not found at {path}; {fix}")
+        raise FaceCascadeMissing(f"OpenCV face cascade not found at {path}; {fix}")
     return cascade
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.agent import Decision, TutorPlanner
 from planner.model import (
     KNOWLEDGE,
     LEARNED,
@@ -23,6 +22,7 @@ from planner.model import (
     knowledge_transition,
     named_beliefs,
 )
+from planner.tutor_planner import PlanDecision, TutorPlanner
 
 PRIOR = 0.2  # P(learned) of a concept with no prerequisites that nobody has taught yet
 READY_FLOOR = 0.3  # how fast a concept is learned while its prerequisites are unknown
@@ -63,7 +63,7 @@ class LessonPlanner:
         self.concentration = concentration
         self.concepts: dict[str, ConceptBelief] = {}
         self.concept_id: str | None = None
-        self.last: Decision | None = None
+        self.last: PlanDecision | None = None
 
     @property
     def _forget(self) -> float:
@@ -115,11 +115,11 @@ class LessonPlanner:
         if self.concept_id is not None:
             self.concepts[self.concept_id].knowledge = self.planner.qs[KNOWLEDGE].copy()
 
-    def decide(self) -> Decision:
+    def decide(self) -> PlanDecision:
         self.last = self.planner.decide()
         return self.last
 
-    def preview(self, levels: dict[str, str]) -> Decision:
+    def preview(self, levels: dict[str, str]) -> PlanDecision:
         """The decision observe(levels) then decide() would make, changing nothing."""
         return self.planner.preview(self.model.observation(**levels))
 

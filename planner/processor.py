@@ -33,7 +33,7 @@ class TutorPlannerProcessor(FrameProcessor):
         clock=time.monotonic,
         **kwargs,
     ) -> None:
-        """lesson and signals: the session's, shared with its turn (agent/pipeline.py)."""
+        """lesson and signals: the session's, shared with its turn (agent/session/pipeline.py)."""
         super().__init__(**kwargs)
         self.lesson = lesson or LessonPlanner(default_model())
         self.signals = signals or LearnerSignals()

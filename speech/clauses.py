@@ -81,7 +81,7 @@ def next_cut(buffer: str, min_words: int, first_clause_words: int | None, first:
 
 def opening_clause(text: str, min_words: int, first_clause_words: int | None) -> str | None:
     """The first clause the aggregator below would cut from an answer starting with `text`,
-    or None while it is not complete (the LLM's speculative answer, agent/llm/speculation.py)."""
+    or None while it is not complete (the LLM's speculative answer, agent/turn/speculation.py)."""
     cut = next_cut(text, min_words, first_clause_words, first=True)
     clause = text[:cut].strip() if cut >= 0 else ""
     return clause or None

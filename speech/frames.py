@@ -55,7 +55,7 @@ class ProvisionalTranscriptFrame(DataFrame):
 class SpeculativeClauseFrame(DataFrame):
     """The opening clause of an answer begun on a provisional transcript: the TTS may
     synthesize it ahead, and speaks it only if the committed answer opens with the same
-    clause (agent/llm/speculation.py)."""
+    clause (agent/turn/speculation.py)."""
 
     text: str = ""
 

@@ -52,7 +52,7 @@ class SpeculativeFinal:
 
 
 @dataclass
-class SpeculationCounts:
+class TranscriptSpeculationCounts:
     """How the early final passes ended: used as the transcript, or voided by more speech."""
 
     stage: ClassVar[str] = "asr"  # the label of /metrics' eco1_speculations
@@ -78,7 +78,7 @@ class StreamingWhisperSTTService(SharedWhisperSTTService):
         self._interim_mark = 0  # buffer length at the last interim pass
         self._segment = 0  # bumps at every speech start; stale interims are dropped
         self._speculation: SpeculativeFinal | None = None
-        self.speculations = SpeculationCounts()
+        self.speculations = TranscriptSpeculationCounts()
 
     def follow(self, vad: ObservedSileroVAD) -> None:
         vad.add_listener(self._on_vad_state)

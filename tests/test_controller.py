@@ -10,10 +10,10 @@ import pytest
 from agent.config import Settings
 from agent.controller.controller import ControllerParams, HLLMController
 from agent.controller.cost_model import features, predict, prior_model, update
-from agent.controller.decision import Decision, TurnFeatures, candidate_grid
+from agent.controller.decision import ComputeDecision, TurnFeatures, candidate_grid
 from agent.controller.duals import dual_step
-from agent.controller.factory import controller_params
 from agent.controller.quality import QualityModel
+from agent.turn.assembly import controller_params
 
 QUESTION = TurnFeatures.of("Why are leaves green?", retrieval_score=0.5, sessions=1)
 
@@ -37,7 +37,7 @@ def test_grid_holds_every_combination_but_thinking_with_critique():
     grid = candidate_grid([0, 64], [1, 2], ["embedded", "remote"], 1)
     assert len(grid) == 2 * 2 * 3  # (think, critique) in (0, 0), (0, 1), (64, 0)
     assert not any(d.thinking and d.critique_rounds for d in grid)
-    assert grid[0] == Decision(0, 1, "embedded", 0)
+    assert grid[0] == ComputeDecision(0, 1, "embedded", 0)
     with pytest.raises(ValueError):
         candidate_grid([0], [1], [], 0)
 
@@ -46,14 +46,14 @@ def test_cost_model_learns_a_linear_latency_and_follows_a_slowdown():
     rng = np.random.default_rng(0)
     model = prior_model(100.0, 100.0, 100.0)
 
-    def truth(d: Decision, t: TurnFeatures, scale: float = 1.0) -> float:
+    def truth(d: ComputeDecision, t: TurnFeatures, scale: float = 1.0) -> float:
         return scale * (300.0 + 8.0 * d.think_tokens + 900.0 * d.critique_rounds) * t.sessions
 
-    decisions = [Decision(think, 2, "embedded", r) for think in (0, 48, 128) for r in (0, 1)]
+    decisions = [ComputeDecision(think, 2, "embedded", r) for think in (0, 48, 128) for r in (0, 1)]
     for i in range(300):
         d, t = decisions[i % 6], TurnFeatures(5, True, 0.5, 1 + i % 3)
         model = update(model, features(d, t), truth(d, t) + rng.normal(0, 20))
-    probe, load = Decision(128, 2, "embedded", 0), TurnFeatures(5, True, 0.5, 2)
+    probe, load = ComputeDecision(128, 2, "embedded", 0), TurnFeatures(5, True, 0.5, 2)
     mean, std = predict(model, features(probe, load))
     assert mean == pytest.approx(truth(probe, load), rel=0.1)
     assert std < 0.2 * mean
@@ -67,7 +67,7 @@ def test_cost_model_learns_a_linear_latency_and_follows_a_slowdown():
 
 def test_quality_evidence_moves_the_prior():
     quality = QualityModel(gains={"think:64": 0.5}, strength=5)
-    thinking = Decision(64, 2, "embedded", 0)
+    thinking = ComputeDecision(64, 2, "embedded", 0)
     before = quality.expected_loss(thinking, QUESTION)
     for _ in range(50):  # thinking turns turn out no better than the base
         quality.observe(thinking, QUESTION, 1.0 - 2 * before)
@@ -83,7 +83,7 @@ def _controller(**overrides) -> HLLMController:
     return HLLMController(ControllerParams(**params))
 
 
-def _run(controller: HLLMController, latency_of, turns: int) -> list[Decision]:
+def _run(controller: HLLMController, latency_of, turns: int) -> list[ComputeDecision]:
     chosen = []
     for _ in range(turns):
         report = controller.decide(QUESTION, "s")
@@ -133,9 +133,9 @@ def test_observe_without_a_pending_decision_learns_nothing():
 
 
 def test_decisions_reach_the_client_and_metrics():
-    from agent.client_events import frame_event
-    from agent.frames import CitationsFrame, ControllerDecisionFrame, ThinkingFrame
-    from agent.metrics import ServiceMetrics
+    from agent.session.client_events import frame_event
+    from agent.session.metrics import ServiceMetrics
+    from agent.turn.frames import CitationsFrame, ControllerDecisionFrame, ThinkingFrame
 
     report = _controller().decide(QUESTION, "s")
     message = frame_event(ControllerDecisionFrame(report=report.as_event_fields()))
@@ -155,15 +155,15 @@ def test_decisions_reach_the_client_and_metrics():
 def test_remote_tier_keeps_its_own_quality_keys():
     from agent.controller.quality import component_keys
 
-    assert component_keys(Decision(0, 2, "embedded", 0)) == ["base"]
-    assert component_keys(Decision(48, 2, "embedded", 1)) == ["think:48", "critique:1"]
-    assert component_keys(Decision(48, 2, "remote", 0)) == ["tier:remote", "remote:think:48"]
+    assert component_keys(ComputeDecision(0, 2, "embedded", 0)) == ["base"]
+    assert component_keys(ComputeDecision(48, 2, "embedded", 1)) == ["think:48", "critique:1"]
+    assert component_keys(ComputeDecision(48, 2, "remote", 0)) == ["tier:remote", "remote:think:48"]
 
 
 async def test_a_real_turn_teaches_the_controller():
     """Retrieval, a decision, the real LLM and Piper, then latency and quality fed back."""
     from agent.config import load_settings
-    from agent.controller.factory import build_turn_compute
+    from agent.turn.assembly import build_turn_compute
     from evals.controller import answer_quality, measured_gains, summarize
     from evals.turn_harness import TurnHarness
 

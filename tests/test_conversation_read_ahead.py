@@ -7,13 +7,13 @@ from pipecat.frames.frames import BotStoppedSpeakingFrame, LLMContextFrame, User
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.tests.utils import SleepFrame, run_test
 
+from agent.backends.llama_cpp import LlamaCppBackend, template_tokens
 from agent.config import LLMSettings
-from agent.llm.llama_cpp_backend import LlamaCppBackend, template_tokens
-from agent.llm.prompt import HistoryLimits, SessionPrompts, reply_instruction
-from agent.llm.service import TutorLLMService
-from planner.agent import PROMPT_HINTS, QUESTION_ACTION
+from agent.turn.prompt import HistoryLimits, SessionPrompts, reply_instruction
+from agent.turn.service import TutorLLMService
 from planner.frames import LikelyHintFrame, PlanActionFrame
 from planner.processor import TutorPlannerProcessor
+from planner.tutor_planner import PROMPT_HINTS, QUESTION_ACTION
 
 SYSTEM = "You are a patient science tutor. Answer in one short sentence."
 HINT = PROMPT_HINTS[QUESTION_ACTION]

@@ -14,7 +14,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.tests.utils import run_test
 
-from agent.llm.threaded import stream_from_thread
+from agent.backends.threaded import stream_from_thread
 from speech.first_audio import FirstAudioGate
 from speech.tts import AlignedPiperTTSService
 

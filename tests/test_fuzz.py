@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.config import load_settings
-from agent.server import create_app
+from agent.edge.app import create_app
 from avatar.visemes import viseme_segments
 from evals.fuzz import http_targets, mcp_target, message_targets, run_target
 from speech.clauses import find_cut
@@ -69,7 +69,7 @@ def test_message_parsers_hold_under_fuzzing(name):
 
 
 def test_mcp_tool_arguments_hold_under_fuzzing():
-    from agent.tutoring.text_tutor import TextTutor
+    from agent.session.text_tutor import TextTutor
     from tools.mcp_server import build_mcp_server
 
     server = build_mcp_server(TextTutor(load_settings()))
@@ -77,7 +77,7 @@ def test_mcp_tool_arguments_hold_under_fuzzing():
 
 
 def test_a_lone_surrogate_is_refused_with_a_reason():
-    from agent.tutoring.text_tutor import checked_text
+    from agent.session.text_tutor import checked_text
 
     with pytest.raises(ValueError, match="not valid Unicode"):
         checked_text("why\ud800", "question")

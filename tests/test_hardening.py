@@ -17,7 +17,7 @@ from pipecat.pipeline.worker import PipelineWorker
 from pyee.asyncio import AsyncIOEventEmitter
 
 from agent.config import load_settings
-from agent.server import create_app
+from agent.edge.app import create_app
 
 TOKEN = "token-for-the-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -142,6 +142,26 @@ def test_refused_offers_do_not_use_up_the_allowance(tmp_path, real_offer_sdp):
         assert client.post("/api/offer", json=body, headers=AUTH).status_code == 429
 
 
+def test_a_full_server_refuses_a_websocket_with_a_reason(tmp_path):
+    from starlette.websockets import WebSocketDisconnect
+
+    with app_client(tmp_path, max_sessions=1, offers_per_minute=2) as client:
+        with client.websocket_connect(f"/ws?token={TOKEN}"):
+            deadline = time.monotonic() + 20
+            while sessions(client) == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for _ in range(3):  # refused for capacity: no allowance spent
+                with client.websocket_connect(f"/ws?token={TOKEN}") as full:
+                    message = full.receive_json()
+                    assert message["type"] == "error"
+                    assert "limit of 1 sessions" in message["message"]
+                    with pytest.raises(WebSocketDisconnect) as closed:
+                        full.receive_json()
+                    assert closed.value.code == 1013
+        metrics = client.get("/metrics").text
+        assert 'eco1_offers_rejected_total{reason="capacity"} 3.0' in metrics
+
+
 def test_a_peer_that_never_connects_frees_its_slot(tmp_path, real_offer_sdp):
     with app_client(tmp_path, connect_timeout_s=1.0) as client:
         response = client.post(
@@ -163,7 +183,7 @@ def test_api_pages_are_open_only_with_open_access(tmp_path):
 
 
 def test_the_token_is_printed_only_when_generated():
-    from agent.serve import start_url
+    from agent.edge.serve import start_url
 
     configured = load_settings(overrides={"server": {"api_token": TOKEN}})
     assert TOKEN not in start_url(configured)
@@ -173,7 +193,7 @@ def test_the_token_is_printed_only_when_generated():
 
 
 def test_bad_data_channel_messages_are_reported():
-    from agent.transports import Connection, watch_data_channels
+    from agent.session.transports import Connection, watch_data_channels
 
     reported: list[str] = []
 
@@ -211,7 +231,7 @@ class QuietBackend:
 async def test_mcp_keeps_bounded_state_and_refuses_huge_personas():
     from mcp import Client
 
-    from agent.tutoring.text_tutor import TextTutor
+    from agent.session.text_tutor import TextTutor
     from tools.mcp_server import build_mcp_server
 
     settings = load_settings(overrides={"server": {"max_conversations": 5}})
@@ -229,8 +249,8 @@ async def test_mcp_keeps_bounded_state_and_refuses_huge_personas():
 
 
 async def test_speech_queued_by_mcp_speak_is_bounded():
-    from agent import session_control
-    from agent.sessions import Session
+    from agent.session import control as session_control
+    from agent.session.manager import Session
 
     queued = []
 
@@ -254,7 +274,7 @@ async def test_speech_queued_by_mcp_speak_is_bounded():
 
 def test_an_ended_session_leaves_nothing_in_the_hosts_turn_compute():
     from agent.controller.controller import HLLMController
-    from agent.controller.turn_compute import TurnCompute
+    from agent.turn.compute import TurnCompute
 
     compute = TurnCompute({"embedded": None}, controller=HLLMController())  # type: ignore[dict-item]
     asyncio.run(compute.prepare("s1", "why do leaves fall?"))

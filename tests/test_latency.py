@@ -12,7 +12,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
 
-from agent.latency import STAGES, TurnLatencyObserver
+from agent.session.latency import STAGES, TurnLatencyObserver
 
 
 class Clock:

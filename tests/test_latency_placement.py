@@ -41,7 +41,7 @@ def test_gpu_placement_names_each_stage(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_later_turns_leave_out_each_sessions_first_and_count_failures() -> None:
-    from agent.latency import STAGES
+    from agent.session.latency import STAGES
     from evals.latency import later_turns, ratios
 
     def turn(index: int, c2a_ms: float) -> dict:
@@ -62,7 +62,7 @@ def test_first_turns_are_written_before_the_sessions_and_marked_so(tmp_path, mon
     import json
 
     import evals.latency as latency
-    from agent.latency import STAGES
+    from agent.session.latency import STAGES
 
     monkeypatch.setattr(latency, "questions_with_notes", lambda settings: [])
 

@@ -9,12 +9,12 @@ from pipecat.frames.frames import LLMContextFrame, LLMFullResponseEndFrame, LLMT
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.tests.utils import run_test
 
+from agent.backends.base import BackendError
+from agent.backends.llama_cpp import LlamaCppBackend
+from agent.backends.openai_compatible import OpenAICompatibleBackend
 from agent.config import LLMSettings
-from agent.llm.backend import BackendError
-from agent.llm.llama_cpp_backend import LlamaCppBackend
-from agent.llm.openai_backend import OpenAICompatibleBackend
-from agent.llm.prompt import chat_messages
-from agent.llm.service import TutorLLMService
+from agent.turn.prompt import chat_messages
+from agent.turn.service import TutorLLMService
 from evals.server_process import llama_cpp_server
 from speech.assets import ModelFileMissing
 
@@ -176,7 +176,7 @@ async def _answer(service) -> tuple[list, list]:
     ],
 )
 async def test_a_silent_failure_becomes_a_spoken_fallback(backend, fault, reason):
-    from agent.llm.service import LLM_FALLBACK_LINE
+    from agent.turn.service import LLM_FALLBACK_LINE
     from speech.frames import FallbackFrame
 
     service = TutorLLMService(backend, system_prompt="SYS", max_tokens=10, temperature=0.0,
@@ -202,9 +202,9 @@ async def test_a_failure_after_speaking_adds_no_fallback():
 
 async def test_the_controller_can_route_a_turn_to_the_remote_tier(openai_server):
     from agent.config import load_settings
-    from agent.controller.decision import Decision
-    from agent.controller.factory import backend_tiers
-    from agent.controller.turn_compute import TurnCompute
+    from agent.controller.decision import ComputeDecision
+    from agent.turn.assembly import backend_tiers
+    from agent.turn.compute import TurnCompute
 
     remote = {"backend": "openai", "base_url": f"{openai_server.base_url}/v1", "model": "x"}
     settings = load_settings(overrides={"controller": {"remote": remote}})
@@ -218,7 +218,7 @@ async def test_the_controller_can_route_a_turn_to_the_remote_tier(openai_server)
         return remote_backend.__class__.stream(remote_backend, *args, **kwargs)
 
     remote_backend.stream = counted_stream
-    compute = TurnCompute(tiers, fixed=Decision(tier="remote"))
+    compute = TurnCompute(tiers, fixed=ComputeDecision(tier="remote"))
     plan = await compute.prepare("s", "What do plants need to grow?")
     assert plan.backend is tiers["remote"]
     service = TutorLLMService(
@@ -234,7 +234,7 @@ async def test_the_controller_can_route_a_turn_to_the_remote_tier(openai_server)
 
 
 async def test_a_pool_answers_two_sessions_side_by_side():
-    from agent.llm.llama_pool import LlamaCppPool
+    from agent.backends.llama_pool import LlamaCppPool
 
     pool = LlamaCppPool(LLMSettings(instances=2))
     first = pool.stream(QUESTION, max_tokens=12, temperature=0.0)

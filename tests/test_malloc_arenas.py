@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from agent.config import Settings
-from agent.malloc_arenas import cap_malloc_arenas
+from agent.edge.malloc_arenas import cap_malloc_arenas
 
 
 def test_zero_leaves_glibc_default():
@@ -16,7 +16,7 @@ def test_zero_leaves_glibc_default():
 
 
 def test_the_cap_takes_effect_in_a_fresh_process():
-    code = "from agent.malloc_arenas import cap_malloc_arenas; print(cap_malloc_arenas(2))"
+    code = "from agent.edge.malloc_arenas import cap_malloc_arenas; print(cap_malloc_arenas(2))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"  # glibc (Linux) accepts M_ARENA_MAX
 

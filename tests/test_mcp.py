@@ -11,7 +11,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from agent.config import load_settings
-from agent.tutoring.text_tutor import TextTutor
+from agent.session.text_tutor import TextTutor
 from evals.server_process import ServerProcess
 from evals.speech_samples import mentions, synthesize
 from evals.webrtc_client import TutorClient

@@ -12,8 +12,8 @@ from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.tests.utils import run_test
 
 from agent.config import ConfigError, load_settings
-from agent.llm.service import TutorLLMService
-from agent.server import turn_toolbox
+from agent.edge.startup import turn_toolbox
+from agent.turn.service import TutorLLMService
 from tools.mcp_client import ToolSpec, TurnToolbox
 
 SERVER = [sys.executable, str(Path(__file__).parent / "fixtures" / "tool_server.py")]

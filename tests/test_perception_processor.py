@@ -106,14 +106,15 @@ def test_an_opencv_without_haar_cascades_stops_the_server_at_startup(monkeypatch
 
     import perception.observations as observations
     from agent.config import load_settings
-    from agent.serve import check_model_files
-    from speech.assets import ModelFileMissing
+    from agent.edge.serve import check_model_files
 
     assert not observations.face_cascade().empty()  # the pinned OpenCV has it
     bare = types.SimpleNamespace(__version__="5.0.0")
-    with pytest.raises(ModelFileMissing, match="ECO1_PERCEPTION__ENABLED=false"):
+    with pytest.raises(observations.FaceCascadeMissing, match="ECO1_PERCEPTION__ENABLED=false"):
         observations.face_cascade(bare)
     monkeypatch.setattr(observations, "cv2", bare)
-    with pytest.raises(ModelFileMissing, match=r"OpenCV \(5.0.0\) has no Haar cascades"):
+    with pytest.raises(
+        observations.FaceCascadeMissing, match=r"OpenCV \(5.0.0\) has no Haar cascades"
+    ):
         check_model_files(load_settings())
     check_model_files(load_settings(overrides={"perception": {"enabled": False}}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.store import SessionStore
+from agent.session.store import SessionStore
 from evals.reliability import sigkill_test
 from evals.speech_samples import synthesize
 

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 import torch
 
+from agent.backends.factory import create_backend
 from agent.cli import main
 from agent.config import load_settings
-from agent.llm.backend import create_backend
-from agent.metrics import ServiceMetrics
+from agent.edge.startup import session_backend
 from agent.personalization.backend import (
     PersonalizationError,
     PersonalizedBackend,
@@ -20,7 +20,7 @@ from agent.personalization.backend import (
 )
 from agent.personalization.bitdelta import compress
 from agent.personalization.store import DeltaStore
-from agent.server import session_backend
+from agent.session.metrics import ServiceMetrics
 
 QUESTION = [{"role": "system", "content": "tutor"}, {"role": "user", "content": "What is heat?"}]
 

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from planner.agent import TutorPlanner
 from planner.inference import (
     all_policies,
     infer_states,
@@ -12,6 +11,7 @@ from planner.inference import (
     states_info_gain,
 )
 from planner.model import load_tutoring_model
+from planner.tutor_planner import TutorPlanner
 
 
 @pytest.fixture(scope="module")

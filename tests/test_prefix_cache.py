@@ -1,4 +1,4 @@
-"""Saved system-message states (agent/llm/prefix_cache.py) change speed, never answers."""
+"""Saved system-message states (agent/backends/prefix_cache.py) change speed, never answers."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import ctypes
 
 import numpy as np
 
+from agent.backends.llama_cpp import LlamaCppBackend
+from agent.backends.llama_pool import LlamaCppPool
+from agent.backends.openai_compatible import merged_system_messages
+from agent.backends.prefix_cache import PrefixState, PrefixStateCache
 from agent.config import LLMSettings
-from agent.llm.llama_cpp_backend import LlamaCppBackend
-from agent.llm.llama_pool import LlamaCppPool
-from agent.llm.openai_backend import merged_system_messages
-from agent.llm.prefix_cache import PrefixState, PrefixStateCache
-from agent.llm.prompt import chat_messages
+from agent.turn.prompt import chat_messages
 
 NOTES = (
     "You are a patient tutor.\nNotes:\n[1] Photosynthesis: plants use light energy to turn "
@@ -91,9 +91,9 @@ async def test_read_ahead_saves_prompts_before_any_turn_sends_them():
 
 
 def test_likely_prompts_are_what_one_note_turns_send():
-    from agent.controller.turn_compute import TurnCompute, TurnPlan
     from agent.retrieval.index import HybridIndex
     from agent.retrieval.notes import default_notes_dir
+    from agent.turn.compute import TurnCompute, TurnPlan
 
     index = HybridIndex.from_folder(default_notes_dir())
     compute = TurnCompute({"embedded": None}, index=index, retrieval_k=1)
@@ -140,9 +140,9 @@ async def test_read_ahead_of_a_stack_saves_the_hinted_level():
 def test_the_server_reads_ahead_each_note_with_the_question_hint():
     import threading
 
-    from agent.controller.factory import read_ahead_knowledge_base
-    from agent.llm.prompt import reply_instruction
-    from planner.agent import PROMPT_HINTS
+    from agent.turn.assembly import read_ahead_knowledge_base
+    from agent.turn.prompt import reply_instruction
+    from planner.tutor_planner import PROMPT_HINTS
 
     class Recorder:
         def read_ahead(self, prompts, stop):

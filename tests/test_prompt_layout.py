@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from agent.backends.llama_cpp import LlamaCppBackend
 from agent.config import LLMSettings
-from agent.llm.llama_cpp_backend import LlamaCppBackend
-from agent.llm.prompt import (
+from agent.turn.prompt import (
     HistoryLimits,
     SessionPrompts,
     chat_messages,

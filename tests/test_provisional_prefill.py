@@ -8,12 +8,12 @@ from pipecat.frames.frames import LLMContextFrame, LLMTextFrame
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.tests.utils import SleepFrame, run_test
 
+from agent.backends.llama_cpp import LlamaCppBackend
 from agent.config import LLMSettings
-from agent.llm.llama_cpp_backend import LlamaCppBackend
-from agent.llm.prompt import HistoryLimits, chat_messages, reply_instruction
-from agent.llm.service import TutorLLMService
-from planner.agent import PROMPT_HINTS, QUESTION_ACTION
+from agent.turn.prompt import HistoryLimits, chat_messages, reply_instruction
+from agent.turn.service import TutorLLMService
 from planner.frames import PlanActionFrame
+from planner.tutor_planner import PROMPT_HINTS, QUESTION_ACTION
 from speech.frames import ProvisionalTranscriptFrame
 
 HINT = reply_instruction(PROMPT_HINTS[QUESTION_ACTION])
@@ -127,9 +127,9 @@ async def test_the_service_reads_ahead_the_prompt_its_turn_sends():
 
 
 async def test_notes_for_a_question_are_the_turns_notes():
-    from agent.controller.turn_compute import TurnCompute
     from agent.retrieval.index import HybridIndex
     from agent.retrieval.notes import default_notes_dir
+    from agent.turn.compute import TurnCompute
 
     compute = TurnCompute(
         {"embedded": None}, index=HybridIndex.from_folder(default_notes_dir()), retrieval_k=1
@@ -143,7 +143,7 @@ async def test_notes_for_a_question_are_the_turns_notes():
 
 
 async def test_a_second_turn_keeps_the_first_turns_hint_where_it_was_sent():
-    """The session's next prompt extends the last one (agent/llm/prompt.py), and the read-ahead
+    """The session's next prompt extends the last one (agent/turn/prompt.py), and the read-ahead
     of turn two is exactly what turn two sends."""
     question = {"role": "user", "content": "What is gravity?"}
     reply = {"role": "assistant", "content": "Gravity pulls."}
@@ -161,11 +161,11 @@ async def test_a_second_turn_keeps_the_first_turns_hint_where_it_was_sent():
 
 
 async def test_a_new_topic_is_read_ahead_as_sent_without_the_old_hint():
-    """On other notes the prompt restarts at the last exchange (agent/llm/prompt.py,
+    """On other notes the prompt restarts at the last exchange (agent/turn/prompt.py,
     SessionPrompts) in the read-ahead as in the turn sent."""
-    from agent.controller.turn_compute import TurnCompute
     from agent.retrieval.index import HybridIndex
     from agent.retrieval.notes import default_notes_dir
+    from agent.turn.compute import TurnCompute
 
     compute = TurnCompute(
         {"embedded": None}, index=HybridIndex.from_folder(default_notes_dir()), retrieval_k=1

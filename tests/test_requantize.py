@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.llm.requantize import RequantizeError, requantized
+from agent.backends.requantize import RequantizeError, requantized
 from speech.assets import smollm2_gguf
 
 
@@ -44,8 +44,8 @@ def test_an_unknown_kind_is_refused(tmp_path):
 
 
 def test_an_unwritable_cache_loads_the_file_as_it_is(tmp_path):
+    from agent.backends.llama_cpp import LlamaCppBackend
     from agent.config import LLMSettings
-    from agent.llm.llama_cpp_backend import LlamaCppBackend
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")

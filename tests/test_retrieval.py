@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.llm.critique import critique_and_revise
 from agent.retrieval.grounding import grounding
 from agent.retrieval.index import HybridIndex, Relevance
 from agent.retrieval.notes import NotesError, default_notes_dir, load_notes, split_note
+from agent.turn.critique import critique_and_revise
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "evals" / "data" / "tutor_questions.json"
 
@@ -169,12 +169,12 @@ async def test_a_critiqued_turn_reports_the_tokens_it_generated():
     from pipecat.processors.aggregators.llm_context import LLMContext
     from pipecat.tests.utils import run_test
 
-    from agent.controller.decision import Decision
-    from agent.controller.turn_compute import TurnCompute
-    from agent.llm.service import TutorLLMService
+    from agent.controller.decision import ComputeDecision
+    from agent.turn.compute import TurnCompute
+    from agent.turn.service import TutorLLMService
 
     backend = Script(["Plants make gold.", "It misses oxygen.", "Plants release oxygen."])
-    compute = TurnCompute({"embedded": backend}, fixed=Decision(critique_rounds=1))
+    compute = TurnCompute({"embedded": backend}, fixed=ComputeDecision(critique_rounds=1))
     reported: list[int] = []
     compute.finish = lambda session, plan, answer, tokens: reported.append(tokens)
     service = TutorLLMService(

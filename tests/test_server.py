@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agent.config import load_settings
-from agent.server import create_app
+from agent.edge.app import create_app
 
 
 @pytest.fixture()
@@ -143,7 +143,7 @@ def test_too_many_new_sessions_from_one_client_get_429(tmp_path, real_offer_sdp)
 
 
 def test_rate_limiter_window():
-    from agent.guards import RateLimiter
+    from agent.edge.guards import RateLimiter
 
     now = [0.0]
     limiter = RateLimiter(2, window_s=60, clock=lambda: now[0])
@@ -194,7 +194,7 @@ def test_the_log_follows_stderr_when_it_is_swapped(monkeypatch):
 
     from loguru import logger
 
-    from agent.serve import configure_logging
+    from agent.edge.serve import configure_logging
 
     configure_logging("INFO")
     later = io.StringIO()

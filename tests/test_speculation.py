@@ -16,13 +16,13 @@ from pipecat.frames.frames import (
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.tests.utils import SleepFrame, run_test
 
+from agent.backends.llama_cpp import LlamaCppBackend
+from agent.backends.thinking import Piece
 from agent.config import LLMSettings
-from agent.llm.llama_cpp_backend import LlamaCppBackend
-from agent.llm.service import TutorLLMService
-from agent.llm.speculation import SpeculativeAnswer
-from agent.llm.thinking import Piece
-from planner.agent import PROMPT_HINTS, QUESTION_ACTION
+from agent.turn.service import TutorLLMService
+from agent.turn.speculation import SpeculativeAnswer
 from planner.frames import PlanActionFrame
+from planner.tutor_planner import PROMPT_HINTS, QUESTION_ACTION
 from speech.clauses import opening_clause
 from speech.frames import ProvisionalTranscriptFrame, SpeculativeClauseFrame
 from speech.tts import AlignedPiperTTSService

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.frame_processor import FrameProcessor
 
-from agent.llm.speculation import SpeculationCounts as AnswerCounts
-from agent.metrics import ServiceMetrics
-from speech.streaming_asr import SpeculationCounts as PassCounts
+from agent.session.metrics import ServiceMetrics
+from agent.turn.speculation import AnswerSpeculationCounts as AnswerCounts
+from speech.streaming_asr import TranscriptSpeculationCounts as PassCounts
 
 
 class Counting(FrameProcessor):

@@ -17,15 +17,15 @@ from pipecat.frames.frames import LLMContextFrame, LLMTextFrame
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.tests.utils import run_test
 
+from agent.backends.base import turn_pieces
+from agent.backends.llama_cpp import LlamaCppBackend
+from agent.backends.openai_compatible import OpenAICompatibleBackend
+from agent.backends.thinking import THINK_CLOSE, Piece, ThinkTagSplitter, forced_close
 from agent.config import LLMSettings
-from agent.controller.decision import Decision
-from agent.controller.turn_compute import TurnCompute
-from agent.frames import ThinkingFrame
-from agent.llm.backend import turn_pieces
-from agent.llm.llama_cpp_backend import LlamaCppBackend
-from agent.llm.openai_backend import OpenAICompatibleBackend
-from agent.llm.service import TutorLLMService
-from agent.llm.thinking import THINK_CLOSE, Piece, ThinkTagSplitter, forced_close
+from agent.controller.decision import ComputeDecision
+from agent.turn.compute import TurnCompute
+from agent.turn.frames import ThinkingFrame
+from agent.turn.service import TutorLLMService
 
 QUESTION = [
     {"role": "system", "content": "You are a science tutor. Answer briefly."},
@@ -201,7 +201,7 @@ async def test_thought_is_shown_not_spoken():
     backend = ThinkingScript()
     service = TutorLLMService(
         backend, system_prompt="SYS", max_tokens=10, temperature=0.0,
-        compute=TurnCompute({"embedded": backend}, fixed=Decision(think_tokens=32)),
+        compute=TurnCompute({"embedded": backend}, fixed=ComputeDecision(think_tokens=32)),
     )  # fmt: skip
     context = LLMContext(messages=[{"role": "user", "content": "Why is the sky blue?"}])
     down, _ = await run_test(

@@ -18,7 +18,7 @@ from pipecat.turns.user_start import VADUserTurnStartStrategy
 from pipecat.turns.user_stop.base_user_turn_stop_strategy import BaseUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
-from agent.user_turns import UserTurnAggregator
+from agent.session.user_turns import UserTurnAggregator
 from speech.frames import ProvisionalTranscriptFrame
 
 VERDICT_S = 0.4  # how long the stand-in turn detector thinks after the VAD's stop

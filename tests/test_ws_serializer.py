@@ -10,7 +10,7 @@ from pipecat.frames.frames import (
     OutputTransportMessageUrgentFrame,
 )
 
-from agent.ws_serializer import MAX_AUDIO_MESSAGE_BYTES, EcoWireSerializer, WireFormatError
+from agent.session.ws_serializer import MAX_AUDIO_MESSAGE_BYTES, EcoWireSerializer, WireFormatError
 
 
 @pytest.fixture()

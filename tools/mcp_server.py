@@ -13,9 +13,9 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 
-from agent import session_control
-from agent.sessions import SessionManager
-from agent.tutoring.text_tutor import TextTutor
+from agent.session import control as session_control
+from agent.session.manager import SessionManager
+from agent.session.text_tutor import TextTutor
 
 STYLES = {
     "socratic": "Teach by asking one guiding question at a time; never give the answer first.",

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from agent.controller.cost_model import CostModel, features, predict, prior_model, update
-from agent.controller.decision import Decision, TurnFeatures, candidate_grid
+from agent.controller.decision import ComputeDecision, TurnFeatures, candidate_grid
 from agent.controller.duals import Duals, dual_step
 from agent.controller.quality import QualityModel
 from perception.moe import sticky_posterior
@@ -65,7 +65,7 @@ class ControllerParams:
 class ControllerReport:
     """A decision and why: shown on /metrics and sent to the client as a `controller` event."""
 
-    decision: Decision
+    decision: ComputeDecision
     predicted_ms: float
     predicted_upper_ms: float
     expected_loss: float
@@ -90,7 +90,7 @@ class ControllerReport:
 
 @dataclass
 class _Pending:
-    decision: Decision
+    decision: ComputeDecision
     turn: TurnFeatures
     x: np.ndarray
     latency_seen: bool = False
@@ -117,11 +117,11 @@ class HLLMController:
         self.duals = Duals(latency=params.initial_lambda_latency)
         self.quality = QualityModel(gains=dict(params.quality_gains))
         self._posterior: torch.Tensor | None = None
-        self._held: Decision | None = None
+        self._held: ComputeDecision | None = None
         self._pending: dict[str, _Pending] = {}
         self.turns_observed = 0
 
-    def planned_tokens(self, decision: Decision) -> float:
+    def planned_tokens(self, decision: ComputeDecision) -> float:
         """Tokens a decision will generate at most (the compute it asks for)."""
         p = self.params
         per_round = p.critique_tokens + p.answer_tokens

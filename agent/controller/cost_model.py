@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agent.controller.decision import Decision, TurnFeatures
+from agent.controller.decision import ComputeDecision, TurnFeatures
 
 N_FEATURES = 6
 
 
-def features(decision: Decision, turn: TurnFeatures) -> np.ndarray:
+def features(decision: ComputeDecision, turn: TurnFeatures) -> np.ndarray:
     """Regressors: 1, thinking (per 100 tokens), critique rounds, experts, and load terms."""
     load = turn.sessions - 1
     think = decision.think_tokens / 100.0

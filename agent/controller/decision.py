@@ -10,7 +10,7 @@ QUESTION_WORDS = re.compile(r"\b(why|how|what|which|explain|when|where|who|does|
 
 
 @dataclass(frozen=True)
-class Decision:
+class ComputeDecision:
     """One turn's compute: thinking budget (0 = off), MoE experts, backend tier, critiques."""
 
     think_tokens: int = 0
@@ -55,13 +55,13 @@ class TurnFeatures:
 
 def candidate_grid(
     think_budgets: list[int], experts: list[int], tiers: list[str], max_critique_rounds: int
-) -> list[Decision]:
+) -> list[ComputeDecision]:
     """Every combination the controller may choose from, cheapest first.
 
     A critique round drafts without thinking, so thinking and critique are not combined.
     """
     grid = [
-        Decision(think, k, tier, rounds)
+        ComputeDecision(think, k, tier, rounds)
         for tier, think, rounds, k in itertools.product(
             tiers, sorted(set(think_budgets)), range(max_critique_rounds + 1), sorted(set(experts))
         )

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.controller.decision import Decision, TurnFeatures
+from agent.controller.decision import ComputeDecision, TurnFeatures
 
 # Loss of an answer with no thinking and no critique; chit-chat is cheap to get right.
 BASE_LOSS = {True: 0.5, False: 0.2}
 
 
-def component_keys(decision: Decision) -> list[str]:
+def component_keys(decision: ComputeDecision) -> list[str]:
     """The parts of a decision that change quality; "base" for the plain embedded answer.
 
     Evidence from a turn is credited to these keys only, so a plain turn teaches the base
@@ -50,7 +50,7 @@ class QualityModel:
         n = self.counts.get(key, 0)
         return (prior * self.strength + self.sums.get(key, 0.0)) / (self.strength + n)
 
-    def expected_loss(self, decision: Decision, turn: TurnFeatures) -> float:
+    def expected_loss(self, decision: ComputeDecision, turn: TurnFeatures) -> float:
         loss = BASE_LOSS[turn.question]
         if turn.question and turn.retrieval_score > 0:  # good notes make every answer easier
             loss *= 1.0 - 0.5 * min(turn.retrieval_score, 1.0)
@@ -60,7 +60,7 @@ class QualityModel:
                 loss *= self.multiplier(key)
         return min(max(loss, 0.0), 1.0)
 
-    def observe(self, decision: Decision, turn: TurnFeatures, quality: float) -> None:
+    def observe(self, decision: ComputeDecision, turn: TurnFeatures, quality: float) -> None:
         """Credit one turn's measured quality (0..1) to the decision's components."""
         expected = self.expected_loss(decision, turn)
         if expected <= 0:

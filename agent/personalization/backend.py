@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from agent.llm.backend import ChatMessage
-from agent.llm.threaded import stream_from_thread
+from agent.backends.base import ChatMessage
+from agent.backends.threaded import stream_from_thread
 from agent.personalization.personalize import PersonalizedModel, linear_names
 from agent.personalization.smollm import PROMPT, load_smollm2, personal_layer
 from agent.personalization.store import DeltaStore

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 from agent.tutoring.curriculum import Concept
 from agent.tutoring.grading import Grade
-from planner.agent import Decision
 from planner.lesson import LessonPlanner
 from planner.model import default_model
 from planner.observations import LearnerSignals
+from planner.tutor_planner import PlanDecision
 
 
 @dataclass
@@ -49,7 +49,7 @@ class TurnReply:
     check: str | None = None  # a check question this reply asks
     notes: tuple[str, ...] = ()  # facets a model-written reply is grounded in
     mastery: float | None = None  # the learner model's P(mastered) of the concept, after
-    decision: Decision | None = None  # the planner's, for the avatar's gesture and the logs
+    decision: PlanDecision | None = None  # the planner's, for the avatar's gesture and the logs
     main: str | None = None  # the reply before the planner's action added its part
 
     @property

@@ -1,0 +1,32 @@
+"""MCP over streamable HTTP at /mcp/ in the main server, behind a bearer token."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from agent.config import Settings
+from agent.edge.mcp_auth import BearerTokenGate
+from agent.session.text_tutor import TextTutor
+from tools.mcp_server import build_mcp_server
+
+OFF = "MCP over HTTP is off: set server.api_token or server.mcp_token (ECO1_SERVER__MCP_TOKEN)"
+
+
+def add_mcp_endpoint(app: FastAPI, settings: Settings) -> None:
+    """Mount the MCP server (sharing the app's live sessions) or a route saying it is off."""
+    token = settings.server.mcp_token or settings.server.api_token  # never open, even then
+    if not token:
+
+        @app.api_route(
+            "/mcp/{rest:path}", methods=["GET", "POST", "DELETE"], include_in_schema=False
+        )
+        async def mcp_off(rest: str = "") -> JSONResponse:
+            return JSONResponse({"error": OFF}, status_code=503)
+
+        return
+    tutor = TextTutor(settings, compute=app.state.host_compute)
+    server = build_mcp_server(tutor, app.state.sessions)
+    mcp_app = server.streamable_http_app(streamable_http_path="/", host=settings.host)
+    app.mount("/mcp", BearerTokenGate(mcp_app, token))
+    app.state.lifespan_hooks.append(server.session_manager.run)

@@ -1,0 +1,1 @@
+"""One learner's session: its manager, pipeline assembly, transports, messages and events."""
