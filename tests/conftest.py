@@ -33,3 +33,22 @@ def real_offer_sdp() -> str:
     from evals.probe_replay import real_offer
 
     return asyncio.run(real_offer())
+
+
+@pytest.fixture(scope="session")
+def curriculum():
+    from agent.tutoring.curriculum import load_curriculum
+
+    return load_curriculum()
+
+
+@pytest.fixture(scope="session")
+def turn(curriculum):
+    """The curriculum's turn logic on the real MiniLM embeddings (shared: ~5 s to build)."""
+    from agent.retrieval.index import HybridIndex, embed
+    from agent.tutoring.facets import SentencePicker
+    from agent.tutoring.matching import ConceptMatcher, concept_passages
+    from agent.tutoring.turn import TeachingTurn
+
+    index = HybridIndex(concept_passages(curriculum))
+    return TeachingTurn(curriculum, ConceptMatcher(curriculum, index), SentencePicker(embed))

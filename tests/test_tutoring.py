@@ -7,25 +7,10 @@ from fractions import Fraction
 
 import pytest
 
-from agent.retrieval.index import HybridIndex, embed
 from agent.tutoring.arithmetic import compute
 from agent.tutoring.curriculum import CurriculumError, load_curriculum
-from agent.tutoring.facets import SentencePicker
 from agent.tutoring.grading import Grade, grade
-from agent.tutoring.matching import ConceptMatcher, concept_passages
 from agent.tutoring.state import TutorState
-from agent.tutoring.turn import TeachingTurn
-
-
-@pytest.fixture(scope="module")
-def curriculum():
-    return load_curriculum()
-
-
-@pytest.fixture(scope="module")
-def turn(curriculum):
-    index = HybridIndex(concept_passages(curriculum))
-    return TeachingTurn(curriculum, ConceptMatcher(curriculum, index), SentencePicker(embed))
 
 
 def test_the_shipped_curriculum_is_complete(curriculum):

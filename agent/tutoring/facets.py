@@ -15,13 +15,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.tutoring.curriculum import Concept
+from agent.tutoring.words import naming_words, normalise, stem, topic_stems
 
 Embed = Callable[[list[str]], np.ndarray]  # unit-norm rows
 PREFER_BONUS = 0.05
+# Meaning alone confuses a question with its neighbours ("what is at the start of a food
+# chain" is closest to "many food chains make a food web"): a sentence that also uses the
+# question's own topic words, beyond the concept's name, gets up to this much more.
+WORDS_BONUS = 0.12
 # A check question's answer is terse and specific ("Mercury."): only the same question gets
 # it, not a neighbour ("which planet is hottest" is not "which planet is closest").
 CHECK_SIMILARITY = 0.85
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+ASKS_PARTS = re.compile(r"\bmade (?:up )?of$")  # "what is an atom made of"
+MADE_OF = re.compile(r"\bmade (?:up )?of (?:\w+ )?(\w+)")
 
 
 def sentences(text: str) -> list[str]:
@@ -72,7 +79,18 @@ def spoken(concept: Concept, sentence: FacetSentence) -> str:
 @dataclass(frozen=True)
 class BestSentence:
     sentence: FacetSentence
-    similarity: float
+    similarity: float  # cosine of the question and the sentence
+    words: float = 0.0  # share of the question's topic words the sentence uses
+
+    @property
+    def score(self) -> float:
+        """The evidence that this sentence answers: its meaning and its words."""
+        return self.similarity + WORDS_BONUS * self.words
+
+
+def name_stems(concept: Concept) -> frozenset[str]:
+    """The stems of a concept's names: naming it says nothing about which facet answers."""
+    return frozenset(stem(word) for word in naming_words(concept.names))
 
 
 class SentencePicker:
@@ -81,6 +99,8 @@ class SentencePicker:
     def __init__(self, embed: Embed) -> None:
         self._embed = embed
         self._cache: dict[str, tuple[list[FacetSentence], np.ndarray]] = {}
+        self._stems: dict[str, list[set[str]]] = {}  # each sentence's topic words
+        self._everything: tuple[list[Concept], np.ndarray, np.ndarray] | None = None
         self._questions: dict[str, np.ndarray] = {}  # the last few questions' embeddings
         self._lock = threading.Lock()
 
@@ -120,10 +140,56 @@ class SentencePicker:
         often a misconception), `without` leaves facets out."""
         found, vectors = self._of(concept)
         scores = vectors @ self._question(question)
+        names = name_stems(concept)
+        asked = topic_stems(question, names)
+        if concept.id not in self._stems:
+            self._stems[concept.id] = [topic_stems(f.matched) for f in found]
+        reversed_ = set()
+        if ASKS_PARTS.search(normalise(question)):  # an alias may name a part: the name only
+            reversed_ = _made_of(found, frozenset(stem(w) for w in normalise(concept.name).split()))
         ranked = [
-            (float(score) + (PREFER_BONUS if f.facet == prefer else 0.0), i)
-            for i, (f, score) in enumerate(zip(found, scores, strict=True))
+            (float(score) + (PREFER_BONUS if f.facet == prefer else 0.0)
+             + WORDS_BONUS * _share(asked, said), i)
+            for i, (f, score, said) in enumerate(zip(found, scores, self._stems[concept.id],
+                                                     strict=True))
             if f.facet not in without and (f.facet != "check" or score >= CHECK_SIMILARITY)
-        ]
+            and i not in reversed_
+        ]  # fmt: skip
         _, at = max(ranked)
-        return BestSentence(found[at], float(scores[at]))
+        words = _share(asked, self._stems[concept.id][at])
+        return BestSentence(found[at], float(scores[at]), words)
+
+    def nearest(self, concepts: list[Concept], question: str, k: int) -> list[Concept]:
+        """The k concepts with the sentences closest in meaning to the question, over the
+        whole curriculum: a question worded like one facet sentence ("what protects the
+        brain") finds its concept even where the concept as a whole is far from it."""
+        if self._everything is None or len(self._everything[0]) != len(concepts):
+            self.warm(concepts)
+            owner = np.concatenate([np.full(len(self._cache[c.id][0]), n)
+                                    for n, c in enumerate(concepts)])  # fmt: skip
+            stacked = np.concatenate([self._cache[c.id][1] for c in concepts])
+            self._everything = (concepts, stacked, owner)
+        known, stacked, owner = self._everything
+        scores = stacked @ self._question(question)
+        chosen: list[Concept] = []
+        for row in np.argsort(scores)[::-1]:
+            concept = known[int(owner[row])]
+            if concept not in chosen:
+                chosen.append(concept)
+            if len(chosen) == k:
+                break
+        return chosen
+
+
+def _made_of(found: list[FacetSentence], names: frozenset[str]) -> set[int]:
+    """Sentences that say what is made of the concept ("everything is made of atoms"): they
+    answer the reverse of "what is an atom made of"."""
+    return {
+        i
+        for i, f in enumerate(found)
+        if any(stem(m.group(1)) in names for m in MADE_OF.finditer(f.matched.lower()))
+    }
+
+
+def _share(asked: set[str], said: set[str]) -> float:
+    return len(asked & said) / len(asked) if asked else 0.0

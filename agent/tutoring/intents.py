@@ -86,9 +86,10 @@ MEASURE = re.compile(r"\b(?:speed|distance|temperature|size|number|boiling point
                      r"melting point|mass|weight|age|length|height|depth|biggest|largest|"
                      r"smallest|closest|nearest|farthest|furthest|fastest|slowest|hottest|"
                      r"coldest|highest|lowest|longest|shortest|heaviest|lightest)\b")  # fmt: skip
-QUANTITY = re.compile(
+QUANTITY = re.compile(  # "which metal is liquid at room temperature" asks for no number
     r"\bhow (?:many|much|far|long|big|fast|hot|cold|old|heavy|tall|deep)\b|"
-    r"\b(?:speed|distance|temperature|boiling point|melting point)\b"
+    r"\bwhat(?:'s| is| are| was)? (?:the |its |their )?"
+    r"(?:speed|distance|temperature|boiling point|melting point)\b"
 )
 NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
@@ -175,6 +176,17 @@ def question_kind(text: str) -> Intent:
 
 def asks_quantity(text: str) -> bool:
     return bool(QUANTITY.search(clean(text)))
+
+
+HOW_IT_WORKS = re.compile(
+    r"^(?:so |and |but |um |ok(?:ay)? )*how (?:do|does|did|can|is|are)\b"
+    r".*\b(?:work|works|happen|happens|made|formed|form)$"
+)
+
+
+def asks_workings(text: str) -> bool:
+    """ "How do magnets work?", "how does a rainbow form": the mechanism, not a definition."""
+    return bool(HOW_IT_WORKS.search(clean(text)))
 
 
 def has_number(text: str) -> bool:

@@ -20,42 +20,37 @@ import numpy as np
 from agent.retrieval.index import HybridIndex
 from agent.retrieval.notes import Passage
 from agent.tutoring.curriculum import Concept, Curriculum
+from agent.tutoring.words import FUNCTION_WORDS, normalise, stem
 
 FUZZY_MIN_LENGTH = 7  # names shorter than this are matched exactly only
 FUZZY_RATIO = 0.86
+FUZZY_PREFIX_RATIO = 0.8  # enough where the first letters agree ("gravitee" for "gravity")
+FUZZY_PREFIX = 5
 NEAREST_FLOOR = 0.35  # concepts further than this are not even candidates
-
-
-FUNCTION_WORDS = set(
-    "a an the is are was were be been do does did doing can could will would should may might "
-    "must i you he she it we they me my your our their its this that these those there here "
-    "what why how which when where who whom whose of to in on at by for from with about into "
-    "than then so and or but if not no yes very really just also too please tell explain "
-    "happen happens make makes get gets have has had some any much many more most".split()
+# What a question asks of its topic, not the topic: "how fast", "... work".
+DIMENSION_ASKED = re.compile(
+    r"\bhow (?:fast|far|long|big|hot|cold|old|heavy|tall|deep|wide|high)\b|"
+    r"\b(?:work|works|happen|happens)$"
 )
-
-
-def stem(word: str) -> str:
-    """A crude English stem, enough to match 'stops' with 'stop' and 'breathes' with 'breathe'."""
-    for suffix in ("ing", "es", "ed", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
 
 
 def spelling_ratio(word: str, name: str) -> float:
     return SequenceMatcher(None, word, name).ratio()
 
 
+def spelling_match(word: str, name: str) -> float:
+    """How surely a word is the name misspelled (its spelling ratio), or 0.0."""
+    ratio = spelling_ratio(word, name)
+    if ratio >= FUZZY_RATIO or (
+        ratio >= FUZZY_PREFIX_RATIO and word[:FUZZY_PREFIX] == name[:FUZZY_PREFIX]
+    ):
+        return ratio
+    return 0.0
+
+
 def similar_spelling(word: str, name: str) -> bool:
     """Whether a long word is the name misspelled, as ASR does ("fotosynthesis")."""
-    return len(name) >= FUZZY_MIN_LENGTH and spelling_ratio(word, name) >= FUZZY_RATIO
-
-
-def normalise(text: str) -> str:
-    """Lower case, apostrophes dropped ("newton's" → "newtons"), other marks as spaces."""
-    text = text.lower().replace("’", "'").replace("'", "")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    return len(name) >= FUZZY_MIN_LENGTH and spelling_match(word, name) > 0.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +95,7 @@ class ConceptMatch:
     how: str  # "name", "spelling" or "meaning"
     score: float  # 1.0 for a name; similarity otherwise
     phrase: str = ""  # the words that matched, for a name
+    heard: str = ""  # the word as it was written, for a misspelled name
 
 
 class ConceptMatcher:
@@ -143,26 +139,36 @@ class ConceptMatcher:
         if found:
             phrase = max(found, key=len)
             return ConceptMatch(self.curriculum[self._names[phrase]], "name", 1.0, phrase)
-        best: tuple[float, str] | None = None
-        for word in set(words.split()):
+        best: tuple[float, str, str] | None = None
+        for word in sorted(set(words.split())):
             if len(word) < FUZZY_MIN_LENGTH - 1 or word in self._known_words:
                 continue
             for name in self._long_names:
                 if abs(len(name) - len(word)) > 2:
                     continue
-                ratio = spelling_ratio(word, name)
-                if ratio >= FUZZY_RATIO and (best is None or ratio > best[0]):
-                    best = (ratio, name)
+                ratio = spelling_match(word, name)
+                if ratio > 0.0 and (best is None or ratio > best[0]):
+                    best = (ratio, name, word)
         if best is not None:
-            return ConceptMatch(self.curriculum[self._names[best[1]]], "spelling", best[0], best[1])
+            ratio, name, word = best
+            return ConceptMatch(self.curriculum[self._names[name]], "spelling", ratio, name, word)
         return None
+
+    @staticmethod
+    def respelled(text: str, match: ConceptMatch) -> str:
+        """The text with a misspelled name written right, so everything after the match
+        (sentence choice, word coverage) reads the name: "what is gravitee" → "... gravity"."""
+        if not match.heard:
+            return text
+        return re.sub(rf"\b{re.escape(match.heard)}\b", match.phrase, text, flags=re.IGNORECASE)
 
     def coverage(self, concept: Concept, text: str) -> float:
         """The share of the question's content words the concept's own text uses."""
         if concept.id not in self._vocabulary:
             words = normalise(concept_text(concept)).split()
             self._vocabulary[concept.id] = {stem(w) for w in words}
-        words = [stem(w) for w in normalise(text).split() if w not in FUNCTION_WORDS]
+        asked = DIMENSION_ASKED.sub("how", normalise(text))
+        words = [stem(w) for w in asked.split() if w not in FUNCTION_WORDS]
         if not words:
             return 1.0
         return sum(w in self._vocabulary[concept.id] for w in words) / len(words)

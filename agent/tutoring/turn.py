@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from agent.tutoring import learner, pedagogy
 from agent.tutoring.arithmetic import compute
+from agent.tutoring.choosing import NOT_ANSWERS, WHY_SENTENCE_SIMILARITY, ConceptChoice
 from agent.tutoring.curriculum import Concept, Curriculum
 from agent.tutoring.facets import BestSentence, SentencePicker, spoken
 from agent.tutoring.grading import Grade, grade
@@ -24,30 +25,19 @@ from agent.tutoring.intents import (
     Intent,
     acknowledgement,
     asks_back,
-    asks_quantity,
+    asks_workings,
     follow_up,
-    has_number,
     is_question,
     question_kind,
     social,
 )
-from agent.tutoring.matching import ConceptMatcher, normalise, similar_spelling
+from agent.tutoring.matching import ConceptMatcher
 from agent.tutoring.state import TurnReply, TutorState
+from agent.tutoring.words import normalise, repair_question_words
 from planner.observations import LearnerSignals
 
 REFERS_BACK = {"it", "its", "that", "this", "they", "them", "those", "these", "there"}
-DEFINE_WORDS = set(
-    "what whats is are was a an the define definition meaning of tell me about explain "
-    "describe please can could you teach i want to know learn s do does mean".split()
-)
 NOT_REASONS = frozenset({"example", "summary"})
-NOT_ANSWERS = frozenset({"summary"})  # a restatement, close to any question about its concept
-ANSWER_SIMILARITY = 0.45  # a specific question's best facet sentence must reach this
-WHY_SENTENCE_SIMILARITY = 0.6  # a why-question answered by one sentence instead
-MEANING_SENTENCE_SIMILARITY = 0.55  # a concept found by meaning must answer this well
-NAME_BONUS = 0.05  # naming a concept counts for it
-NAMED_LEAD = 0.1  # another concept must answer this much better to beat a named one
-MIN_COVERAGE = 0.6  # below this share of the question's words, a weak match is off topic
 ABSTAIN = (
     "I'm not sure about that one, and I'd rather not guess. I can teach science and "
     "arithmetic: try asking me about forces, cells, the solar system or fractions."
@@ -88,6 +78,7 @@ class TeachingTurn:
         self.matcher = matcher
         self.picker = picker
         self.similarity = similarity  # (a, b) → cosine, for grading longer replies
+        self.choice = ConceptChoice(curriculum, matcher, picker)
 
     def preview(
         self, state: TutorState, text: str, signals: LearnerSignals | None = None, *,
@@ -103,7 +94,7 @@ class TeachingTurn:
         """The reply to `text`, with the planner's action for it; updates `state`, the
         learner model included. signals: silence and face (default: the state's own).
         remote: an outside tier can take questions the curriculum does not cover."""
-        text = " ".join(text.split())
+        text = repair_question_words(" ".join(text.split()))
         pending = state.pending_check is not None
         reply = self._reply(state, text, remote)
         lesson = state.lesson
@@ -124,6 +115,8 @@ class TeachingTurn:
             state.pending_check = None
             return TurnReply(computed.sentence, "arithmetic", intent="arithmetic")
         named = self.matcher.by_name(text)
+        if named is not None and named.how == "spelling":  # "what is gravitee"
+            text = self.matcher.respelled(text, named)
         if (kind := social(text)) is not None and named is None and len(text.split()) <= 6:
             return TurnReply(SOCIAL_REPLIES[kind], "social", intent=kind.value)
         if state.pending_check is not None and not (named and is_question(text)):
@@ -144,7 +137,7 @@ class TeachingTurn:
         ):
             return self._follow_up(state, current, follow, text)
         kind = question_kind(text)
-        concept = self._choose_concept(text, kind, named.concept if named else None, current)
+        concept = self.choice.choose(text, kind, named.concept if named else None, current)
         if concept is not None:
             return self._answer(state, concept, kind, text)
         if not is_question(text) and len(text.split()) < 12:
@@ -153,81 +146,29 @@ class TeachingTurn:
             return TurnReply(None, "remote", intent="outside")
         return TurnReply(ABSTAIN, "abstain", intent="outside")
 
-    def _choose_concept(
-        self, text: str, kind: Intent, named: Concept | None, current: Concept | None = None
-    ) -> Concept | None:
-        """The concept whose facets answer the question best.
-
-        A concept named outright wins a "what is X" question. Otherwise the named concept,
-        the conversation's current one and the three closest in meaning compete on their
-        best facet sentence ("why do leaves change colour" names colour, but chlorophyll's
-        autumn example answers it; "is it because we are closer to the Sun", asked about
-        the seasons, names the Sun); one found only by meaning must be close on every
-        count, or the tutor says it is not sure.
-        """
-        if named is not None and kind is Intent.DEFINE and self._pure_definition(text, named):
-            return named
-        candidates = {c.id: c for c in self.matcher.nearest(text, 3)}
-        for known in (named, current):
-            if known is not None:
-                candidates[known.id] = known
-        prefer = "misconception" if kind is Intent.YES_NO else None
-        scored = {
-            cid: self.picker.best(c, text, prefer=prefer, without=NOT_ANSWERS).similarity
-            + (NAME_BONUS if c is named or c is current else 0.0)
-            for cid, c in candidates.items()
-        }
-        if not scored:
-            return None
-        best = max(scored, key=scored.get)
-        # a named concept keeps a small lead, except against the conversation's own concept
-        lead = 0.0 if current is not None else NAMED_LEAD
-        if named is not None and (best == named.id or scored[best] - scored[named.id] < lead):
-            return named
-        if current is not None and best == current.id and scored[best] >= ANSWER_SIMILARITY:
-            return current
-        if (
-            scored[best] >= MEANING_SENTENCE_SIMILARITY
-            and self.matcher.close(text, best)
-            and self.matcher.coverage(candidates[best], text) >= MIN_COVERAGE
-        ):  # found by meaning alone: it must also speak of the question's words
-            return candidates[best]
-        return named
-
-    def _pure_definition(self, text: str, concept: Concept) -> bool:
-        """ "What is photosynthesis?" asks for the definition; "what is an atom made of" or
-        "what are platelets" (a part of blood) ask for one fact: the best sentence."""
-        asked = set(normalise(text).split()) - DEFINE_WORDS
-        name = set(normalise(concept.name).split())
-        return all(  # a name ASR misspelled ("fotosynthesis") still names it
-            word in name or any(similar_spelling(word, part) for part in name) for word in asked
-        )
-
     def _answer(self, state: TutorState, concept: Concept, kind: Intent, text: str) -> TurnReply:
         """A question about a concept: the facet its kind wants, then the action's part."""
         state.move_to(concept)
         if kind in (Intent.EXAMPLE, Intent.WHAT_IF, Intent.MISCONCEPTION, Intent.SUMMARY):
             return self._follow_up(state, concept, kind, text)
-        if kind is Intent.DEFINE and self._pure_definition(text, concept):
+        if kind is Intent.DEFINE and self.choice.pure_definition(text, concept):
             main, facet = concept.definition, "definition"
         elif kind is Intent.WHY:
             # "why do I lean forward when a bus stops" is answered by one sentence (an
             # example, then the reason); a bare "why does it happen" by the explanation
             best = self.picker.best(concept, text, without=NOT_ANSWERS)
-            if best.similarity >= WHY_SENTENCE_SIMILARITY:
+            # a definition says what a thing is, not how it works ("how do magnets work")
+            says_what = best.sentence.facet == "definition" and asks_workings(text)
+            if best.score >= WHY_SENTENCE_SIMILARITY and not says_what:
                 main, facet = self._said(concept, best, text, with_reason=True), best.sentence.facet
-            elif self._off_topic(concept, text, best.similarity):
+            elif self.choice.off_topic(concept, text, best.similarity):
                 return self._hedge(state, concept, kind)
             else:
                 main, facet = concept.explanation, "explanation"
         else:
             prefer = "misconception" if kind is Intent.YES_NO else None
             best = self.picker.best(concept, text, prefer=prefer, without=NOT_ANSWERS)
-            if (
-                best.similarity < ANSWER_SIMILARITY
-                or (asks_quantity(text) and not has_number(best.sentence.text))
-                or self._off_topic(concept, text, best.similarity)
-            ):
+            if not self.choice.answers(concept, best, text, kind):
                 return self._hedge(state, concept, kind)
             main, facet = self._said(concept, best, text), best.sentence.facet
         if facet == "misconception" and kind is Intent.YES_NO:
@@ -245,13 +186,6 @@ class TeachingTurn:
             reason = self.picker.best(concept, text, without=NOT_REASONS | {"check"})
             main = f"{main} {spoken(concept, reason.sentence)}"
         return main
-
-    def _off_topic(self, concept: Concept, text: str, similarity: float) -> bool:
-        """The question is about something the concept does not speak of ("how do fish
-        breathe" names breathing, but the lungs concept never mentions fish)."""
-        return similarity < WHY_SENTENCE_SIMILARITY and (
-            self.matcher.coverage(concept, text) < MIN_COVERAGE
-        )
 
     def _hedge(self, state: TutorState, concept: Concept, kind: Intent) -> TurnReply:
         """Said as uncertain: what the tutor does know about the concept, and no more."""
