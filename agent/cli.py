@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -69,57 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="run a benchmark; writes evals/results/")
     benches = evaluate.add_subparsers(dest="bench", required=True)
-    benchmarks = {
-        "latency": "WebRTC turns over loopback vs stock Pipecat",
-        "motion": "lip-sync timing vs an amplitude baseline",
-        "asr": "WER and time of Whisper decoding settings",
-        "asr-streaming": "streaming vs segmented recognition: WER and wait after the VAD stop",
-        "asr-threads": "one Whisper call's time and WER per CPU thread count",
-        "tts-threads": "Piper's first clause per ONNX Runtime threading, alone and beside the LLM",
-        "prefix-cache": "LLM time to first token with its notes read or restored",
-        "retrieval": "the right note for covered questions, none for uncovered ones",
-        "llm-quant": "the embedded gguf per quantization: prompt/decode speed, perplexity",
-        "mcp": "the official MCP conformance suite (needs npx)",
-        "planner": "EFE tutoring vs script, greedy and random",
-        "zjepa": "z-JEPA probes, future prediction and streaming cost",
-        "bitdelta": "1-bit per-user deltas on SmolLM2-135M and the z-JEPA predictor",
-        "reliability": "load, injected faults, soak, fuzzing and a SIGKILL on real servers",
-        "controller": "HLLM controller vs always/never thinking under rising load",
-        "sessions": "sessions held within budget with 1 vs 2 llama.cpp contexts",
-        "live-sessions": "whole WebRTC sessions at once: one process vs a process per session",
-        "soak": "server memory over many sessions, glibc arenas default vs capped",
-        "tutoring": "answers right, abstentions and follow-ups: curriculum turn vs model alone",
-        "turn-taking": "end of turn, backchannels and barge-ins: Eco-1 vs stock Pipecat",
-    }
-    for name, summary in benchmarks.items():
-        bench = benches.add_parser(name, help=summary)
-        bench.add_argument("--out", type=Path, default=Path("evals/results"), help="output folder")
-        if name == "latency":
-            bench.add_argument(
-                "--turns", type=int, default=12, help="first turns per pipeline (default 12)"
-            )
-            bench.add_argument(
-                "--sessions", type=int, default=2, help="sessions per pipeline (0 skips them)"
-            )
-            bench.add_argument(
-                "--questions", type=int, default=6, help="questions per session (default 6)"
-            )
-        if name == "soak":
-            bench.add_argument(
-                "--sessions", type=int, default=48, help="sessions per design (default 48)"
-            )
-        if name == "live-sessions":
-            bench.add_argument("--max-sessions", type=int, default=3, help="most learners at once")
-            bench.add_argument("--turns", type=int, default=4, help="questions per learner")
-        if name == "tutoring":
-            bench.add_argument("--limit", type=int, help="first N covered questions (a quick run)")
-            bench.add_argument("--no-spoken", action="store_true",
-                               help="skip the 40 questions said aloud over WebRTC")  # fmt: skip
-        if name == "turn-taking":
-            bench.add_argument("--limit", type=int, help="first N cases (a quick run)")
-        if name == "controller":
-            bench.add_argument("--quick", action="store_true", help="3 questions, 2 load levels")
-            bench.add_argument("--budget-ms", type=float, help="commit_to_audio budget to hold")
+    from evals.registry import BENCHMARKS
+
+    for benchmark in BENCHMARKS:
+        bench = benchmark.add_to(benches)
         _add_settings_flags(bench)
     return parser
 
@@ -166,61 +118,10 @@ def run_training(args: argparse.Namespace) -> int:
 
 
 def run_benchmark(args: argparse.Namespace, settings) -> int:
-    """Each benchmark's module is imported only when it runs."""
-    if args.bench == "latency":
-        from evals.latency import run_latency_eval
+    """The benchmark's module is imported only when it runs (evals/registry.py)."""
+    from evals.registry import BY_NAME
 
-        return run_latency_eval(
-            settings, turns=args.turns, out_dir=args.out, sessions=args.sessions,
-            questions=args.questions,
-        )  # fmt: skip
-    if args.bench == "soak":
-        from evals.soak import run_soak_eval
-
-        return run_soak_eval(args.out, sessions=args.sessions)
-    if args.bench == "sessions":
-        from evals.sessions import run_sessions_eval
-
-        return run_sessions_eval(settings, args.out)
-    if args.bench == "llm-quant":
-        from evals.llm_quant import run_llm_quant_eval
-
-        return run_llm_quant_eval(settings, args.out)
-    if args.bench == "live-sessions":
-        from evals.live_sessions import run_live_sessions_eval
-
-        return run_live_sessions_eval(
-            args.out, max_sessions=args.max_sessions, turns=args.turns,
-            budget_ms=settings.controller.budget_ms,
-        )  # fmt: skip
-    if args.bench == "tutoring":
-        from evals.tutoring import run_tutoring_eval
-
-        return run_tutoring_eval(args.out, settings, args.limit, spoken=not args.no_spoken)
-    if args.bench == "turn-taking":
-        from evals.turn_taking import run_turn_taking_eval
-
-        return run_turn_taking_eval(args.out, args.limit)
-    if args.bench == "controller":
-        from evals.controller import run_controller_eval
-
-        return run_controller_eval(settings, args.out, quick=args.quick, budget_ms=args.budget_ms)
-    runners = {
-        "motion": ("evals.motion", "run_motion_eval"),
-        "asr": ("evals.asr", "run_asr_eval"),
-        "asr-streaming": ("evals.asr_streaming", "run_asr_streaming_eval"),
-        "asr-threads": ("evals.asr_threads", "run_asr_threads_eval"),
-        "tts-threads": ("evals.tts_threads", "run_tts_threads_eval"),
-        "prefix-cache": ("evals.prefix_cache", "run_prefix_cache_eval"),
-        "retrieval": ("evals.retrieval", "run_retrieval_eval"),
-        "mcp": ("evals.mcp_conformance", "run_mcp_eval"),
-        "planner": ("evals.planner", "run_planner_eval"),
-        "zjepa": ("evals.zjepa", "run_zjepa_eval"),
-        "bitdelta": ("evals.bitdelta", "run_bitdelta_eval"),
-        "reliability": ("evals.reliability", "run_reliability_eval"),
-    }
-    module, function = runners[args.bench]
-    return getattr(importlib.import_module(module), function)(args.out)
+    return BY_NAME[args.bench].run(args, settings)
 
 
 def run_personalize(args: argparse.Namespace, settings) -> int:

@@ -19,9 +19,9 @@ import soxr
 from piper import SynthesisConfig
 from tqdm import tqdm
 
+from evals.harness.plots import BarPanel, bar_panels, save_result
+from evals.harness.speech_samples import QUESTIONS
 from evals.latency import percentiles
-from evals.plots import BarPanel, bar_panels, save_result
-from evals.speech_samples import QUESTIONS
 from speech.asr import shared_whisper_model, transcribe
 from speech.assets import piper_voice_file, whisper_model_dir
 from speech.tts import shared_piper_voice

@@ -1,6 +1,6 @@
 """`eco1 eval asr-streaming`: streaming vs segmented recognition, same audio, same run.
 
-Every spoken question (several voices and speeds, evals/speech_samples.py) goes at real time
+Every spoken question (several voices and speeds, evals/harness/speech_samples.py) goes at real time
 through the recognizer a session builds, with the project's Silero VAD and smart-turn, once
 streaming as a session runs it (interim passes, final pass started at the VAD's first quiet
 frame, Whisper on a window cut to the speech), once the same on Whisper's full 30 s window,
@@ -24,10 +24,10 @@ from tqdm import tqdm
 
 from agent.config import Settings
 from evals.asr import word_errors
+from evals.harness.plots import BarPanel, bar_panels, save_result
+from evals.harness.speech_samples import QUESTIONS, VOICES, speak
+from evals.harness.streaming_harness import Recognition, recognize
 from evals.latency import percentiles
-from evals.plots import BarPanel, bar_panels, save_result
-from evals.speech_samples import QUESTIONS, VOICES, speak
-from evals.streaming_harness import Recognition, recognize
 
 SPEEDS = (0.8, 1.25)  # slower and faster than the voice's own rate
 DESIGNS = ("streaming", "streaming_full_window", "segmented")

@@ -17,8 +17,8 @@ from typing import Any
 from tqdm import tqdm
 
 from evals.asr import DECODERS, samples, word_errors
+from evals.harness.plots import BarPanel, bar_panels, save_result
 from evals.latency import percentiles
-from evals.plots import BarPanel, bar_panels, save_result
 from speech.asr import shared_whisper_model, transcribe, whisper_threads
 from speech.assets import whisper_model_dir
 

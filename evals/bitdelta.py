@@ -35,7 +35,7 @@ from agent.personalization.smollm import (
 )
 from agent.personalization.store import DeltaStore
 from agent.personalization.tutor_corpus import examples, follows_style
-from evals.plots import BarPanel, bar_panels
+from evals.harness.plots import BarPanel, bar_panels
 
 FINE_TUNE_STEPS = 60
 DISTILL_STEPS = 40

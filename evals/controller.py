@@ -32,8 +32,8 @@ from agent.controller.decision import ComputeDecision
 from agent.retrieval.index import embed
 from agent.turn.assembly import build_turn_compute, controller_params
 from agent.turn.compute import TurnCompute
-from evals.plots import BarPanel, bar_panels
-from evals.turn_harness import TurnHarness, model_answered
+from evals.harness.plots import BarPanel, bar_panels
+from evals.harness.turn_harness import TurnHarness, model_answered
 
 QUESTIONS = Path(__file__).resolve().parent / "data" / "tutor_questions.json"
 HOG = "import time\nwhile True:\n    sum(range(10000))\n"

@@ -29,10 +29,10 @@ from tqdm import tqdm
 from agent.config import Settings
 from agent.controller.decision import ComputeDecision
 from agent.session.latency import STAGES
-from evals.server_process import ServerProcess
-from evals.speech_samples import QUESTIONS, mentions, synthesize
-from evals.spoken_session import Question, answered, spoken_session
-from evals.webrtc_client import TutorClient
+from evals.harness.server_process import ServerProcess
+from evals.harness.speech_samples import QUESTIONS, mentions, synthesize
+from evals.harness.spoken_session import Question, answered, spoken_session
+from evals.harness.webrtc_client import TutorClient
 
 DESIGNS = ("eco1", "baseline")
 # What latency.json keeps of each turn; `decision` is the controller's (thinking, critique),
@@ -322,7 +322,9 @@ def run_latency_eval(
     samples = [(synthesize(text), words) for text, words in QUESTIONS]
     with (
         ServerProcess(flags, log_path=logs / "eco1.log") as eco1,
-        ServerProcess(module="evals.stock_pipeline", log_path=logs / "baseline.log") as stock,
+        ServerProcess(
+            module="evals.harness.stock_pipeline", log_path=logs / "baseline.log"
+        ) as stock,
     ):
         eco1.wait_read_ahead()
         started = time.time()

@@ -22,11 +22,11 @@ from typing import Any
 
 from tqdm import tqdm
 
+from evals.harness.plots import BarPanel, bar_panels
+from evals.harness.server_process import ServerProcess
+from evals.harness.speech_samples import QUESTIONS, synthesize
+from evals.harness.spoken_session import Question, answered, spoken_session
 from evals.latency import percentiles
-from evals.plots import BarPanel, bar_panels
-from evals.server_process import ServerProcess
-from evals.speech_samples import QUESTIONS, synthesize
-from evals.spoken_session import Question, answered, spoken_session
 
 DESIGNS = ("one_process", "process_per_session")
 

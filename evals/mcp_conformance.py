@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from evals.server_process import ServerProcess
+from evals.harness.server_process import ServerProcess
 
 CONFORMANCE = "@modelcontextprotocol/conformance@0.1.13"
 REFERENCE_TOOLS = "calls a tool that only the reference test server defines"

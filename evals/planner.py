@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from evals.harness.plots import BarPanel, bar_panels
 from evals.latency import percentiles
-from evals.plots import BarPanel, bar_panels
 from evals.teaching import run_teaching
 from planner.inference import all_policies, infer_states, policy_posterior
 from planner.model import TutoringModel, load_tutoring_model

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import websockets
 
-from evals.server_process import ServerProcess
+from evals.harness.server_process import ServerProcess
 
 DEEP_2000 = "[" * 2000 + "]" * 2000
 DEEP_5000 = "[" * 5000 + "]" * 5000

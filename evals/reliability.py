@@ -32,10 +32,10 @@ from loguru import logger
 from tqdm import tqdm
 
 from agent.session.store import SessionStore
+from evals.harness.server_process import ServerProcess
+from evals.harness.speech_samples import synthesize
+from evals.harness.webrtc_client import TutorClient
 from evals.probe_replay import replay
-from evals.server_process import ServerProcess
-from evals.speech_samples import synthesize
-from evals.webrtc_client import TutorClient
 
 BUDGET_MS = 2000.0  # the CPU budget for p95 commit_to_audio under load (GPU: 150 ms)
 LOAD_LEVELS = (1, 2, 3)

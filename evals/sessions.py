@@ -21,8 +21,8 @@ from tqdm import tqdm
 from agent.config import Settings
 from agent.turn.assembly import build_turn_compute
 from evals.controller import Level, load_questions, run_level, summarize
-from evals.plots import BarPanel, bar_panels
-from evals.turn_harness import model_answered
+from evals.harness.plots import BarPanel, bar_panels
+from evals.harness.turn_harness import model_answered
 
 INSTANCES = (1, 2)
 SESSIONS = (1, 2, 3)

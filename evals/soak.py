@@ -15,9 +15,9 @@ from pathlib import Path
 
 from loguru import logger
 
+from evals.harness.server_process import ServerProcess
+from evals.harness.speech_samples import synthesize
 from evals.reliability import QUESTIONS, soak_test
-from evals.server_process import ServerProcess
-from evals.speech_samples import synthesize
 
 DESIGNS = {  # the server caps its arenas at server.malloc_arenas (2) unless told 0
     "glibc_default": {"ECO1_SERVER__MALLOC_ARENAS": "0"},

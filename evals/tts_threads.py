@@ -22,9 +22,9 @@ from tqdm import tqdm
 
 from agent.backends.requantize import requantized
 from agent.config import Settings
+from evals.harness.plots import BarPanel, bar_panels, save_result
 from evals.latency import percentiles
 from evals.llm_quant import load
-from evals.plots import BarPanel, bar_panels, save_result
 from speech.assets import piper_voice_file, smollm2_gguf
 from speech.piper_voice import PiperThreads, load_piper_voice
 

@@ -32,11 +32,11 @@ import numpy as np
 from loguru import logger
 from tqdm import tqdm
 
+from evals.harness.plots import BarPanel, bar_panels, save_result
+from evals.harness.server_process import ServerProcess
+from evals.harness.speech_samples import ESPEAK_VOICES, speak
+from evals.harness.webrtc_client import TutorClient
 from evals.latency import percentiles
-from evals.plots import BarPanel, bar_panels, save_result
-from evals.server_process import ServerProcess
-from evals.speech_samples import ESPEAK_VOICES, speak
-from evals.webrtc_client import TutorClient
 
 RATE = 48000
 COMPLETE = [
@@ -62,7 +62,7 @@ LATE_S = 1.0
 STOP_GAP_S = 0.6  # tutor audio silent this long after a barge-in: it stopped
 DESIGNS = {
     "eco1": {"args": [], "module": "agent.cli"},
-    "stock": {"args": [], "module": "evals.stock_pipeline"},
+    "stock": {"args": [], "module": "evals.harness.stock_pipeline"},
 }
 
 

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from agent.config import Settings
 from evals.data.tutoring_questions import COVERED, FOLLOW_UPS, UNCOVERED
-from evals.plots import BarPanel, bar_panels, save_result
+from evals.harness.plots import BarPanel, bar_panels, save_result
 
 UNSURE = ("i'm not sure", "rather not guess", "i'm not certain", "i don't know", "not sure about")
 

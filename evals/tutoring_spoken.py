@@ -16,9 +16,9 @@ from typing import Any
 from loguru import logger
 from tqdm import tqdm
 
-from evals.server_process import ServerProcess
-from evals.speech_samples import speak
-from evals.webrtc_client import TutorClient
+from evals.harness.server_process import ServerProcess
+from evals.harness.speech_samples import speak
+from evals.harness.webrtc_client import TutorClient
 
 SAMPLE = 40
 SPEEDS = (1.0, 0.85, 1.15)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from evals.plots import BarPanel, bar_panels
+from evals.harness.plots import BarPanel, bar_panels
 from perception.checkpoint import DEFAULT_CHECKPOINT, load_inference, read_meta
 from perception.objectives import layer_normed
 from perception.sim import BEHAVIOURS, ClipSpec, make_clip

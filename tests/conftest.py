@@ -20,7 +20,7 @@ def piper_voice():
 @pytest.fixture(scope="session")
 def question_pcm_16k():
     """'What is photosynthesis?' spoken by Piper, at 16 kHz for whisper."""
-    from evals.speech_samples import synthesize
+    from evals.harness.speech_samples import synthesize
 
     return synthesize("What is photosynthesis?", rate=16000)
 

@@ -14,8 +14,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from evals.server_process import ServerProcess
-from evals.speech_samples import mentions, synthesize, write_wav
+from evals.harness.server_process import ServerProcess
+from evals.harness.speech_samples import mentions, synthesize, write_wav
 
 pytestmark = pytest.mark.slow
 

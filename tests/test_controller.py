@@ -165,7 +165,7 @@ async def test_a_real_turn_teaches_the_controller():
     from agent.config import load_settings
     from agent.turn.assembly import build_turn_compute
     from evals.controller import answer_quality, measured_gains, summarize
-    from evals.turn_harness import TurnHarness
+    from evals.harness.turn_harness import TurnHarness
 
     # the controller prices turns a model answers: the curriculum's own replies are off
     overrides = {"controller": {"think_budgets": [0, 16]}, "tutoring": {"grounded": False}}

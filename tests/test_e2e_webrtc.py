@@ -12,9 +12,9 @@ import httpx
 import numpy as np
 import pytest
 
-from evals.server_process import ServerProcess, llama_cpp_server
-from evals.speech_samples import mentions, synthesize
-from evals.webrtc_client import TutorClient
+from evals.harness.server_process import ServerProcess, llama_cpp_server
+from evals.harness.speech_samples import mentions, synthesize
+from evals.harness.webrtc_client import TutorClient
 
 pytestmark = pytest.mark.slow
 
@@ -221,7 +221,7 @@ def _camera_frames():
 
 
 async def test_camera_frames_become_perception_events(server):
-    from evals.webrtc_client import CameraTrack
+    from evals.harness.webrtc_client import CameraTrack
 
     client = TutorClient(
         server.base_url, server.token, camera=CameraTrack(_camera_frames(), fps=10)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import websockets
 
-from evals.server_process import ServerProcess
-from evals.speech_samples import mentions, synthesize
+from evals.harness.server_process import ServerProcess
+from evals.harness.speech_samples import mentions, synthesize
 
 pytestmark = pytest.mark.slow
 RATE = 16000

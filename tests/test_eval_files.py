@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from evals.plots import save_result
+from evals.harness.plots import save_result
 
 
 def test_save_result_writes_json_and_plot_and_prints_the_headline(tmp_path, capsys):

@@ -15,7 +15,7 @@ from agent.backends.openai_compatible import OpenAICompatibleBackend
 from agent.config import LLMSettings
 from agent.turn.prompt import chat_messages
 from agent.turn.service import TutorLLMService
-from evals.server_process import llama_cpp_server
+from evals.harness.server_process import llama_cpp_server
 from speech.assets import ModelFileMissing
 
 QUESTION = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evals.log_turns import main, read_turns, summarize_log
+from evals.harness.log_turns import main, read_turns, summarize_log
 
 LOG = """\
 19:59:39.587 INFO    -            eco1 ready on http://127.0.0.1:57291/

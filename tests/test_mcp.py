@@ -12,9 +12,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from agent.config import load_settings
 from agent.session.text_tutor import TextTutor
-from evals.server_process import ServerProcess
-from evals.speech_samples import mentions, synthesize
-from evals.webrtc_client import TutorClient
+from evals.harness.server_process import ServerProcess
+from evals.harness.speech_samples import mentions, synthesize
+from evals.harness.webrtc_client import TutorClient
 from tools.mcp_server import build_mcp_server
 
 TOKEN = "test-token-0123456789abcdef"

@@ -106,9 +106,9 @@ def test_tool_servers_come_from_settings():
 async def test_live_turn_consults_configured_tools(tmp_path):
     import json
 
-    from evals.server_process import ServerProcess
-    from evals.speech_samples import synthesize
-    from evals.webrtc_client import TutorClient
+    from evals.harness.server_process import ServerProcess
+    from evals.harness.speech_samples import synthesize
+    from evals.harness.webrtc_client import TutorClient
 
     servers = json.dumps([{"name": "facts", "tool": "lookup", "command": SERVER}])
     log = tmp_path / "server.log"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from agent.session.store import SessionStore
+from evals.harness.speech_samples import synthesize
 from evals.reliability import sigkill_test
-from evals.speech_samples import synthesize
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,9 @@ import json
 import httpx
 import pytest
 
+from evals.harness.server_process import ServerProcess
+from evals.harness.speech_samples import synthesize
 from evals.reliability import ask, metric_total
-from evals.server_process import ServerProcess
-from evals.speech_samples import synthesize
 
 pytestmark = pytest.mark.slow
 

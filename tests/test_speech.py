@@ -9,7 +9,7 @@ import pytest
 from pipecat.frames.frames import TTSAudioRawFrame, TTSSpeakFrame, TTSStartedFrame
 from pipecat.tests.utils import run_test
 
-from evals.speech_samples import mentions
+from evals.harness.speech_samples import mentions
 from speech.asr import shared_whisper_model
 from speech.assets import ModelFileMissing, piper_voice_file, whisper_model_dir
 from speech.frames import PhonemeAlignmentFrame

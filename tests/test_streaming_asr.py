@@ -1,7 +1,7 @@
 """Streaming ASR: interim transcripts, the early final pass, and the shared turn models.
 
 Each case runs the real recognizer, Silero VAD and smart-turn on Piper speech at real time
-(evals/streaming_harness.py), as a session does.
+(evals/harness/streaming_harness.py), as a session does.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 from pipecat.audio.vad.vad_analyzer import VADState
 
 from agent.config import Settings
-from evals.speech_samples import mentions, speak
-from evals.streaming_harness import RATE, recognize
+from evals.harness.speech_samples import mentions, speak
+from evals.harness.streaming_harness import RATE, recognize
 from speech.turns import SharedSmartTurnAnalyzer, silero_vad
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evals.speech_samples import mentions
+from evals.harness.speech_samples import mentions
 from speech import whisper_window
 from speech.asr import shared_whisper_model, transcribe
 from speech.assets import whisper_model_dir

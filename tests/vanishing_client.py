@@ -6,8 +6,8 @@ The test SIGKILLs it mid-answer: no close, no goodbye, as when a laptop lid shut
 import asyncio
 import sys
 
-from evals.speech_samples import synthesize
-from evals.webrtc_client import TutorClient
+from evals.harness.speech_samples import synthesize
+from evals.harness.webrtc_client import TutorClient
 
 
 async def main(base_url: str, token: str) -> None:

@@ -16,8 +16,8 @@ import numpy as np
 from loguru import logger
 from tqdm import tqdm
 
-from evals.speech_samples import mentions
-from evals.webrtc_client import TutorClient
+from evals.harness.speech_samples import mentions
+from evals.harness.webrtc_client import TutorClient
 
 # A spoken question and the words that show it was understood.
 Question = tuple[np.ndarray, tuple[str, ...]]

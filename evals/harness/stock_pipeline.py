@@ -5,7 +5,7 @@ default parameters) and PiperTTSService with sentence aggregation, as a Pipecat 
 assemble them. Pipecat has no in-process llama.cpp service, so the LLM stage reuses the
 project's embedded backend; the comparison is about the voice pipeline around it.
 
-Run as a server: `python -m evals.stock_pipeline --port N`.
+Run as a server: `python -m evals.harness.stock_pipeline --port N`.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ For a latency run that did not finish (a leased GPU's time ran out during the se
 stages are the server's own records; `vad` and `v2v_ms` are the server's clock, where the
 latency eval measures them on its client, so compare those two only with other logs.
 
-    python -m evals.log_turns eco1=latency_logs/eco1.log baseline=latency_logs/baseline.log \
-        --out evals/results/latency_gpu_cut.json
+    python -m evals.harness.log_turns eco1=latency_logs/eco1.log \
+        baseline=latency_logs/baseline.log --out evals/results/latency_gpu_cut.json
 """
 
 from __future__ import annotations
