@@ -7,7 +7,7 @@ PROFILE ?= nano
 # The stamp names the pyproject it was built from, so a dependency change reinstalls.
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: install serve test lint format eval-latency clean
+.PHONY: install serve test test-fast lint format eval-latency clean
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ format: install
 
 test: install lint
 	$(VENV)/bin/pytest -q -rs
+
+# Everything but the tests marked slow (real servers, every model, WebRTC): for development.
+test-fast: install
+	$(VENV)/bin/pytest -q -rs -m "not slow"
 
 eval-latency: install
 	$(VENV)/bin/eco1 eval latency

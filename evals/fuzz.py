@@ -2,7 +2,7 @@
 
 Each target names a parser, what hypothesis draws for it (wrong types, deep nesting, huge
 numbers, odd Unicode, lone surrogates, raw bytes) and the property it must keep: a valid
-result or a clear refusal, never a crash or a 5xx. tests/test_fuzz.py runs every target
+result or a clear refusal, never a crash or a 5xx. tests/evals/test_fuzz.py runs every target
 with a few cases in CI; `eco1 eval reliability` runs each with 1,000 and counts them
 (`fuzz_cases`). The HTTP targets run on the real app in process (FastAPI's TestClient).
 """

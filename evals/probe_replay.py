@@ -3,7 +3,7 @@
 Each probe is one of the inputs the December probe found mishandled (issue 25), sent over
 real HTTP and WebSocket connections; it passes when the server answers as docs/protocol.md
 says and is still healthy afterwards. The in-process regression tests are
-tests/test_hardening.py; this shows the same on the shipped server process.
+tests/agent/edge/test_hardening.py; this shows the same on the shipped server process.
 """
 
 from __future__ import annotations

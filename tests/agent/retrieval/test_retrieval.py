@@ -12,7 +12,7 @@ from agent.retrieval.index import HybridIndex, Relevance
 from agent.retrieval.notes import NotesError, default_notes_dir, load_notes, split_note
 from agent.turn.critique import critique_and_revise
 
-QUESTIONS = Path(__file__).resolve().parent.parent / "evals" / "data" / "tutor_questions.json"
+QUESTIONS = Path(__file__).resolve().parents[3] / "evals" / "data" / "tutor_questions.json"
 
 
 def test_a_note_splits_into_titled_sections():
@@ -216,5 +216,5 @@ def test_bm25s_keeps_jax_off_the_gpu_unless_told(preset, expected):
         "print(os.environ['JAX_PLATFORMS'])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parent.parent, check=True)  # fmt: skip
+                         cwd=Path(__file__).resolve().parents[3], check=True)  # fmt: skip
     assert out.stdout.strip() == expected

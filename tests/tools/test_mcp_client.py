@@ -16,7 +16,7 @@ from agent.edge.startup import turn_toolbox
 from agent.turn.service import TutorLLMService
 from tools.mcp_client import ToolSpec, TurnToolbox
 
-SERVER = [sys.executable, str(Path(__file__).parent / "fixtures" / "tool_server.py")]
+SERVER = [sys.executable, str(Path(__file__).parents[1] / "fixtures" / "tool_server.py")]
 
 
 def spec(tool: str, name: str = "facts") -> ToolSpec:

@@ -19,7 +19,7 @@ from perception.checkpoint import (
 )
 from perception.sim import make_clip
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _train(

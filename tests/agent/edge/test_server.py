@@ -133,7 +133,7 @@ def test_too_many_new_sessions_from_one_client_get_429(tmp_path, real_offer_sdp)
     with guarded_client(tmp_path, offers_per_minute=2) as client:
         # Offers aiortc cannot negotiate cost a handshake each, so they count; the third is
         # refused before any work is done. (Offers refused for capacity do not count:
-        # tests/test_hardening.py.)
+        # tests/agent/edge/test_hardening.py.)
         broken = real_offer_sdp.replace("a=rtpmap:", "a=rtpmap:x")
         body = {"sdp": broken, "type": "offer"}
         statuses = [client.post("/api/offer", json=body).status_code for _ in range(3)]
