@@ -5,6 +5,9 @@ B[f][:, :, u] moves factor f under action u. Expected free energy is scored as p
 as a negative EFE (bigger is better): G = utility + state information gain, with
 utility = Σ_t Σ_m qo·ln softmax(C_m) and information gain = H[Q(o)] − E_Q(s)[H[P(o|s)]]
 over the joint outcome of all modalities. The policy posterior is softmax(γ·G + ln E).
+A salient factor restricts the information gain to what the observations say about that
+factor alone (the others held at their beliefs): a planner then seeks only the evidence
+its decisions rest on.
 """
 
 from __future__ import annotations
@@ -90,14 +93,34 @@ def expected_utility(qo: Sequence[np.ndarray], C: Sequence[np.ndarray]) -> float
     return float(sum(q @ log(softmax(c)) for q, c in zip(qo, C, strict=True)))
 
 
-def states_info_gain(A: Sequence[np.ndarray], qs: Sequence[np.ndarray]) -> float:
-    """Expected information gain about hidden states from all modalities jointly."""
-    q = joint(qs).ravel()
-    # P(o | s) for the joint outcome: the outer product of each modality's column.
+def joint_outcomes(A: Sequence[np.ndarray]) -> np.ndarray:
+    """P(o | s) for the joint outcome of all modalities, as a [states, outcomes] matrix."""
     per_state = A[0].reshape(A[0].shape[0], -1).T
     for A_m in A[1:]:
         cols = A_m.reshape(A_m.shape[0], -1).T
-        per_state = (per_state[:, :, None] * cols[:, None, :]).reshape(len(q), -1)
+        per_state = (per_state[:, :, None] * cols[:, None, :]).reshape(per_state.shape[0], -1)
+    return per_state
+
+
+def factor_info_gain(outcomes: np.ndarray, qs: Sequence[np.ndarray], factor: int) -> float:
+    """Expected information gain about one hidden factor from all modalities jointly, the
+    other factors held at their beliefs: I(s_f; o) = H[Q(o)] − E_q(s_f) H[P(o | s_f)]."""
+    q = joint(qs)
+    moved = np.moveaxis(q, factor, 0).reshape(len(qs[factor]), -1)  # [s_f, rest]
+    rest = moved / np.maximum(moved.sum(axis=1, keepdims=True), EPS)
+    shape = [len(x) for x in qs]
+    per_state = outcomes.reshape(*shape, -1)
+    per_state = np.moveaxis(per_state, factor, 0).reshape(len(qs[factor]), rest.shape[1], -1)
+    given = np.einsum("kr,kro->ko", rest, per_state)  # P(o | s_f)
+    qo = qs[factor] @ given
+    expected_entropy = -(qs[factor] @ np.sum(given * log(given), axis=1))
+    return float(-(qo @ log(qo)) - expected_entropy)
+
+
+def states_info_gain(A: Sequence[np.ndarray], qs: Sequence[np.ndarray]) -> float:
+    """Expected information gain about hidden states from all modalities jointly."""
+    q = joint(qs).ravel()
+    per_state = joint_outcomes(A)
     keep = q > np.exp(-16)
     q, per_state = q[keep], per_state[keep]
     qo = q @ per_state
@@ -105,16 +128,21 @@ def states_info_gain(A: Sequence[np.ndarray], qs: Sequence[np.ndarray]) -> float
     return float(-(qo @ log(qo)) - expected_entropy)
 
 
-def negative_efe(qs, A, B, C, policy: np.ndarray, info_gain: bool = True) -> float:
+def negative_efe(
+    qs, A, B, C, policy: np.ndarray, info_gain: bool = True, salient: int | None = None
+) -> float:
     """pymdp's G for one policy: utility plus information gain, summed over its steps.
 
     With info_gain=False only the pragmatic (utility) term counts: a greedy planner.
+    salient: count only the information about this factor (None: about every factor).
     """
     total = 0.0
     for qs_t in expected_states(qs, B, policy):
         total += expected_utility(expected_obs(A, qs_t), C)
-        if info_gain:
+        if info_gain and salient is None:
             total += states_info_gain(A, qs_t)
+        elif info_gain:
+            total += factor_info_gain(joint_outcomes(A), qs_t, salient)
     return total
 
 
@@ -166,15 +194,17 @@ class PolicyScorer:
     and predicted beliefs shared between policies with the same prefix (fast path for
     deciding live; negative_efe stays the reference the tests compare it with)."""
 
-    def __init__(self, A: Sequence[np.ndarray], B: Sequence[np.ndarray], C: Sequence[np.ndarray]):
+    def __init__(
+        self, A: Sequence[np.ndarray], B: Sequence[np.ndarray], C: Sequence[np.ndarray],
+        salient: int | None = None,
+    ) -> None:  # fmt: skip
         self.B = B
+        self.salient = salient
         flat = [A_m.reshape(A_m.shape[0], -1) for A_m in A]  # [o_m, joint states]
         self.marginals = flat
         self.log_prefs = [log(softmax(c)) for c in C]
         # P(joint outcome | state) as a [states, outcomes] matrix, and its entropy per state.
-        per_state = flat[0].T
-        for cols in flat[1:]:
-            per_state = (per_state[:, :, None] * cols.T[:, None, :]).reshape(per_state.shape[0], -1)
+        per_state = joint_outcomes(A)
         self.outcomes = per_state
         self.entropy = -np.sum(per_state * np.log(per_state + np.exp(-16)), axis=1)
         self._memo: dict[tuple, tuple[list[np.ndarray], float]] = {}
@@ -184,7 +214,9 @@ class PolicyScorer:
         value = sum(
             float((m @ q) @ lp) for m, lp in zip(self.marginals, self.log_prefs, strict=True)
         )
-        if info_gain:
+        if info_gain and self.salient is not None:
+            value += factor_info_gain(self.outcomes, qs, self.salient)
+        elif info_gain:
             keep = q > np.exp(-16)
             qo = q[keep] @ self.outcomes[keep]
             value += float(-(qo @ log(qo)) - q[keep] @ self.entropy[keep])

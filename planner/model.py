@@ -53,6 +53,7 @@ class TutoringModel:
     keep_first: int = 4
     gamma: float = 4.0
     mastered: float = 0.95
+    salient: int | None = KNOWLEDGE  # the factor whose information counts (None: all)
     factor_names: list[str] = field(default_factory=lambda: list(FACTORS))
     modality_names: list[str] = field(default_factory=lambda: list(MODALITIES))
 
@@ -159,7 +160,17 @@ def load_tutoring_model(path: Path = DEFAULT_MODEL) -> TutoringModel:
         keep_first=int(planning.get("keep_first", 4)),
         gamma=float(planning.get("gamma", 4.0)),
         mastered=float(planning.get("mastered", 0.95)),
+        salient=_salient(planning.get("epistemic", "knowledge"), path),
     )
+
+
+def _salient(name: str, path: Path) -> int | None:
+    """planning.epistemic: a factor's name, or "all" for pymdp's information about every one."""
+    if name == "all":
+        return None
+    if name not in FACTORS:
+        raise ValueError(f"{path}: planning.epistemic must be 'all' or one of {list(FACTORS)}")
+    return list(FACTORS).index(name)
 
 
 @cache

@@ -121,7 +121,7 @@ class TutorPlanner:
     def decide(self) -> PlanDecision:
         """Score pruned policies by expected free energy; act on the first step."""
         model, A, B = self.model, self.A, self.B
-        scorer = PolicyScorer(A, B, model.C)  # beliefs and A change every turn
+        scorer = PolicyScorer(A, B, model.C, model.salient)  # beliefs and A change every turn
         sequences = pruned_sequences(
             scorer, self.qs, len(model.actions), model.horizon, model.keep_first, self.info_gain
         )

@@ -27,8 +27,9 @@ WORDS_BONUS = 0.12
 # it, not a neighbour ("which planet is hottest" is not "which planet is closest").
 CHECK_SIMILARITY = 0.85
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
-ASKS_PARTS = re.compile(r"\bmade (?:up )?of$")  # "what is an atom made of"
-MADE_OF = re.compile(r"\bmade (?:up )?of (?:\w+ )?(\w+)")
+# "what is an atom made of": the thing asked about, whose parts the answer names
+ASKS_PARTS = re.compile(r"\b(?:is|are|was|were) (?:an? |the )?(.+?) made (?:up )?of$")
+MADE_OF = re.compile(r"\bmade (?:up )?of ((?:\w+ ){0,4}\w+)")  # the words that follow
 
 
 def sentences(text: str) -> list[str]:
@@ -145,8 +146,8 @@ class SentencePicker:
         if concept.id not in self._stems:
             self._stems[concept.id] = [topic_stems(f.matched) for f in found]
         reversed_ = set()
-        if ASKS_PARTS.search(normalise(question)):  # an alias may name a part: the name only
-            reversed_ = _made_of(found, frozenset(stem(w) for w in normalise(concept.name).split()))
+        if parts_of := ASKS_PARTS.search(normalise(question)):
+            reversed_ = _made_of(found, frozenset(map(stem, parts_of.group(1).split())))
         ranked = [
             (float(score) + (PREFER_BONUS if f.facet == prefer else 0.0)
              + WORDS_BONUS * _share(asked, said), i)
@@ -181,13 +182,15 @@ class SentencePicker:
         return chosen
 
 
-def _made_of(found: list[FacetSentence], names: frozenset[str]) -> set[int]:
-    """Sentences that say what is made of the concept ("everything is made of atoms"): they
-    answer the reverse of "what is an atom made of"."""
+def _made_of(found: list[FacetSentence], asked: frozenset[str]) -> set[int]:
+    """Sentences that say what is made of the thing asked about ("everything is made of
+    atoms", "an element is made of one kind of atom"): they answer the reverse of "what is
+    an atom made of"."""
     return {
         i
         for i, f in enumerate(found)
-        if any(stem(m.group(1)) in names for m in MADE_OF.finditer(f.matched.lower()))
+        for m in MADE_OF.finditer(f.matched.lower())
+        if any(stem(word) in asked for word in m.group(1).split())
     }
 
 

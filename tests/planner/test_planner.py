@@ -135,12 +135,29 @@ def test_fast_scorer_matches_the_reference(model):
     from planner.inference import PolicyScorer, negative_efe
 
     qs = infer_states(model.A, [1, 1, 1, 0], asked(model))
-    scorer = PolicyScorer(model.A, model.B, model.C)
-    for policy in all_policies(len(model.actions), 2, 4)[::5]:
-        actions = tuple(int(u) for u in policy[:, 0])
-        for info_gain in (True, False):
-            reference = negative_efe(qs, model.A, model.B, model.C, policy, info_gain)
-            assert abs(scorer.score(qs, actions, info_gain) - reference) < 1e-9
+    for salient in (None, 0):
+        scorer = PolicyScorer(model.A, model.B, model.C, salient)
+        for policy in all_policies(len(model.actions), 2, 4)[::5]:
+            actions = tuple(int(u) for u in policy[:, 0])
+            for info_gain in (True, False):
+                reference = negative_efe(
+                    qs, model.A, model.B, model.C, policy, info_gain, salient
+                )
+                assert abs(scorer.score(qs, actions, info_gain) - reference) < 1e-9
+
+
+def test_information_about_knowledge_comes_from_checks(model):
+    from planner.inference import factor_info_gain, joint_outcomes
+
+    outcomes = joint_outcomes(model.A)
+    unsure = [np.array([0.5, 0.5]), *model.D[1:3], np.array([0.0, 1.0])]  # a check pending
+    told = [*unsure[:3], np.array([1.0, 0.0])]
+    about_knowledge = factor_info_gain(outcomes, unsure, 0)
+    assert about_knowledge > 0.1  # the graded answer tells knowledge apart
+    assert factor_info_gain(outcomes, told, 0) < 1e-9  # nothing asked: nothing learned of it
+    assert about_knowledge < states_info_gain(model.A, unsure)  # a part of the whole
+    certain = [np.array([0.0, 1.0]), *unsure[1:]]
+    assert abs(factor_info_gain(outcomes, certain, 0)) < 1e-6
 
 
 def test_dialogue_observations():
