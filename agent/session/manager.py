@@ -146,6 +146,25 @@ class SessionManager:
         )
         session = Session(id=session_id, connection=connection, worker=worker, backend=backend)
 
+        self._listen(session, send_event)
+        if connection.gone():  # it closed while the pipeline was built: nothing to run
+            await connection.close()
+            raise RuntimeError("the peer left before its session started")
+        if self._store is not None:
+            self._store.session_started(session_id, type(transport).__name__)
+        session.task = asyncio.create_task(self._run(session), name=f"session-{session_id}")
+        self._sessions[session_id] = session
+        self._metrics.sessions.inc()
+        self._metrics.sessions_active.set(len(self._sessions))
+        logger.bind(session=session_id).info("session started")
+        return session
+
+    def _listen(self, session: Session, send_event) -> None:
+        """The transport's events for this session: the peer leaving ends it; its data
+        messages are parsed (pings keep it alive, anything malformed is reported)."""
+        connection, worker, session_id = session.connection, session.worker, session.id
+        transport = connection.transport
+
         @transport.event_handler("on_client_disconnected")
         async def _on_disconnected(_transport, _client) -> None:
             logger.bind(session=session_id).info("peer left; ending session")
@@ -175,18 +194,6 @@ class SessionManager:
                 session.connected = True
         else:
             session.connected = True
-
-        if connection.gone():  # it closed while the pipeline was built: nothing to run
-            await connection.close()
-            raise RuntimeError("the peer left before its session started")
-        if self._store is not None:
-            self._store.session_started(session_id, type(transport).__name__)
-        session.task = asyncio.create_task(self._run(session), name=f"session-{session_id}")
-        self._sessions[session_id] = session
-        self._metrics.sessions.inc()
-        self._metrics.sessions_active.set(len(self._sessions))
-        logger.bind(session=session_id).info("session started")
-        return session
 
     async def _watch_liveness(self, session: Session) -> None:
         """End a session whose client pinged before but has gone quiet.
