@@ -44,7 +44,7 @@ def shared_whisper_model(
 
     With one worker CTranslate2 runs calls one at a time, so a streaming session's final
     pass would wait behind its own interim pass (or another learner's); two workers run two
-    calls at once for ~55 MB more here. `cpu_threads` 0 = `whisper_threads()`.
+    calls at once for a little more memory. `cpu_threads` 0 = `whisper_threads()`.
     """
     threads = whisper_threads(cpu_threads)
     key = (str(model_dir), device, compute_type, workers, threads)

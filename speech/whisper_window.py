@@ -1,14 +1,13 @@
 """Whisper on a window cut to the utterance, so the encoder's cost follows the audio length.
 
-faster-whisper pads every call to Whisper's 30 s window, and tiny.en's encoder then costs
-~260 ms on this CPU even for a two-second question. CTranslate2 encodes a shorter window just
-as well (10 s: ~25 ms), but a window cut right after the speech makes Whisper loop: it
-repeats the question until the token limit (0.35 word error rate with a 5 s window on the
-cases of `eco1 eval asr`, in a trial before this module). A window of at least 10 s, with
-the speech followed by real silence, ended every test question cleanly and measured a lower
-error rate than the full window. Two guards keep the rest safe: a token budget proportional
-to the speech, and a loop check (a repeated three-word run); a result failing either is
-decoded again on the full window.
+faster-whisper pads every call to Whisper's 30 s window, so tiny.en's encoder costs the same
+for a two-second question as for a long one. CTranslate2 encodes a shorter window just as
+well and far faster, but a window cut right after the speech makes Whisper loop: it repeats
+the question until the token limit. A window of at least 10 s, with the speech followed by
+real silence, ended every test question cleanly (`eco1 eval asr`; the figures are in
+docs/latency.md, "Whisper on a shorter window"). Two guards keep the rest safe: a token
+budget proportional to the speech, and a loop check (a repeated three-word run); a result
+failing either is decoded again on the full window.
 """
 
 from __future__ import annotations

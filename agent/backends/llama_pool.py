@@ -1,9 +1,9 @@
 """Several llama.cpp contexts over one gguf, so sessions answer side by side.
 
 One context serialises generation: a learner's first clause waits for another learner's
-whole answer (the controller eval measured p95 commit-to-audio going from 1.4 s with one
-session to 3.5 s with two). A pool hands each turn the least busy context; the weights are
-memory-mapped, so a second context costs its KV cache, not another copy of the model.
+whole answer (`eco1 eval sessions`, docs/reliability.md). A pool hands each turn the least
+busy context; the weights are memory-mapped, so a second context costs its KV cache, not
+another copy of the model.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def read_prefix(llama, tokens: np.ndarray) -> PrefixState:
 
 def restore_prefix(llama, state: PrefixState) -> None:
     """Put a saved prefix back into a context (what Llama.load_state does, without copying
-    and clearing its 100 MB logits table, which took ~150 ms here)."""
+    and clearing its logits table, which costs more than the copy itself)."""
     from llama_cpp import llama_cpp
 
     if llama_cpp.llama_state_set_data(llama._ctx.ctx, state.data, state.size) != state.size:

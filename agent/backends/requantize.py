@@ -1,13 +1,11 @@
-"""The embedded gguf rewritten once into a quantization llama.cpp reads faster on this CPU.
+"""The embedded gguf rewritten once into a quantization llama.cpp reads faster on a CPU.
 
 The packaged SmolLM2 file is Q4_1, for which llama.cpp's CPU backend has no repacked kernel.
-`eco1 eval llm-quant` (evals/results/llm_quant.json, interleaved rounds on this 2-core host):
-Q4_1 reads prompts at 262 tokens/s and decodes at 59; the same weights as Q8_0 read at 478
-and decode at 51, with the same perplexity on the knowledge base (10.88 vs 10.87); Q4_0 reads
-at 653 but loses accuracy (perplexity 13.0), having been quantized twice. A turn reads every
-prompt token it has not read ahead (a changed topic re-reads the conversation, ~200 tokens:
-0.76 s against 0.42 s) and decodes a few tokens before its first clause (~8: 20 ms more with
-Q8_0), so Q8_0 is the default. The server converts once, at first load (about a second),
+The same weights as Q8_0 read prompts much faster at the same perplexity and decode a little
+slower; Q4_0 reads faster still but loses accuracy, having been quantized twice. A turn reads
+every prompt token it has not read ahead and decodes only a few before its first clause, so
+Q8_0 is the default (`eco1 eval llm-quant`, evals/results/llm_quant.json; docs/latency.md).
+The server converts once, at first load (about a second),
 and keeps the file in a cache folder.
 """
 

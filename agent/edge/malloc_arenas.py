@@ -3,8 +3,8 @@
 glibc gives threads their own malloc arenas (up to 8 per core) and memory freed into an
 arena stays there. A tutor session runs its inference on several short-lived threads (VAD,
 smart-turn, Whisper, Piper, llama.cpp), so resident memory crept up with every session that
-talked even once nothing leaked any more: `eco1 eval soak` measured +132 MB over 48 sessions
-with glibc's default against +31 MB (flat over the second half) with two arenas.
+talked even once nothing leaked any more; with two arenas it stays flat (`eco1 eval soak`,
+docs/reliability.md "Memory over many sessions").
 `mallopt(M_ARENA_MAX)` sets the same cap as the MALLOC_ARENA_MAX environment variable, from
 inside the process, before the sessions' threads start.
 """

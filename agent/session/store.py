@@ -34,7 +34,8 @@ CREATE INDEX IF NOT EXISTS events_by_session ON events(session_id, seq);
 
 
 class SessionStore:
-    """One SQLite file per service; safe to call from the event loop (each write ~0.1 ms)."""
+    """One SQLite file per service; safe to call from the event loop (a write is a small
+    WAL append)."""
 
     def __init__(self, path: Path) -> None:
         path = Path(path)

@@ -140,9 +140,7 @@ def test_fast_scorer_matches_the_reference(model):
         for policy in all_policies(len(model.actions), 2, 4)[::5]:
             actions = tuple(int(u) for u in policy[:, 0])
             for info_gain in (True, False):
-                reference = negative_efe(
-                    qs, model.A, model.B, model.C, policy, info_gain, salient
-                )
+                reference = negative_efe(qs, model.A, model.B, model.C, policy, info_gain, salient)
                 assert abs(scorer.score(qs, actions, info_gain) - reference) < 1e-9
 
 
