@@ -13,16 +13,16 @@ class PlanActionFrame(DataFrame):
 
     action: str = "explain"
     gesture: str = "open_palms"
-    prompt_hint: str = ""
     probabilities: dict[str, float] = field(default_factory=dict)
     beliefs: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
-class LikelyHintFrame(SystemFrame):
-    """The hint the planner would give the learner's next turn if it is a question (the
-    usual case), sent when the tutor stops speaking and again when the learner starts (the
-    silence they took can change it): the LLM reads it into the next prompt ahead. A system
-    frame, so the interruption that starts the learner's turn does not drop it."""
+class LikelyActionFrame(SystemFrame):
+    """The action the planner would choose for the learner's next turn if it is a question
+    (the usual case), sent when the tutor stops speaking and again when the learner starts
+    (the silence they took can change it): the LLM reads its instruction into the next prompt
+    ahead. A system frame, so the interruption that starts the learner's turn does not drop
+    it."""
 
-    prompt_hint: str = ""
+    action: str = ""

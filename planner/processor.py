@@ -15,7 +15,7 @@ from pipecat.frames.frames import BotStoppedSpeakingFrame, Frame, UserStartedSpe
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from perception.frames import LearnerObservationFrame
-from planner.frames import LikelyHintFrame
+from planner.frames import LikelyActionFrame
 from planner.lesson import LessonPlanner
 from planner.model import default_model
 from planner.observations import LearnerSignals, dialogue_observation
@@ -64,18 +64,18 @@ class TutorPlannerProcessor(FrameProcessor):
         elif isinstance(frame, LearnerObservationFrame) and frame.face_present is not None:
             self.signals.face_present = frame.face_present
         elif isinstance(frame, ProvisionalTranscriptFrame):
-            frame.prompt_hint = self.preview(frame.text)
+            frame.likely_action = self.preview(frame.text)
         await self.push_frame(frame, direction)
 
     def preview(self, text: str) -> str:
-        """The hint the planner would give a turn on this text, deciding nothing yet (the
-        turn itself may still grade it differently)."""
+        """The action the planner would choose for a turn on this text, deciding nothing yet
+        (the turn itself may still grade it differently)."""
         last = self.lesson.last.action if self.lesson.last else None
         levels = dialogue_observation(text, last, self.signals)
-        return self.lesson.preview(levels).prompt_hint
+        return self.lesson.preview(levels).action
 
     async def _push_likely_hint(self) -> None:
-        """Tell the LLM the hint a question now would get, so it can read it into the next
-        prompt before the learner's words are known."""
-        hint = self.preview(UNHEARD_QUESTION)
-        await self.push_frame(LikelyHintFrame(prompt_hint=hint), FrameDirection.DOWNSTREAM)
+        """Tell the LLM the action a question now would get, so it can read its instruction
+        into the next prompt before the learner's words are known."""
+        action = self.preview(UNHEARD_QUESTION)
+        await self.push_frame(LikelyActionFrame(action=action), FrameDirection.DOWNSTREAM)

@@ -11,16 +11,7 @@ from planner.inference import PolicyScorer, infer_states, joint, log, pruned_seq
 from planner.model import TutoringModel, named_beliefs
 
 QUESTION_ACTION = "explain"  # what the planner chooses for a learner's question (prompts
-# are read ahead with its hint)
-PROMPT_HINTS = {
-    "explain": "Explain the idea simply in one or two sentences.",
-    "example": "Give one concrete, everyday example.",
-    "check": "Ask one short question that checks understanding.",
-    "hint": "Give a small hint toward the answer without giving it away.",
-    "summarise": "Summarise the key point in one sentence.",
-    "encourage": "Encourage the learner warmly and briefly, then invite them to continue.",
-    "pause": "Acknowledge briefly and let the learner keep talking.",
-}
+# are read ahead with its instruction)
 
 
 @dataclass
@@ -29,7 +20,6 @@ class PlanDecision:
 
     action: str
     gesture: str
-    prompt_hint: str
     policy_probability: float
     action_probabilities: dict[str, float]
     beliefs: dict[str, dict[str, float]]
@@ -141,7 +131,6 @@ class TutorPlanner:
         return PlanDecision(
             action=name,
             gesture=model.gestures.get(name, "nod"),
-            prompt_hint=PROMPT_HINTS.get(name, ""),
             policy_probability=float(q_pi.max()),
             action_probabilities={
                 a: round(float(p), 4) for a, p in zip(model.actions, per_action, strict=True)

@@ -44,11 +44,11 @@ class ProvisionalTranscriptFrame(DataFrame):
 
     The turn is not committed yet (speech may resume, smart-turn may wait): the LLM may
     read the prompt ahead on it, but nothing may be said from it. The planner fills in the
-    hint it would give a turn on this text.
+    action it would choose for a turn on this text.
     """
 
     text: str = ""
-    prompt_hint: str | None = None
+    likely_action: str | None = None
 
 
 @dataclass

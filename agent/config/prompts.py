@@ -1,7 +1,6 @@
 """Every word the service itself writes into a model's prompt, in one place to review.
 
-The planner's per-action hints are the one exception: they belong to its action model
-(planner/tutor_planner.py PROMPT_HINTS), a layer below, and arrive here as `hint`.
+The planner chooses actions by name; what each asks of a model-written reply is here.
 """
 
 from __future__ import annotations
@@ -18,8 +17,17 @@ NOTES_HEADER = "Notes you may use (cite them as [n] only if asked where facts co
 # Facts an MCP tool returned for this turn (tools/mcp_client.TurnToolbox).
 TOOL_FACTS_HEADER = "Facts you may use (from tools): "
 
-# The planner's hint for this reply, as a system message right before the question.
+# The planner's action for this reply, as a system message right before the question.
 REPLY_INSTRUCTION = "For this reply: {hint}"
+ACTION_HINTS = {
+    "explain": "Explain the idea simply in one or two sentences.",
+    "example": "Give one concrete, everyday example.",
+    "check": "Ask one short question that checks understanding.",
+    "hint": "Give a small hint toward the answer without giving it away.",
+    "summarise": "Summarise the key point in one sentence.",
+    "encourage": "Encourage the learner warmly and briefly, then invite them to continue.",
+    "pause": "Acknowledge briefly and let the learner keep talking.",
+}
 
 # The critique round (agent/turn/critique.py): a critic on the draft, then a revision.
 CRITIC_PROMPT = (

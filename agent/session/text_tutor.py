@@ -19,6 +19,7 @@ from agent.backends.factory import create_backend
 from agent.config import Settings
 from agent.turn.assembly import HostCompute
 from agent.turn.compute import TurnCompute, TurnPlan
+from agent.turn.prompt import reply_instruction
 from agent.tutoring.state import TutorState
 from agent.tutoring.support import supported_answer
 from avatar.visemes import viseme_segments
@@ -131,7 +132,7 @@ class TextTutor:
         if plan.grounded:
             answer = reply.text or ""
         else:
-            answer = await self._written(talk, plan, decision.prompt_hint)
+            answer = await self._written(talk, plan, decision.action)
             compute.finish(conversation_id, plan, answer, len(answer.split()))
         talk.history.append({"role": "assistant", "content": answer})
         face: dict[str, Any] = {}
@@ -149,10 +150,10 @@ class TextTutor:
             "motion": face,
         }
 
-    async def _written(self, talk: Conversation, plan: TurnPlan, hint: str) -> str:
+    async def _written(self, talk: Conversation, plan: TurnPlan, action: str) -> str:
         """A reply the model writes (no curriculum, a what-if, the remote tier), grounded in
         the plan's notes; with a curriculum, sentences the notes do not support are cut."""
-        system = f"{talk.persona}{plan.system_addendum()}\nFor this reply: {hint}"
+        system = f"{talk.persona}{plan.system_addendum()}\n{reply_instruction(action)}"
         messages: list[ChatMessage] = [{"role": "system", "content": system}, *talk.history[-8:]]
         backend = plan.backend if plan.decision.tier != "embedded" else self._backend
         pieces = [

@@ -28,7 +28,7 @@ from agent.turn.prompt import SessionPrompts, reply_instruction
 from agent.turn.speculation import AnswerSpeculationCounts, SpeculativeAnswer
 from agent.tutoring.state import TutorState
 from planner.observations import last_user_text
-from planner.tutor_planner import PROMPT_HINTS, QUESTION_ACTION
+from planner.tutor_planner import QUESTION_ACTION
 
 TaskStarter = Callable[[Coroutine[Any, Any, None], str], asyncio.Task]
 
@@ -77,24 +77,24 @@ class TurnAhead:
         self.answered: list[Any] | None = None  # the context once the last answer is in
         self.last_grounded = False  # the last turn was the curriculum's, not the model's
 
-    def on_provisional(self, text: str, hint: str | None = None) -> None:
+    def on_provisional(self, text: str, action: str | None = None) -> None:
         """Act on a provisional transcript (speech/frames.py) before the turn commits."""
         if not self._enabled or not isinstance(self._backend, PrefillingBackend):
             return
         if self._reading_ahead is not None and not self._reading_ahead.done():
             self._reading_ahead.cancel()
         if self._compute is not None:
-            job, name = self._ahead_of_turn(text, hint), "turn-ahead"
+            job, name = self._ahead_of_turn(text, action), "turn-ahead"
         elif self._opening_clause is not None:
-            job, name = self._speculate(text, hint), "speculate"
+            job, name = self._speculate(text, action), "speculate"
         else:
-            job, name = self._prefill(text, hint), "read-ahead"
+            job, name = self._prefill(text, action), "read-ahead"
         self._reading_ahead = self._start_task(job, name)
 
-    async def _ahead_of_turn(self, text: str, hint: str | None) -> None:
+    async def _ahead_of_turn(self, text: str, action: str | None) -> None:
         """The turn previewed on a provisional question: one the curriculum answers needs
         no model, and its opening clause goes to the TTS now; any other begins the model's
-        answer (or reads its prompt) under the hint the planner's preview gives."""
+        answer (or reads its prompt) under the action the planner's preview gives."""
         try:
             assert self._compute is not None and self._tutor_state is not None
             preview = await self._compute.teach(self._tutor_state, text, preview=True)
@@ -107,17 +107,17 @@ class TurnAhead:
                 await self._speak(self._opening_clause(preview.text) or preview.text)
             return
         if preview is not None and preview.decision is not None:
-            hint = preview.decision.prompt_hint  # what the committed turn will be told
+            action = preview.decision.action  # what the committed turn will be told
         if self._opening_clause is not None:
-            await self._speculate(text, hint)
+            await self._speculate(text, action)
         else:
-            await self._prefill(text, hint)
+            await self._prefill(text, action)
 
-    def on_answered(self, hint: str | None = None) -> None:
+    def on_answered(self, action: str | None = None) -> None:
         """Once the tutor has answered, read the start of the next prompt before the learner
         asks: the conversation so far under this topic's notes and under none, each also
-        followed by the planner's likely `hint` once it is known. The next turn then reads
-        only its question, or its hint and question. Skipped once an answer is being read
+        followed by the planner's likely `action` once it is known. The next turn then reads
+        only its question, or its instruction and question. Skipped once an answer is being read
         or begun ahead, and after a turn cut short (its prompt is not known)."""
         if not isinstance(self._backend, ConversationReadingBackend):
             return
@@ -128,8 +128,8 @@ class TurnAhead:
         for system in dict.fromkeys(systems):
             if system and (start := self._prompts.upcoming(system, self.answered)):
                 prefixes.append(start)
-                if hint:
-                    instruction = {"role": "system", "content": reply_instruction(hint)}
+                if action:
+                    instruction = {"role": "system", "content": reply_instruction(action)}
                     prefixes.append([*start, instruction])
         if prefixes:
             job = self._read_conversations(prefixes, self._reading_conversation)
@@ -150,9 +150,9 @@ class TurnAhead:
         except Exception as exc:  # an optimisation: failing loses nothing
             logger.warning("reading the conversation ahead failed: {}", exc)
 
-    async def _provisional_messages(self, text: str, hint: str | None) -> list[ChatMessage]:
-        """The prompt a turn on this transcript would send, with the planner's hint for it
-        (without a planner, a question's usual hint)."""
+    async def _provisional_messages(self, text: str, action: str | None) -> list[ChatMessage]:
+        """The prompt a turn on this transcript would send, with the planner's action for it
+        (without a planner, a question's usual action)."""
         system = self._system_prompt()
         if self._compute is not None:
             system += await self._compute.notes_for(text)
@@ -163,21 +163,21 @@ class TurnAhead:
             # already added the question to the shared context: it is not asked twice.
             history.pop()
         question = {"role": "user", "content": text}
-        instruction = reply_instruction(PROMPT_HINTS[QUESTION_ACTION] if hint is None else hint)
+        instruction = reply_instruction(QUESTION_ACTION if action is None else action)
         return self._prompts.preview(system, [*history, question], instruction)
 
-    async def _prefill(self, text: str, hint: str | None) -> None:
+    async def _prefill(self, text: str, action: str | None) -> None:
         assert isinstance(self._backend, PrefillingBackend)
         try:
-            read = await self._backend.prefill(await self._provisional_messages(text, hint))
+            read = await self._backend.prefill(await self._provisional_messages(text, action))
             logger.debug("LLM read {} prompt tokens ahead of the turn", read)
         except Exception as exc:  # reading ahead is an optimisation: failing loses nothing
             logger.warning("reading the prompt ahead failed: {}", exc)
 
-    async def _speculate(self, text: str, hint: str | None) -> None:
+    async def _speculate(self, text: str, action: str | None) -> None:
         await self.drop()
         try:
-            messages = await self._provisional_messages(text, hint)
+            messages = await self._provisional_messages(text, action)
             stream = turn_pieces(self._backend, messages, max_tokens=self._max_tokens,
                                  temperature=self._temperature)  # fmt: skip
             assert self._opening_clause is not None

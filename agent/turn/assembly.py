@@ -175,12 +175,12 @@ def read_ahead_knowledge_base(compute: TurnCompute, system_prompt: str, stop: th
     start-up): the first question on each topic then starts with its notes and hint already
     read. Returns how many were read."""
     from agent.turn.service import reply_instruction
-    from planner.tutor_planner import PROMPT_HINTS, QUESTION_ACTION
+    from planner.tutor_planner import QUESTION_ACTION
 
     backend = compute.backends.get("embedded")
     if not hasattr(backend, "read_ahead"):
         return 0
-    hint = reply_instruction(PROMPT_HINTS[QUESTION_ACTION])
+    hint = reply_instruction(QUESTION_ACTION)
     prompts = [[prompt, hint] for prompt in compute.likely_system_prompts(system_prompt)]
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # this thread only

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.backends.base import ChatMessage
-from agent.config.prompts import REPLY_INSTRUCTION
+from agent.config.prompts import ACTION_HINTS, REPLY_INSTRUCTION
 from planner.observations import text_of
 
 
@@ -241,6 +241,6 @@ class SessionPrompts:
         return messages
 
 
-def reply_instruction(hint: str) -> str:
-    """The turn instruction that carries the planner's hint."""
-    return REPLY_INSTRUCTION.format(hint=hint)
+def reply_instruction(action: str) -> str:
+    """The turn instruction that carries the planner's action (agent/config/prompts.py)."""
+    return REPLY_INSTRUCTION.format(hint=ACTION_HINTS[action])

@@ -42,7 +42,7 @@ from agent.turn.gate import gated
 from agent.turn.prompt import HistoryLimits, SessionPrompts, reply_instruction
 from agent.turn.speculation import AnswerSpeculationCounts
 from agent.tutoring.state import TutorState
-from planner.frames import LikelyHintFrame, PlanActionFrame
+from planner.frames import LikelyActionFrame, PlanActionFrame
 from planner.observations import last_user_text
 from planner.tutor_planner import PlanDecision
 from speech.first_audio import FirstAudioGate
@@ -70,7 +70,6 @@ def plan_frame(decision: PlanDecision) -> PlanActionFrame:
     return PlanActionFrame(
         action=decision.action,
         gesture=decision.gesture,
-        prompt_hint=decision.prompt_hint,
         probabilities=decision.action_probabilities,
         beliefs=decision.beliefs,
     )
@@ -115,7 +114,7 @@ class TutorLLMService(LLMService):
         super().__init__(settings=settings, **kwargs)
         self._backend = backend
         self._system_prompt = system_prompt
-        self._turn_hint = ""
+        self._turn_action = ""
         self._context_provider = context_provider
         self._first_token_timeout_s = first_token_timeout_s
         self._fault = fault or (lambda _kind: False)
@@ -187,7 +186,7 @@ class TutorLLMService(LLMService):
         if reply is not None and reply.decision is not None:
             await self.push_frame(plan_frame(reply.decision))  # the gesture, the page
             if not reply.grounded:  # the planner's action steers what the model writes
-                self._turn_hint = reply.decision.prompt_hint
+                self._turn_action = reply.decision.action
         if reply is not None and reply.mode != "model":
             await self.push_frame(TeachingFrame(teaching=reply.as_fields()))
         if plan.report is not None:
@@ -222,14 +221,14 @@ class TutorLLMService(LLMService):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, PlanActionFrame):  # a plan from upstream (without a TurnCompute)
-            self._turn_hint = frame.prompt_hint
+            self._turn_action = frame.action
         if isinstance(frame, ProvisionalTranscriptFrame):
-            self._ahead.on_provisional(frame.text, frame.prompt_hint)
+            self._ahead.on_provisional(frame.text, frame.likely_action)
             return
         if isinstance(frame, (UserStartedSpeakingFrame, InterruptionFrame, CancelFrame, EndFrame)):
             await self._ahead.drop()  # the learner goes on: that answer is void
-        if isinstance(frame, LikelyHintFrame):
-            self._ahead.on_answered(frame.prompt_hint)
+        if isinstance(frame, LikelyActionFrame):
+            self._ahead.on_answered(frame.action)
             return
         if not isinstance(frame, LLMContextFrame):
             await self.push_frame(frame, direction)
@@ -252,9 +251,9 @@ class TutorLLMService(LLMService):
         logger.debug("turn prepared in {:.0f} ms", (time.perf_counter() - started) * 1000)
         if plan is not None:
             system += plan.system_addendum()
-        if self._turn_hint:
-            instructions.append(reply_instruction(self._turn_hint))
-            self._turn_hint = ""
+        if self._turn_action:
+            instructions.append(reply_instruction(self._turn_action))
+            self._turn_action = ""
         messages = self._prompts.commit(system, context.get_messages(), "\n".join(instructions))
         return messages, plan
 

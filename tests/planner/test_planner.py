@@ -84,7 +84,7 @@ def test_planner_reacts_to_what_it_sees(model):
     planner.observe(confused)
     decision = planner.decide()
     assert decision.action != "check"  # a confused learner is not quizzed again at once
-    assert decision.gesture == model.gestures[decision.action] and decision.prompt_hint
+    assert decision.gesture == model.gestures[decision.action]
     assert abs(sum(decision.action_probabilities.values()) - 1) < 1e-3
 
 
@@ -176,7 +176,7 @@ async def test_planner_processor_gathers_the_learners_signals():
     from pipecat.tests.utils import run_test
 
     from perception.frames import LearnerObservationFrame
-    from planner.frames import LikelyHintFrame
+    from planner.frames import LikelyActionFrame
     from planner.processor import TutorPlannerProcessor
     from speech.frames import ProvisionalTranscriptFrame
 
@@ -196,8 +196,8 @@ async def test_planner_processor_gathers_the_learners_signals():
         expected_down_frames=None,
     )  # fmt: skip
     assert processor.signals.face_present is False and processor.signals.silence == "long"
-    assert any(isinstance(f, LikelyHintFrame) and f.prompt_hint for f in down + more)
-    assert provisional.prompt_hint
+    assert any(isinstance(f, LikelyActionFrame) and f.action for f in down + more)
+    assert provisional.likely_action
     assert processor.lesson.last is None  # the turn decides, not the processor
 
 
@@ -248,4 +248,4 @@ def test_preview_decides_as_the_turn_will_and_changes_nothing(model, sample):
         assert all(np.array_equal(a, b) for a, b in zip(pA, planner.pA, strict=True))
         planner.observe(obs)
         decided = planner.decide()
-        assert (previewed.action, previewed.prompt_hint) == (decided.action, decided.prompt_hint)
+        assert previewed.action == decided.action

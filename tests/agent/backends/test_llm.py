@@ -13,7 +13,7 @@ from agent.backends.base import BackendError
 from agent.backends.llama_cpp import LlamaCppBackend
 from agent.backends.openai_compatible import OpenAICompatibleBackend
 from agent.config import LLMSettings
-from agent.turn.prompt import chat_messages
+from agent.turn.prompt import chat_messages, reply_instruction
 from agent.turn.service import TutorLLMService
 from evals.harness.server_process import llama_cpp_server
 from speech.assets import ModelFileMissing
@@ -144,14 +144,14 @@ async def test_planner_hint_steers_only_the_next_reply():
     await run_test(
         service,
         frames_to_send=[
-            PlanActionFrame(action="example", prompt_hint="Give one example."),
+            PlanActionFrame(action="example"),
             LLMContextFrame(context),
             LLMContextFrame(context),
         ],
         expected_down_frames=None,
     )
     assert backend.seen[0][0]["content"] == "SYS"  # the prompt stays one cacheable prefix
-    assert backend.seen[0][1] == {"role": "system", "content": "For this reply: Give one example."}
+    assert backend.seen[0][1] == {"role": "system", "content": reply_instruction("example")}
     assert [m["role"] for m in backend.seen[1]] == ["system", "user"]
 
 

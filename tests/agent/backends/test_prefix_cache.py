@@ -142,7 +142,6 @@ def test_the_server_reads_ahead_each_note_with_the_question_hint():
 
     from agent.turn.assembly import read_ahead_knowledge_base
     from agent.turn.prompt import reply_instruction
-    from planner.tutor_planner import PROMPT_HINTS
 
     class Recorder:
         def read_ahead(self, prompts, stop):
@@ -157,5 +156,5 @@ def test_the_server_reads_ahead_each_note_with_the_question_hint():
 
     compute = Compute()
     assert read_ahead_knowledge_base(compute, "SYS", threading.Event()) == 2
-    hint = reply_instruction(PROMPT_HINTS["explain"])
+    hint = reply_instruction("explain")
     assert compute.backends["embedded"].prompts == [["SYS A", hint], ["SYS B", hint]]

@@ -9,14 +9,15 @@ from pipecat.tests.utils import SleepFrame, run_test
 
 from agent.backends.llama_cpp import LlamaCppBackend, template_tokens
 from agent.config import LLMSettings
+from agent.config.prompts import ACTION_HINTS
 from agent.turn.prompt import HistoryLimits, SessionPrompts, reply_instruction
 from agent.turn.service import TutorLLMService
-from planner.frames import LikelyHintFrame, PlanActionFrame
+from planner.frames import LikelyActionFrame, PlanActionFrame
 from planner.processor import TutorPlannerProcessor
-from planner.tutor_planner import PROMPT_HINTS, QUESTION_ACTION
+from planner.tutor_planner import QUESTION_ACTION
 
 SYSTEM = "You are a patient science tutor. Answer in one short sentence."
-HINT = PROMPT_HINTS[QUESTION_ACTION]
+HINT = QUESTION_ACTION
 QUESTIONS = ["What is gravity?", "Why do we not float away?"]
 
 
@@ -93,14 +94,14 @@ async def test_the_service_reads_the_next_prompts_start_once_it_has_answered():
     first = {"role": "user", "content": QUESTIONS[0]}
     reply = {"role": "assistant", "content": "Gravity pulls."}
     second = {"role": "user", "content": QUESTIONS[1]}
-    plan = PlanActionFrame(action=QUESTION_ACTION, prompt_hint=HINT)
+    plan = PlanActionFrame(action=QUESTION_ACTION)
     await run_test(
         llm,
         frames_to_send=[
             plan,
             LLMContextFrame(LLMContext(messages=[first])),
             SleepFrame(sleep=0.2),
-            LikelyHintFrame(prompt_hint=HINT),
+            LikelyActionFrame(action=HINT),
             SleepFrame(sleep=0.2),
             plan,
             LLMContextFrame(LLMContext(messages=[first, reply, second])),
@@ -122,7 +123,7 @@ async def test_an_answer_that_failed_is_not_read_ahead():
         frames_to_send=[
             LLMContextFrame(LLMContext(messages=[{"role": "user", "content": QUESTIONS[0]}])),
             SleepFrame(sleep=0.2),
-            LikelyHintFrame(prompt_hint=HINT),
+            LikelyActionFrame(action=HINT),
             SleepFrame(sleep=0.1),
         ],  # fmt: skip
         expected_down_frames=None,
@@ -141,7 +142,7 @@ async def test_the_planner_tells_the_hint_a_question_would_get_before_it_is_hear
         ],  # fmt: skip
         expected_down_frames=None,
     )
-    hints = [f.prompt_hint for f in down if isinstance(f, LikelyHintFrame)]
+    hints = [f.action for f in down if isinstance(f, LikelyActionFrame)]
     assert len(hints) == 2
     assert hints[1] == planner.preview(QUESTIONS[0])  # as a question's words will decide
-    assert set(hints) <= set(PROMPT_HINTS.values())
+    assert set(hints) <= set(ACTION_HINTS)

@@ -13,10 +13,10 @@ from agent.config import LLMSettings
 from agent.turn.prompt import HistoryLimits, chat_messages, reply_instruction
 from agent.turn.service import TutorLLMService
 from planner.frames import PlanActionFrame
-from planner.tutor_planner import PROMPT_HINTS, QUESTION_ACTION
+from planner.tutor_planner import QUESTION_ACTION
 from speech.frames import ProvisionalTranscriptFrame
 
-HINT = reply_instruction(PROMPT_HINTS[QUESTION_ACTION])
+HINT = reply_instruction(QUESTION_ACTION)
 MESSAGES = chat_messages(
     "You are a patient tutor.", [{"role": "user", "content": "What is gravity?"}], HINT
 )
@@ -87,17 +87,16 @@ class AnsweringBackend(RecordingBackend):
 
 async def two_turns(llm: TutorLLMService, session: LLMContext, reply: dict, next_question: dict):
     """The session's first turn, then a provisional transcript and the commit of the next."""
-    hint = PROMPT_HINTS[QUESTION_ACTION]
     first = list(session.get_messages())  # before the reply is added
     await run_test(
         llm,
         frames_to_send=[
-            PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
+            PlanActionFrame(action=QUESTION_ACTION),
             LLMContextFrame(session),
             SleepFrame(sleep=0.2),
             ProvisionalTranscriptFrame(text=next_question["content"]),
             SleepFrame(sleep=0.2),
-            PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
+            PlanActionFrame(action=QUESTION_ACTION),
             LLMContextFrame(LLMContext(messages=[*first, reply, next_question])),
         ],
         expected_down_frames=None,
@@ -110,7 +109,7 @@ async def test_the_service_reads_ahead_the_prompt_its_turn_sends():
         backend, system_prompt="You are a patient tutor.", max_tokens=12, temperature=0.0
     )
     context = LLMContext(messages=[{"role": "user", "content": "What is gravity?"}])
-    plan = PlanActionFrame(action=QUESTION_ACTION, prompt_hint=PROMPT_HINTS[QUESTION_ACTION])
+    plan = PlanActionFrame(action=QUESTION_ACTION)
     down, _ = await run_test(
         llm,
         frames_to_send=[

@@ -22,7 +22,7 @@ from agent.config import LLMSettings
 from agent.turn.service import TutorLLMService
 from agent.turn.speculation import SpeculativeAnswer
 from planner.frames import PlanActionFrame
-from planner.tutor_planner import PROMPT_HINTS, QUESTION_ACTION
+from planner.tutor_planner import QUESTION_ACTION
 from speech.clauses import opening_clause
 from speech.frames import ProvisionalTranscriptFrame, SpeculativeClauseFrame
 from speech.tts import AlignedPiperTTSService
@@ -109,12 +109,12 @@ def tutor(backend) -> TutorLLMService:
     )  # fmt: skip
 
 
-def turn(hint: str = PROMPT_HINTS[QUESTION_ACTION], before_commit: list | None = None) -> list:
+def turn(action: str = QUESTION_ACTION, before_commit: list | None = None) -> list:
     return [
         ProvisionalTranscriptFrame(text=QUESTION),
         SleepFrame(sleep=0.2),
         *(before_commit or []),
-        PlanActionFrame(action=QUESTION_ACTION, prompt_hint=hint),
+        PlanActionFrame(action=action),
         LLMContextFrame(LLMContext(messages=[{"role": "user", "content": QUESTION}])),
         SleepFrame(sleep=0.2),
     ]
@@ -135,7 +135,7 @@ async def test_the_same_prompt_adopts_the_answer_begun_ahead():
 async def test_another_hint_discards_it_and_answers_afresh():
     backend = CountingBackend()
     llm = tutor(backend)
-    down, _ = await run_test(llm, frames_to_send=turn(hint="Ask what they know first."),
+    down, _ = await run_test(llm, frames_to_send=turn(action="check"),
                              expected_down_frames=None)  # fmt: skip
     assert len(backend.requests) == 2 and backend.streams[0].closed
     assert llm.speculations.adopted == 0 and llm.speculations.discarded == 1
@@ -212,7 +212,7 @@ async def test_the_planner_gives_a_provisional_transcript_the_turns_hint():
     )
     provisional = next(f for f in down if isinstance(f, ProvisionalTranscriptFrame))
     decided = model_turn(state, text, state.signals).decision
-    assert provisional.prompt_hint and provisional.prompt_hint == decided.prompt_hint
+    assert provisional.likely_action and provisional.likely_action == decided.action
 
 
 async def test_an_expired_answer_is_not_adopted_by_a_late_commit():

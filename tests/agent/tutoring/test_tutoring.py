@@ -270,10 +270,10 @@ def test_the_learner_model_traces_mastery(curriculum):
     from planner.lesson import PRIOR, LessonPlanner
     from planner.model import default_model
 
-    def correct(lesson):
+    def correct(lesson):  # a check question asked, and answered right
+        lesson.choose("check")
         lesson.observe({"answer": "correct", "question": "no", "silence": "short",
                         "face": "present"})  # fmt: skip
-        lesson.decide()
 
     lesson = LessonPlanner(default_model())
     assert learner.mastery(lesson, curriculum, "force") == PRIOR  # no prerequisites, never met
