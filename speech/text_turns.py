@@ -4,8 +4,10 @@ Smart-turn v3 hears prosody only, and calls some complete spoken questions incom
 is Newton's first law?" with a flat ending); the turn then ends at its silence fallback,
 3 s later. The transcript at the VAD's stop tells what the sound cannot: a question or
 sentence that ends in punctuation and not mid-phrase ("what is the...", "and um") is a
-finished turn, so it ends after a short grace unless the learner speaks again. A transcript
-that trails off keeps smart-turn's decision, and its fallback.
+finished turn, so it ends after a short grace unless the learner speaks again. The other
+way round, a transcript that stops mid-phrase ("what is", "how do plants", "can you tell
+me") is a learner pausing to think, whatever smart-turn hears: its "complete" is held until
+the learner goes on or the silence reaches the fallback.
 """
 
 from __future__ import annotations
@@ -27,6 +29,17 @@ OPEN_ENDINGS = set(
 )
 FILLER_ONLY = re.compile(r"^(?:\W*(?:um+|uh+|er+|erm+|hmm+|mm+|ah+|oh|okay|ok|so|and|well)\W*)+$")
 MIN_WORDS = 3
+# Requests that name their object next: "can you tell me … what gravity is".
+OPEN_REQUESTS = re.compile(r"\b(?:tell|show|teach|give|remind|explain to) me$")
+# A question's auxiliary and its subject, the verb still to come: "how do plants …".
+AUX_SUBJECT = re.compile(
+    r"^(?:so |and |but |um |uh )*(?:what|why|how|where|when|which|who)"
+    r" (?:do|does|did|can|could|will|would|should) \S+$"
+)
+# "tell me what a food chain is": a clause that ends on its verb, not a sentence cut short.
+EMBEDDED_COPULA = re.compile(
+    r"\b\w+ (?:what|how|where|who|which) \S+(?: \S+)* (?:is|are|was|were)$"
+)
 
 
 def finished_sentence(text: str) -> bool:
@@ -40,11 +53,32 @@ def finished_sentence(text: str) -> bool:
     return words[-1] not in OPEN_ENDINGS
 
 
+def trails_off(text: str) -> bool:
+    """Whether a transcript stops mid-phrase: on an open word, a filler, an ellipsis or a
+    comma, a request before its object, or a question's subject before its verb."""
+    text = text.strip()
+    if not text:
+        return False
+    if text.endswith(("...", "…", ",", "-", "—")) or FILLER_ONLY.match(text.lower()):
+        return True
+    words = " ".join(re.findall(r"[a-z']+", text.lower()))
+    if not words:
+        return False
+    if EMBEDDED_COPULA.search(words):
+        return False
+    return (
+        words.split()[-1] in OPEN_ENDINGS
+        or bool(OPEN_REQUESTS.search(words))
+        or bool(AUX_SUBJECT.match(words))
+    )
+
+
 class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
     """Smart-turn's stop strategy that also ends the turn on a finished sentence.
 
     After the VAD's stop, a transcript that is a finished sentence ends the turn `grace_s`
-    later even if smart-turn said incomplete; speech in the meantime cancels it.
+    later even if smart-turn said incomplete; speech in the meantime cancels it. A transcript
+    that trails off holds smart-turn's "complete" until the silence fallback.
     """
 
     def __init__(self, *, grace_s: float = 0.2, **kwargs) -> None:
@@ -52,6 +86,9 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         self._grace_s = grace_s
         self._grace_task: asyncio.Task | None = None
         self.ended_by_text = 0  # turns this strategy ended before smart-turn would have
+        self.held_by_text = 0  # smart-turn "complete"s held because the words trail off
+        self._silence_timeout = False  # the analyzer's fallback fired, not its model
+        self._held = False
 
     async def process_frame(self, frame: Frame) -> ProcessFrameResult:
         result = await super().process_frame(frame)
@@ -64,6 +101,23 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
                     self._end_after_grace(), f"{self}::text_grace"
                 )
         return result
+
+    async def _handle_input_audio(self, frame) -> None:
+        # A batch analyzer says COMPLETE from append_audio only when the silence reached
+        # its fallback: that end is never held.
+        self._silence_timeout = True
+        try:
+            await super()._handle_input_audio(frame)
+        finally:
+            self._silence_timeout = False
+
+    async def _maybe_trigger_user_turn_stopped(self) -> None:
+        if self._turn_complete and not self._silence_timeout and trails_off(self._text):
+            if not self._held:
+                self._held = True
+                self.held_by_text += 1
+            return
+        await super()._maybe_trigger_user_turn_stopped()
 
     async def _end_after_grace(self) -> None:
         try:
@@ -83,6 +137,7 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
 
     async def _reset(self) -> None:
         await self._cancel_grace()
+        self._held = False
         await super()._reset()
 
     async def cleanup(self) -> None:

@@ -15,7 +15,7 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameProcessorSetup
 from pipecat.utils.asyncio.task_manager import TaskManager, TaskManagerParams
 
-from speech.text_turns import TextAwareTurnStopStrategy, finished_sentence
+from speech.text_turns import TextAwareTurnStopStrategy, finished_sentence, trails_off
 
 
 @pytest.mark.parametrize(
@@ -108,3 +108,84 @@ async def test_speech_after_the_transcript_cancels_the_early_end():
         VADUserStartedSpeakingFrame(),
     ]  # fmt: skip
     assert await stopped_after(frames) is None
+
+
+class CompleteAnalyzer(IncompleteAnalyzer):
+    """Smart-turn calling a pause to think the end of the turn ("What is … the speed of light")."""
+
+    async def analyze_end_of_turn(self):
+        return EndOfTurnState.COMPLETE, None
+
+
+@pytest.mark.parametrize(
+    ("text", "trailing"),
+    [
+        ("What is", True), ("How do plants", True), ("Can you tell me", True),
+        ("What happens when", True), ("So if the Moon is", True), ("What is, um,", True),
+        ("What is photosynthesis?", False), ("Tell me what a food chain is.", False),
+        ("Why do birds migrate?", False), ("How do magnets work?", False),
+    ],
+)  # fmt: skip
+def test_transcripts_that_stop_mid_phrase(text, trailing):
+    assert trails_off(text) is trailing
+
+
+async def ended_with_smart_turn_complete(text: str) -> bool:
+    manager = TaskManager()
+    manager.setup(TaskManagerParams(loop=asyncio.get_running_loop()))
+    strategy = TextAwareTurnStopStrategy(turn_analyzer=CompleteAnalyzer(), grace_s=0.2)
+    await strategy.setup(
+        FrameProcessorSetup(clock=None, task_manager=manager, pipeline_worker=None)
+    )
+    ended: list[bool] = []
+
+    @strategy.event_handler("on_user_turn_stopped")
+    async def on_stopped(_strategy, _params):
+        ended.append(True)
+
+    for frame in (
+        VADUserStartedSpeakingFrame(),
+        vad_stop(),
+        TranscriptionFrame(text=text, user_id="learner", timestamp="", finalized=True),
+    ):
+        await strategy.process_frame(frame)  # fmt: skip
+    await asyncio.sleep(0.5)
+    held = strategy.held_by_text
+    await strategy.cleanup()
+    return bool(ended) and held == 0
+
+
+async def test_smart_turns_complete_is_held_while_the_words_trail_off():
+    assert not await ended_with_smart_turn_complete("What is")  # a pause to think
+    assert await ended_with_smart_turn_complete("What is the speed of light?")
+
+
+async def test_a_held_turn_still_ends_at_the_silence_fallback():
+    from pipecat.frames.frames import InputAudioRawFrame
+
+    class SilenceReached(CompleteAnalyzer):
+        def append_audio(self, buffer: bytes, is_speech: bool) -> EndOfTurnState:
+            return EndOfTurnState.COMPLETE  # the fallback's silence has passed
+
+    manager = TaskManager()
+    manager.setup(TaskManagerParams(loop=asyncio.get_running_loop()))
+    strategy = TextAwareTurnStopStrategy(turn_analyzer=SilenceReached(), grace_s=0.2)
+    await strategy.setup(
+        FrameProcessorSetup(clock=None, task_manager=manager, pipeline_worker=None)
+    )
+    ended: list[bool] = []
+
+    @strategy.event_handler("on_user_turn_stopped")
+    async def on_stopped(_strategy, _params):
+        ended.append(True)
+
+    for frame in (VADUserStartedSpeakingFrame(), vad_stop(),
+                  TranscriptionFrame(text="What is", user_id="learner", timestamp="",
+                                     finalized=True)):  # fmt: skip
+        await strategy.process_frame(frame)
+    assert not ended and strategy.held_by_text == 1
+    await strategy.process_frame(InputAudioRawFrame(audio=b"\0" * 640, sample_rate=16000,
+                                                    num_channels=1))  # fmt: skip
+    await asyncio.sleep(0.05)
+    await strategy.cleanup()
+    assert ended
