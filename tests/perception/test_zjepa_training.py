@@ -19,6 +19,8 @@ from perception.checkpoint import (
 )
 from perception.sim import make_clip
 
+pytestmark = pytest.mark.slow  # training runs and two gloo processes
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -160,6 +160,7 @@ def test_remote_tier_keeps_its_own_quality_keys():
     assert component_keys(ComputeDecision(48, 2, "remote", 0)) == ["tier:remote", "remote:think:48"]
 
 
+@pytest.mark.slow  # the real embedded model
 async def test_a_real_turn_teaches_the_controller():
     """Retrieval, a decision, the real LLM and Piper, then latency and quality fed back."""
     from agent.config import load_settings

@@ -92,6 +92,7 @@ def test_server_keeps_serving_after_bad_input(client):
     assert "eco1_sessions_active 0.0" in metrics
 
 
+@pytest.mark.slow  # a real server process
 def test_missing_model_file_refuses_the_session_clearly(real_offer_sdp, tmp_path):
     overrides = {
         "tts": {"voice_path": str(tmp_path / "nobody.onnx")},

@@ -22,6 +22,8 @@ from agent.personalization.bitdelta import compress
 from agent.personalization.store import DeltaStore
 from agent.session.metrics import ServiceMetrics
 
+pytestmark = pytest.mark.slow  # real SmolLM2 personalisation and live sessions
+
 QUESTION = [{"role": "system", "content": "tutor"}, {"role": "user", "content": "What is heat?"}]
 
 
