@@ -13,7 +13,10 @@ from agent.config.section import Section
 # Loss multipliers per decision part (1.0 = no change) for the embedded SmolLM2-135M, from
 # `eco1 eval controller` (evals/results/controller.json, "measured_gains"; docs/controller.md
 # says what they mean). Measure your own model's.
-DEFAULT_QUALITY_GAINS = {"think:48": 1.455, "think:128": 1.713, "critique:1": 0.989}
+DEFAULT_QUALITY_GAINS = {
+    "think:48": 1.455, "think:128": 1.713, "critique:1": 0.989,
+    "tier:remote": 0.2,  # a prior, not measured: a larger remote model loses less than SmolLM2
+}  # fmt: skip
 
 
 # The embedded gguf's quantizations llm.requantize offers (agent/backends/requantize.py).

@@ -5,7 +5,10 @@
 - λ_ℓ and λ_c are dual variables moved by every measured turn (duals.py);
 - the choice is gated like a sticky mixture-of-experts router (perception.moe): a softmax over
   the decisions' scores is filtered through a hidden-Markov prior that favours the decision
-  held now, so one noisy turn does not flip the tutor between thinking and not thinking.
+  held now, so one noisy turn does not flip the tutor between thinking and not thinking;
+- the curriculum's own words (FACETS: a facet, or an honest hedge) are priced beside the
+  models, at their expected loss and no model latency, and win whenever no model is
+  expected to do better for the wait (the source is chosen afresh each turn, not gated).
 
 One controller serves a host: latency is a property of the host's load, so every session's
 turns teach the same model.
@@ -13,6 +16,7 @@ turns teach the same model.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -20,7 +24,7 @@ import numpy as np
 import torch
 
 from agent.controller.cost_model import CostModel, features, predict, prior_model, update
-from agent.controller.decision import ComputeDecision, TurnFeatures, candidate_grid
+from agent.controller.decision import FACETS, ComputeDecision, TurnFeatures, candidate_grid
 from agent.controller.duals import Duals, dual_step
 from agent.controller.quality import QualityModel
 from perception.moe import sticky_posterior
@@ -74,10 +78,14 @@ class ControllerReport:
     held: float  # gating posterior of the chosen decision (1.0 = fully settled)
     switched: bool
     decide_ms: float
+    source: str = ""  # facets, facets+llm, llm, facets+remote or remote
+    priced: dict[str, float] = field(default_factory=dict)  # least J per tier, facets included
 
     def as_event_fields(self) -> dict:
         return {
             "decision": self.decision.as_dict(),
+            "source": self.source,
+            "priced": {tier: round(score, 3) for tier, score in self.priced.items()},
             "predicted_ms": round(self.predicted_ms, 1),
             "predicted_p95_ms": round(self.predicted_upper_ms, 1),
             "expected_loss": round(self.expected_loss, 3),
@@ -137,6 +145,10 @@ class HLLMController:
         p = self.params
         details, scores = [], []
         for decision in self.grid:
+            if not turn.allows(decision):
+                scores.append(math.inf)
+                details.append((math.nan, math.nan, math.nan))
+                continue
             mean, std = predict(self.models[decision.tier], features(decision, turn))
             upper = mean + UPPER_QUANTILE_Z * std
             loss = self.quality.expected_loss(decision, turn)
@@ -148,10 +160,28 @@ class HLLMController:
             details.append((mean, upper, loss))
         return np.array(scores), details
 
+    def priced(self, turn: TurnFeatures, scores: np.ndarray) -> dict[str, float]:
+        """The least J each source can reach this turn (what the decision weighed)."""
+        priced = {}
+        if turn.spoken_loss is not None:
+            priced[FACETS] = self.quality.expected_loss(ComputeDecision(tier=FACETS), turn)
+        for tier in self.params.tiers:
+            mine = [s for d, s in zip(self.grid, scores, strict=True) if d.tier == tier]
+            best = min(mine, default=math.inf)
+            if math.isfinite(best):
+                priced[tier] = float(best)
+        return priced
+
     def decide(self, turn: TurnFeatures, session_id: str = "") -> ControllerReport:
         """The decision for this turn; remembered per session until observe()."""
         started = time.perf_counter()
         scores, details = self.scores(turn)
+        priced = self.priced(turn, scores)
+        models = [score for tier, score in priced.items() if tier != FACETS]
+        if FACETS in priced and priced[FACETS] <= min(models, default=math.inf):
+            return self._spoken(turn, session_id, priced, started)
+        if not models:
+            raise ValueError("no decision can answer this turn")
         logits = torch.as_tensor(-(scores - scores.min()) / self.params.temperature)
         probs = torch.softmax(logits, dim=0)
         self._posterior = sticky_posterior(probs, self._posterior, self.params.stay)
@@ -171,6 +201,29 @@ class HLLMController:
             held=float(self._posterior[best]),
             switched=switched,
             decide_ms=(time.perf_counter() - started) * 1000.0,
+            source=turn.source(decision),
+            priced=priced,
+        )
+
+    def _spoken(
+        self, turn: TurnFeatures, session_id: str, priced: dict[str, float], started: float
+    ) -> ControllerReport:
+        """No model: nothing to gate (the model gate's state is kept); its latency still
+        counts towards the budget that λ_ℓ keeps, so quick turns leave room for a model."""
+        decision = ComputeDecision(experts_k=self.grid[0].experts_k, tier=FACETS)
+        self._pending[session_id] = _Pending(decision, turn, features(decision, turn))
+        return ControllerReport(
+            decision=decision,
+            predicted_ms=0.0,
+            predicted_upper_ms=0.0,
+            expected_loss=priced[FACETS],
+            lambda_latency=self.duals.latency,
+            lambda_compute=self.duals.compute,
+            held=1.0,
+            switched=False,
+            decide_ms=(time.perf_counter() - started) * 1000.0,
+            source=FACETS,
+            priced=priced,
         )
 
     def observe_latency(self, session_id: str, latency_ms: float) -> bool:
@@ -183,7 +236,8 @@ class HLLMController:
             return False
         p = self.params
         tier = pending.decision.tier
-        self.models[tier] = update(self.models[tier], pending.x, float(latency_ms))
+        if tier != FACETS:  # no model ran: nothing to learn about one
+            self.models[tier] = update(self.models[tier], pending.x, float(latency_ms))
         target = p.target_fraction * p.budget_ms
         self.duals.latency = dual_step(
             self.duals.latency, latency_ms, target, p.budget_ms, p.eta_latency, p.lambda_ceiling

@@ -8,6 +8,10 @@ from dataclasses import asdict, dataclass
 
 QUESTION_WORDS = re.compile(r"\b(why|how|what|which|explain|when|where|who|does|do|is|are|can)\b")
 
+# The decision to run no model: the curriculum's own words are spoken (its facet, or an
+# honest hedge). Not a backend tier: nothing is generated and nothing waits on a model.
+FACETS = "facets"
+
 
 @dataclass(frozen=True)
 class ComputeDecision:
@@ -29,6 +33,8 @@ class ComputeDecision:
 
     @property
     def name(self) -> str:
+        if self.tier == FACETS:
+            return FACETS
         return (
             f"{self.tier}/think{self.think_tokens}/k{self.experts_k}/critique{self.critique_rounds}"
         )
@@ -39,18 +45,50 @@ class ComputeDecision:
 
 @dataclass(frozen=True)
 class TurnFeatures:
-    """What is known before answering: the learner's words, retrieval confidence, host load."""
+    """What is known before answering: the learner's words, retrieval confidence, host load,
+    and what the curriculum offers without a model.
+
+    spoken_loss: the expected loss of speaking the curriculum's own words (a facet that
+    answers, or an honest hedge); None when it offers none (no curriculum).
+    embedded_may_answer: False where the embedded model's words would be its own invention
+    (a question outside the curriculum, or one its facets do not answer).
+    checked: the embedded model's sentences are checked against a concept's facets and
+    the unsupported ones dropped before they are spoken.
+    """
 
     words: int
     question: bool
     retrieval_score: float  # best fused score of the knowledge base, 0 when none
     sessions: int  # live sessions on this host, this one included
+    spoken_loss: float | None = None
+    embedded_may_answer: bool = True
+    checked: bool = False
 
     @classmethod
-    def of(cls, text: str, retrieval_score: float = 0.0, sessions: int = 1) -> TurnFeatures:
+    def of(
+        cls, text: str, retrieval_score: float = 0.0, sessions: int = 1, *,
+        spoken_loss: float | None = None, embedded_may_answer: bool = True,
+        checked: bool = False,
+    ) -> TurnFeatures:  # fmt: skip
         lowered = text.lower()
         asks = "?" in text or bool(QUESTION_WORDS.match(lowered.strip()))
-        return cls(len(text.split()), asks, float(retrieval_score), max(1, int(sessions)))
+        return cls(
+            len(text.split()), asks, float(retrieval_score), max(1, int(sessions)),
+            spoken_loss, embedded_may_answer, checked,
+        )  # fmt: skip
+
+    def allows(self, decision: ComputeDecision) -> bool:
+        """Whether the decision can answer this turn at all."""
+        if decision.tier == FACETS:
+            return self.spoken_loss is not None
+        return decision.tier != "embedded" or self.embedded_may_answer
+
+    def source(self, decision: ComputeDecision) -> str:
+        """What answers: the facets alone, a model writing from them, or a model alone."""
+        if decision.tier == FACETS:
+            return FACETS
+        model = "remote" if decision.tier != "embedded" else "llm"
+        return f"facets+{model}" if self.retrieval_score > 0 else model
 
 
 def candidate_grid(

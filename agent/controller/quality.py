@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.controller.decision import ComputeDecision, TurnFeatures
+from agent.controller.decision import FACETS, ComputeDecision, TurnFeatures
 
 # Loss of an answer with no thinking and no critique; chit-chat is cheap to get right.
 BASE_LOSS = {True: 0.5, False: 0.2}
+# Priors for the curriculum's own words: a facet chosen as the answer is rarely wrong
+# (docs/tutoring.md); an honest "I'm not sure" misleads no one but leaves the question
+# unanswered, as costly as an even chance of a wrong answer.
+FACET_ANSWER_LOSS = 0.02
+HONEST_HEDGE_LOSS = 0.5
+# The embedded model's reply checked against the facets (unsupported sentences dropped):
+# little of what is left can be wrong. A prior; docs/tutoring.md measures such replies.
+CHECKED_GAIN = 0.4
 
 
 def component_keys(decision: ComputeDecision) -> list[str]:
@@ -51,9 +59,13 @@ class QualityModel:
         return (prior * self.strength + self.sums.get(key, 0.0)) / (self.strength + n)
 
     def expected_loss(self, decision: ComputeDecision, turn: TurnFeatures) -> float:
+        if decision.tier == FACETS:  # no model: the curriculum's words are as good as they are
+            return 1.0 if turn.spoken_loss is None else turn.spoken_loss
         loss = BASE_LOSS[turn.question]
         if turn.question and turn.retrieval_score > 0:  # good notes make every answer easier
             loss *= 1.0 - 0.5 * min(turn.retrieval_score, 1.0)
+        if turn.checked and decision.tier == "embedded":
+            loss *= CHECKED_GAIN
         loss *= self.multiplier("base")
         for key in component_keys(decision):
             if key != "base":

@@ -124,10 +124,11 @@ class TextTutor:
             raise ValueError(f"question is longer than {MAX_QUESTION_CHARS} characters")
         talk = self.conversation(conversation_id)
         compute = await asyncio.to_thread(self._compute)  # the first call loads the index
-        reply = await compute.teach(talk.state, question)
-        assert reply is not None and reply.decision is not None  # the question is not empty
-        decision = reply.decision
-        plan = await compute.prepare(conversation_id, question, reply)
+        proposed = await compute.teach(talk.state, question)
+        assert proposed is not None and proposed.decision is not None  # the question is not empty
+        decision = proposed.decision
+        plan = await compute.prepare(conversation_id, question, proposed)
+        reply = plan.reply or proposed  # as the controller decided
         talk.history.append({"role": "user", "content": question})
         if plan.grounded:
             answer = reply.text or ""
@@ -146,6 +147,7 @@ class TextTutor:
             "gesture": decision.gesture,
             "beliefs": decision.beliefs,
             "citations": plan.citations(),
+            "source": plan.source,
             **teaching,
             "motion": face,
         }

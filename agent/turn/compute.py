@@ -18,9 +18,10 @@ from loguru import logger
 from agent.backends.base import ChatBackend
 from agent.config.prompts import NOTES_HEADER
 from agent.controller.controller import ControllerReport, HLLMController
-from agent.controller.decision import ComputeDecision, TurnFeatures
+from agent.controller.decision import FACETS, ComputeDecision
 from agent.retrieval.grounding import grounding
 from agent.retrieval.index import Hit, HybridIndex
+from agent.turn.source import as_decided, chooses, turn_features
 from agent.tutoring.pedagogy import model_turn
 from agent.tutoring.state import TurnReply, TutorState
 from agent.tutoring.turn import TeachingTurn
@@ -61,6 +62,17 @@ class TurnPlan:
     @property
     def notes(self) -> list[str]:
         return [hit.passage.text for hit in self.hits]
+
+    @property
+    def source(self) -> str:
+        """What answers: exact (computed or graded), facets, or a model (source.py)."""
+        if self.report is not None:
+            return self.report.source
+        if self.reply is not None and not chooses(self.reply):
+            return "exact"
+        if self.grounded:
+            return FACETS
+        return "llm" if self.decision.tier == "embedded" else "remote"
 
     def system_addendum(self) -> str:
         return notes_addendum([hit.passage.text for hit in self.hits])
@@ -126,9 +138,9 @@ class TurnCompute:
         respond = self.teaching.preview if preview else self.teaching.respond
         return await asyncio.to_thread(respond, state, question, signals, remote=self.has_remote)
 
-    def concept_hits(self, reply: TurnReply) -> list[Hit]:
+    def concept_hits(self, reply: TurnReply | None) -> list[Hit]:
         """The concept a reply came from, as the citation (and the notes a model reads)."""
-        if reply.concept is None or self.index is None:
+        if reply is None or reply.concept is None or self.index is None:
             return []
         for passage in self.index.passages:
             if getattr(passage, "concept_id", None) == reply.concept.id:
@@ -158,26 +170,40 @@ class TurnCompute:
     async def prepare(
         self, session_id: str, question: str, reply: TurnReply | None = None
     ) -> TurnPlan:
-        """The turn's plan. A grounded reply needs no model and no decision; a reply a
-        model must write (a what-if) reads its concept's facets as the notes."""
-        if reply is not None and reply.grounded:
-            backend = self.backends.get("embedded") or next(iter(self.backends.values()))
-            return TurnPlan(self.fixed, backend, self.concept_hits(reply), reply=reply)
+        """The turn's plan: what answers (the controller prices the curriculum's own words
+        against the models, agent/turn/source.py), what it reads and what it may spend."""
+        if not chooses(reply):  # computed or graded: exact, nothing to choose
+            return TurnPlan(self.fixed, self._embedded, self.concept_hits(reply), reply=reply)
         hits = self.concept_hits(reply) if reply and reply.concept else await self.search(question)
-        if reply is not None and reply.mode == "remote":  # never the embedded model's guess
-            tier = next(t for t in self.backends if t != "embedded")
-            return TurnPlan(ComputeDecision(tier=tier), self.backends[tier], hits, reply=reply)
         if self.controller is None:
-            backend = self.backends.get(self.fixed.tier) or self.backends["embedded"]
-            return TurnPlan(self.fixed, backend, hits, reply=reply)
+            return self._ruled(reply, hits)
         sessions = self.live_sessions or self._sessions()
-        features = TurnFeatures.of(question, hits[0].score if hits else 0.0, sessions)
+        features = turn_features(question, reply, hits[0].score if hits else 0.0, sessions)
         report = self.controller.decide(features, session_id)
         self.last_decisions[session_id] = report.decision
         if self._on_report is not None:
             self._on_report(report)
-        backend = self.backends.get(report.decision.tier) or next(iter(self.backends.values()))
-        return TurnPlan(report.decision, backend, hits, report, reply=reply)
+        decided = as_decided(reply, report.decision)
+        if report.decision.tier == FACETS:  # no model reads anything
+            hits = self.concept_hits(decided) if decided is not None else []
+            return TurnPlan(report.decision, self._embedded, hits, report, reply=decided)
+        backend = self.backends.get(report.decision.tier) or self._embedded
+        return TurnPlan(report.decision, backend, hits, report, reply=decided)
+
+    def _ruled(self, reply: TurnReply | None, hits: list[Hit]) -> TurnPlan:
+        """Without a controller: the curriculum's words where it has them, the remote tier
+        for what it does not cover, else the fixed decision."""
+        if reply is not None and reply.grounded:
+            return TurnPlan(self.fixed, self._embedded, hits, reply=reply)
+        if reply is not None and reply.mode == "remote" and self.has_remote:
+            tier = next(t for t in self.backends if t != "embedded")
+            return TurnPlan(ComputeDecision(tier=tier), self.backends[tier], hits, reply=reply)
+        backend = self.backends.get(self.fixed.tier) or self._embedded
+        return TurnPlan(self.fixed, backend, hits, reply=reply)
+
+    @property
+    def _embedded(self) -> ChatBackend:
+        return self.backends.get("embedded") or next(iter(self.backends.values()))
 
     def likely_system_prompts(self, base: str) -> list[str]:
         """The system messages turns will send when one note or none is retrieved: the base

@@ -181,8 +181,9 @@ class TutorLLMService(LLMService):
         client before answering."""
         if self._compute is None:
             return None
-        reply = await self._compute.teach(self.tutor_state, question)
-        plan = await self._compute.prepare(self._session_id, question, reply)
+        proposed = await self._compute.teach(self.tutor_state, question)
+        plan = await self._compute.prepare(self._session_id, question, proposed)
+        reply = plan.reply  # as the controller decided: the curriculum's words or a model's
         if reply is not None and reply.decision is not None:
             await self.push_frame(plan_frame(reply.decision))  # the gesture, the page
             if not reply.grounded:  # the planner's action steers what the model writes

@@ -80,6 +80,11 @@ class Concept(BaseModel):
         """The name and every alias, as a learner might say them."""
         return (self.name, *self.aliases)
 
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """The facets a model-written reply may state (and is checked against)."""
+        return (self.definition, self.explanation, *self.examples, self.correction)
+
 
 class CurriculumFile(BaseModel):
     model_config = ConfigDict(extra="forbid")

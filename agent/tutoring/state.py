@@ -51,6 +51,7 @@ class TurnReply:
     mastery: float | None = None  # the learner model's P(mastered) of the concept, after
     decision: PlanDecision | None = None  # the planner's, for the avatar's gesture and the logs
     main: str | None = None  # the reply before the planner's action added its part
+    fallback: str | None = None  # said instead when no model writes a model's reply
 
     @property
     def grounded(self) -> bool:

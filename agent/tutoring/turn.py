@@ -67,6 +67,14 @@ def _resolved(text: str, concept: Concept) -> str:
     return text
 
 
+def hedged(concept: Concept) -> str:
+    """What the tutor says of a concept when its facets do not answer the question."""
+    return (
+        f"I'm not sure about that exactly. What I can tell you about {concept.name} "
+        f"is this: {concept.definition}"
+    )
+
+
 class TeachingTurn:
     """Shared by every session on a host; each conversation keeps its own TutorState."""
 
@@ -142,8 +150,8 @@ class TeachingTurn:
             return self._answer(state, concept, kind, text)
         if not is_question(text) and len(text.split()) < 12:
             return TurnReply(STATEMENT_REPLY, "social", intent="statement")
-        if remote:
-            return TurnReply(None, "remote", intent="outside")
+        if remote:  # the controller weighs the remote tier against saying so
+            return TurnReply(None, "remote", intent="outside", fallback=ABSTAIN)
         return TurnReply(ABSTAIN, "abstain", intent="outside")
 
     def _answer(self, state: TutorState, concept: Concept, kind: Intent, text: str) -> TurnReply:
@@ -190,11 +198,7 @@ class TeachingTurn:
     def _hedge(self, state: TutorState, concept: Concept, kind: Intent) -> TurnReply:
         """Said as uncertain: what the tutor does know about the concept, and no more."""
         state.given.add("definition")
-        said = (
-            f"I'm not sure about that exactly. What I can tell you about {concept.name} "
-            f"is this: {concept.definition}"
-        )
-        return TurnReply(said, "hedge", concept, "definition", kind.value)
+        return TurnReply(hedged(concept), "hedge", concept, "definition", kind.value)
 
     def _follow_up(
         self, state: TutorState, concept: Concept, intent: Intent, text: str
@@ -228,8 +232,10 @@ class TeachingTurn:
             if best.similarity >= WHY_SENTENCE_SIMILARITY:  # the facets say what happens
                 said = self._said(concept, best, text)
                 return TurnReply(said, "facet", concept, best.sentence.facet, intent.value)
-            notes = (concept.definition, concept.explanation, *concept.examples, concept.correction)
-            return TurnReply(None, "llm", concept, "what_if", intent.value, notes=notes)
+            return TurnReply(
+                None, "llm", concept, "what_if", intent.value, notes=concept.facts,
+                fallback=hedged(concept),
+            )  # fmt: skip
         if intent is Intent.WHY and len(text.split()) > 3:  # "why do I lean forward when..."
             return self._answer(state, concept, Intent.WHY, text)
         if intent is Intent.WHY:

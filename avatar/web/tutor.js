@@ -73,8 +73,10 @@ function onMessage(raw) {
       return item;
     }));
   } else if (message.type === "controller") {
+    if (message.source === "facets") return;  // the teaching event already says what is spoken
     const d = message.decision;
-    $("controller").textContent = `compute: ${d.think_tokens ? `think ≤${d.think_tokens} tokens` : "no thinking"}` +
+    $("controller").textContent = `compute: ${message.source ?? "model"}, ` +
+      `${d.think_tokens ? `think ≤${d.think_tokens} tokens` : "no thinking"}` +
       `${d.critique_rounds ? `, ${d.critique_rounds} critique` : ""} on ${d.tier} · ` +
       `expected ${Math.round(message.predicted_p95_ms)} ms (p95) · λ latency ${message.lambda_latency.toFixed(2)}`;
   } else if (message.type === "teaching") {
