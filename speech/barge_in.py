@@ -56,9 +56,15 @@ def words_of(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
 
 
+# How Whisper spells a murmur: "Mmmm", "Uh-uh", "Hmmm", "Ahh", "Mhmm".
+MURMUR = re.compile(r"^(?:m+h*m*|h+m+|u+h*|a+h+|o+h+|e+r+m*)$")
+
+
 def backchannel(text: str) -> bool:
     """No words (a cough, a breath) or only listener noises: "uh-huh", "okay", "yeah"."""
-    return all(word in BACKCHANNELS for word in words_of(text.replace("-", " ")))
+    return all(
+        word in BACKCHANNELS or MURMUR.match(word) for word in words_of(text.replace("-", " "))
+    )
 
 
 @dataclass
@@ -83,6 +89,7 @@ class PlaybackGate:
         self.paused_at: float | None = None
         self.said: deque[str] = deque(maxlen=80)  # the tutor's most recent words
         self.counts = InterruptionCounts()
+        self._discarded = 0  # discard()s so far: a write that waited across one is dropped
 
     @property
     def paused(self) -> bool:
@@ -98,6 +105,12 @@ class PlaybackGate:
         self.paused_at = None
         self._open.set()
 
+    def discard(self) -> None:
+        """Open the gate for what comes next and drop the chunk that waited at it (the
+        interruption's audio must not leak out after the barge-in)."""
+        self._discarded += 1
+        self.resume()
+
     def spoke(self, text: str) -> None:
         self.said.extend(words_of(text))
 
@@ -112,10 +125,13 @@ class PlaybackGate:
     def wrap(self, write: Callable[[Frame], Awaitable[bool]]) -> Callable[[Frame], Awaitable[bool]]:
         async def gated(frame: Frame) -> bool:
             if self.paused:
+                discarded = self._discarded
                 try:
                     await asyncio.wait_for(self._open.wait(), MAX_PAUSE_S)
                 except TimeoutError:
                     self.resume()
+                if self._discarded != discarded:
+                    return True  # paused audio of an interrupted answer: never sent
             return await write(frame)
 
         return gated
@@ -134,7 +150,7 @@ class PlaybackTap(FrameProcessor):
         if isinstance(frame, TTSTextFrame):
             self._gate.spoke(frame.text)
         elif isinstance(frame, InterruptionFrame):
-            self._gate.resume()
+            self._gate.discard()
         await self.push_frame(frame, direction)
 
 
@@ -144,12 +160,16 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
 
     def __init__(
         self, gate: PlaybackGate, *, barge_in_s: float = 0.7, words_wait_s: float = 0.6,
-        **kwargs,
+        no_words_wait_s: float = 1.2, **kwargs,
     ) -> None:  # fmt: skip
+        """words_wait_s: after the speech stops, how long its words may take; no_words_wait_s:
+        the same while nothing at all has been heard (the recogniser is slow on a busy host,
+        and judging no words as a cough resumes the tutor over a real barge-in)."""
         super().__init__(**kwargs)
         self._gate = gate
         self._barge_in_s = barge_in_s
         self._words_wait_s = words_wait_s
+        self._no_words_wait_s = max(no_words_wait_s, words_wait_s)
         self._tutor_speaking = False
         self._judging = False
         self._heard = ""
@@ -163,7 +183,8 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         elif isinstance(frame, VADUserStartedSpeakingFrame):
             return await self._speech_started()
         elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._judging:
-            self._restart_timer(self._words_wait_s, self._judge)
+            wait = self._words_wait_s if self._heard.strip() else self._no_words_wait_s
+            self._restart_timer(wait, self._judge)
         elif isinstance(frame, (TranscriptionFrame, InterimTranscriptionFrame)):
             return await self._words(frame.text, final=isinstance(frame, TranscriptionFrame))
         elif isinstance(frame, ProvisionalTranscriptFrame) and self._judging:

@@ -50,7 +50,7 @@ def finished_sentence(text: str) -> bool:
     words = re.findall(r"[a-z']+", text.lower())
     if len(words) < MIN_WORDS or FILLER_ONLY.match(text.lower()):
         return False
-    return words[-1] not in OPEN_ENDINGS
+    return not trails_off(text)  # "How do plants?": Whisper's "?" on a pause
 
 
 def trails_off(text: str) -> bool:
@@ -101,6 +101,18 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
                     self._end_after_grace(), f"{self}::text_grace"
                 )
         return result
+
+    async def _handle_transcription(self, frame: TranscriptionFrame) -> None:
+        # Pipecat ends the turn outright on a transcript that comes after its wait for
+        # one: a transcript that trails off is held there too.
+        late = self._timeout_expired and self._turn_complete and not frame.finalized
+        if late and trails_off(frame.text):
+            self._text = frame.text
+            if not self._held:
+                self._held = True
+                self.held_by_text += 1
+            return
+        await super()._handle_transcription(frame)
 
     async def _handle_input_audio(self, frame) -> None:
         # A batch analyzer says COMPLETE from append_audio only when the silence reached

@@ -37,7 +37,9 @@ def words(text: str) -> TranscriptionFrame:
 
 async def tutor_speaking(barge_in_s: float = 0.5):
     gate = PlaybackGate()
-    strategy = BargeInStartStrategy(gate, barge_in_s=barge_in_s, words_wait_s=0.1)
+    strategy = BargeInStartStrategy(
+        gate, barge_in_s=barge_in_s, words_wait_s=0.1, no_words_wait_s=0.2
+    )
     recorder = Recorder(strategy)
     await strategy.process_frame(BotStartedSpeakingFrame())
     return gate, strategy, recorder
@@ -46,7 +48,7 @@ async def tutor_speaking(barge_in_s: float = 0.5):
 def test_backchannels():
     for said in ("uh-huh", "Okay.", "yeah", "mm", "Mm-hmm.", "", "I see."):
         assert backchannel(said), said
-    for said in ("wait", "stop please", "what about friction?", "no, I mean the Moon"):
+    for said in ("wait", "stop please", "what about friction?", "no, I mean the Moon", "Mom"):
         assert not backchannel(said), said
 
 
@@ -67,6 +69,16 @@ async def test_a_cough_with_no_words_lets_the_tutor_go_on():
     await strategy.process_frame(VADUserStoppedSpeakingFrame())
     await asyncio.sleep(0.3)  # no words come
     assert not gate.paused and recorder.started == 0
+
+
+async def test_words_slower_than_the_speech_still_make_a_barge_in():
+    gate, strategy, recorder = await tutor_speaking()
+    await strategy.process_frame(VADUserStartedSpeakingFrame())
+    await strategy.process_frame(VADUserStoppedSpeakingFrame())  # "Hold on," then a pause
+    await asyncio.sleep(0.15)  # past words_wait_s: with nothing heard, the tutor stays paused
+    assert gate.paused and recorder.started == 0
+    await strategy.process_frame(words("Hold on, why is that?"))
+    assert recorder.started == 1 and gate.counts.resumed == 0
 
 
 async def test_a_barge_in_with_words_starts_the_learners_turn():
@@ -126,3 +138,26 @@ async def test_the_gate_holds_audio_until_resumed(resume):
         with pytest.raises(asyncio.CancelledError):
             await pending
         assert written == ["before"]
+
+
+async def test_an_interruption_drops_the_chunk_that_waited_at_the_gate():
+    gate = PlaybackGate()
+    written = []
+
+    async def write(frame):
+        written.append(frame)
+        return True
+
+    gated = gate.wrap(write)
+    gate.pause()
+    pending = asyncio.create_task(gated("held"))
+    await asyncio.sleep(0.05)
+    gate.discard()  # the barge-in's interruption
+    assert await asyncio.wait_for(pending, 1) and written == []
+    await gated("the next answer")
+    assert written == ["the next answer"]
+
+
+@pytest.mark.parametrize("said", ["MMMM", "Uh-uh", "Hmmm.", "Ahh", "Mhmm"])
+def test_murmurs_as_whisper_spells_them_are_backchannels(said):
+    assert backchannel(said)
