@@ -155,7 +155,10 @@ async def _turn_end(client: TutorClient, case: Case) -> dict[str, Any]:
     stages = latency.get("stages", {})
     delay = (stages.get("vad") or 0.0) + (stages.get("turn_end") or 0.0)
     committed = latency["received_at"]
-    return {"ended": True, "delay_ms": delay,
+    # what the recogniser had heard when the turn ended: why a turn ended early
+    heard = [e.get("text", "") for e in client.events_of("transcript", role="user")
+             if started <= e["received_at"] <= committed]  # fmt: skip
+    return {"ended": True, "delay_ms": delay, "heard": heard,
             "premature": committed < speech_end or (case.kind == "trailing" and delay < 1000),
             "late": delay > LATE_S * 1000}  # fmt: skip
 
