@@ -114,16 +114,20 @@ async def test_with_the_tutor_silent_speech_starts_the_turn_at_once():
     assert result is ProcessFrameResult.STOP and recorder.started == 1 and not gate.paused
 
 
-@pytest.mark.parametrize("resume", [True, False])
-async def test_the_gate_holds_audio_until_resumed(resume):
-    gate = PlaybackGate()
-    written = []
+def recording_gate():
+    """A gate in front of a write that records what got through."""
+    gate, written = PlaybackGate(), []
 
     async def write(frame):
         written.append(frame)
         return True
 
-    gated = gate.wrap(write)
+    return gate, gate.wrap(write), written
+
+
+@pytest.mark.parametrize("resume", [True, False])
+async def test_the_gate_holds_audio_until_resumed(resume):
+    gate, gated, written = recording_gate()
     await gated("before")
     gate.pause()
     pending = asyncio.create_task(gated("held"))
@@ -141,14 +145,7 @@ async def test_the_gate_holds_audio_until_resumed(resume):
 
 
 async def test_an_interruption_drops_the_chunk_that_waited_at_the_gate():
-    gate = PlaybackGate()
-    written = []
-
-    async def write(frame):
-        written.append(frame)
-        return True
-
-    gated = gate.wrap(write)
+    gate, gated, written = recording_gate()
     gate.pause()
     pending = asyncio.create_task(gated("held"))
     await asyncio.sleep(0.05)
