@@ -45,12 +45,9 @@ EMBEDDED_COPULA = re.compile(
 def finished_sentence(text: str) -> bool:
     """Whether a transcript reads as a whole question or sentence (not trailing off)."""
     text = text.strip()
-    if not text or text.endswith(("...", "…", ",", "-", "—")) or not text.endswith((".", "?", "!")):
+    if not text.endswith((".", "?", "!")) or len(re.findall(r"[a-z']+", text.lower())) < MIN_WORDS:
         return False
-    words = re.findall(r"[a-z']+", text.lower())
-    if len(words) < MIN_WORDS or FILLER_ONLY.match(text.lower()):
-        return False
-    return not trails_off(text)  # "How do plants?": Whisper's "?" on a pause
+    return not trails_off(text)  # an ellipsis, a filler, or "How do plants?" on a pause
 
 
 def trails_off(text: str) -> bool:
@@ -108,11 +105,15 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         late = self._timeout_expired and self._turn_complete and not frame.finalized
         if late and trails_off(frame.text):
             self._text = frame.text
-            if not self._held:
-                self._held = True
-                self.held_by_text += 1
+            self._hold()
             return
         await super()._handle_transcription(frame)
+
+    def _hold(self) -> None:
+        """Smart-turn's "complete" waits: the words trail off (counted once a turn)."""
+        if not self._held:
+            self._held = True
+            self.held_by_text += 1
 
     async def _handle_input_audio(self, frame) -> None:
         # A batch analyzer says COMPLETE from append_audio only when the silence reached
@@ -125,9 +126,7 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
 
     async def _maybe_trigger_user_turn_stopped(self) -> None:
         if self._turn_complete and not self._silence_timeout and trails_off(self._text):
-            if not self._held:
-                self._held = True
-                self.held_by_text += 1
+            self._hold()
             return
         await super()._maybe_trigger_user_turn_stopped()
 

@@ -78,9 +78,7 @@ class TurnFeatures:
         )  # fmt: skip
 
     def allows(self, decision: ComputeDecision) -> bool:
-        """Whether the decision can answer this turn at all."""
-        if decision.tier == FACETS:
-            return self.spoken_loss is not None
+        """Whether a model decision can answer this turn at all (FACETS is priced apart)."""
         return decision.tier != "embedded" or self.embedded_may_answer
 
     def source(self, decision: ComputeDecision) -> str:

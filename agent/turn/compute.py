@@ -174,7 +174,10 @@ class TurnCompute:
         against the models, agent/turn/source.py), what it reads and what it may spend."""
         if not chooses(reply):  # computed or graded: exact, nothing to choose
             return TurnPlan(self.fixed, self._embedded, self.concept_hits(reply), reply=reply)
-        hits = self.concept_hits(reply) if reply and reply.concept else await self.search(question)
+        if reply is not None and (reply.concept is not None or reply.grounded):
+            hits = self.concept_hits(reply)  # its concept's facets, or none for an abstention
+        else:  # a model may write it: what the knowledge base holds on the question
+            hits = await self.search(question)
         if self.controller is None:
             return self._ruled(reply, hits)
         sessions = self.live_sessions or self._sessions()
@@ -184,9 +187,9 @@ class TurnCompute:
         if self._on_report is not None:
             self._on_report(report)
         decided = as_decided(reply, report.decision)
-        if report.decision.tier == FACETS:  # no model reads anything
-            hits = self.concept_hits(decided) if decided is not None else []
-            return TurnPlan(report.decision, self._embedded, hits, report, reply=decided)
+        if report.decision.tier == FACETS:  # no model reads anything; cite only a concept
+            cited = hits if decided is not None and decided.concept is not None else []
+            return TurnPlan(report.decision, self._embedded, cited, report, reply=decided)
         backend = self.backends.get(report.decision.tier) or self._embedded
         return TurnPlan(report.decision, backend, hits, report, reply=decided)
 

@@ -30,13 +30,9 @@ def chooses(reply: TurnReply | None) -> bool:
 
 def spoken_loss(reply: TurnReply | None) -> float | None:
     """The expected loss of the curriculum's own words for this reply (None: it has none)."""
-    if reply is None or reply.mode == "model":
-        return None
-    if reply.mode == "facet":
-        return FACET_ANSWER_LOSS
-    if reply.text is None and reply.fallback is None:
-        return None
-    return HONEST_HEDGE_LOSS
+    if reply is None or (reply.text is None and reply.fallback is None):
+        return None  # no curriculum words on offer (a model's reply with no fallback)
+    return FACET_ANSWER_LOSS if reply.mode == "facet" else HONEST_HEDGE_LOSS
 
 
 def turn_features(
