@@ -7,13 +7,16 @@ utility = Σ_t Σ_m qo·ln softmax(C_m) and information gain = H[Q(o)] − E_Q(s
 over the joint outcome of all modalities. The policy posterior is softmax(γ·G + ln E).
 A salient factor restricts the information gain to what the observations say about that
 factor alone (the others held at their beliefs): a planner then seeks only the evidence
-its decisions rest on.
+its decisions rest on. Optional preferences over hidden states add Σ_f qs_f·ln softmax(C_f)
+to the utility (the "risk over states" form of EFE, which pymdp's observation-only C lacks):
+what a tutor wants is that the learner knows, not that a question happens to be answered.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -73,11 +76,37 @@ def infer_states(
     return qs
 
 
-def expected_states(qs: Sequence[np.ndarray], B: Sequence[np.ndarray], policy: np.ndarray):
+@dataclass(frozen=True)
+class Gate:
+    """One factor leaves its first state only while another is in its first state, and at
+    `leak` times the rate otherwise (a learner learns while attending). Under mean field the
+    way out is scaled by the gating factor's belief."""
+
+    factor: int
+    by: int
+    leak: float
+
+
+def step(qs: Sequence[np.ndarray], B: Sequence[np.ndarray], action: int, gate: Gate | None = None):
+    """Factor marginals one action on: each factor by its own B, a gated one as Gate says."""
+    out = [B_f[:, :, action] @ q for B_f, q in zip(B, qs, strict=True)]
+    if gate is not None:
+        attending = qs[gate.by][0] + (1 - qs[gate.by][0]) * gate.leak
+        b = B[gate.factor][:, :, action].copy()
+        stay = np.zeros(len(b))
+        stay[0] = 1.0
+        b[:, 0] = attending * b[:, 0] + (1 - attending) * stay
+        out[gate.factor] = b @ qs[gate.factor]
+    return out
+
+
+def expected_states(
+    qs: Sequence[np.ndarray], B: Sequence[np.ndarray], policy: np.ndarray, gate: Gate | None = None
+):
     """Predicted factor marginals after each step of a policy (shape [T, factors])."""
     out, current = [], list(qs)
-    for step in policy:
-        current = [B[f][:, :, int(u)] @ current[f] for f, u in enumerate(step)]
+    for actions in policy:
+        current = step(current, B, int(actions[0]), gate)
         out.append(current)
     return out
 
@@ -91,6 +120,13 @@ def expected_obs(A: Sequence[np.ndarray], qs: Sequence[np.ndarray]) -> list[np.n
 
 def expected_utility(qo: Sequence[np.ndarray], C: Sequence[np.ndarray]) -> float:
     return float(sum(q @ log(softmax(c)) for q, c in zip(qo, C, strict=True)))
+
+
+def state_utility(qs: Sequence[np.ndarray], state_prefs: Sequence[np.ndarray] | None) -> float:
+    """Expected log preference of predicted states (0 without state preferences)."""
+    if state_prefs is None:
+        return 0.0
+    return float(sum(q @ log(softmax(c)) for q, c in zip(qs, state_prefs, strict=True)))
 
 
 def joint_outcomes(A: Sequence[np.ndarray]) -> np.ndarray:
@@ -129,16 +165,19 @@ def states_info_gain(A: Sequence[np.ndarray], qs: Sequence[np.ndarray]) -> float
 
 
 def negative_efe(
-    qs, A, B, C, policy: np.ndarray, info_gain: bool = True, salient: int | None = None
-) -> float:
+    qs, A, B, C, policy: np.ndarray, info_gain: bool = True, salient: int | None = None,
+    state_prefs: Sequence[np.ndarray] | None = None, gate: Gate | None = None,
+) -> float:  # fmt: skip
     """pymdp's G for one policy: utility plus information gain, summed over its steps.
 
     With info_gain=False only the pragmatic (utility) term counts: a greedy planner.
     salient: count only the information about this factor (None: about every factor).
+    state_prefs: log preferences over each factor's states (None: observations only).
+    gate: a factor whose transitions wait on another (None: every factor moves alone).
     """
     total = 0.0
-    for qs_t in expected_states(qs, B, policy):
-        total += expected_utility(expected_obs(A, qs_t), C)
+    for qs_t in expected_states(qs, B, policy, gate):
+        total += expected_utility(expected_obs(A, qs_t), C) + state_utility(qs_t, state_prefs)
         if info_gain and salient is None:
             total += states_info_gain(A, qs_t)
         elif info_gain:
@@ -147,10 +186,13 @@ def negative_efe(
 
 
 def policy_posterior(
-    qs, A, B, C, policies, gamma: float, E: np.ndarray | None = None, info_gain: bool = True
-):
+    qs, A, B, C, policies, gamma: float, E: np.ndarray | None = None, info_gain: bool = True,
+    state_prefs: Sequence[np.ndarray] | None = None, gate: Gate | None = None,
+):  # fmt: skip
     """(q_pi, G): softmax(γ·G + ln E) over policies, and each policy's G."""
-    G = np.array([negative_efe(qs, A, B, C, policy, info_gain) for policy in policies])
+    G = np.array(
+        [negative_efe(qs, A, B, C, p, info_gain, None, state_prefs, gate) for p in policies]
+    )
     prior = np.full(len(policies), 1.0 / len(policies)) if E is None else E
     return softmax(G * gamma + log(prior)), G
 
@@ -196,10 +238,15 @@ class PolicyScorer:
 
     def __init__(
         self, A: Sequence[np.ndarray], B: Sequence[np.ndarray], C: Sequence[np.ndarray],
-        salient: int | None = None,
+        salient: int | None = None, state_prefs: Sequence[np.ndarray] | None = None,
+        gate: Gate | None = None,
     ) -> None:  # fmt: skip
         self.B = B
         self.salient = salient
+        self.gate = gate
+        self.state_log_prefs = (
+            None if state_prefs is None else [log(softmax(c)) for c in state_prefs]
+        )
         flat = [A_m.reshape(A_m.shape[0], -1) for A_m in A]  # [o_m, joint states]
         self.marginals = flat
         self.log_prefs = [log(softmax(c)) for c in C]
@@ -214,6 +261,8 @@ class PolicyScorer:
         value = sum(
             float((m @ q) @ lp) for m, lp in zip(self.marginals, self.log_prefs, strict=True)
         )
+        if self.state_log_prefs is not None:
+            value += sum(float(q @ lp) for q, lp in zip(qs, self.state_log_prefs, strict=True))
         if info_gain and self.salient is not None:
             value += factor_info_gain(self.outcomes, qs, self.salient)
         elif info_gain:
@@ -230,9 +279,7 @@ class PolicyScorer:
         for depth in range(1, len(actions) + 1):
             key = (tuple(actions[:depth]), info_gain)
             if key not in self._memo:
-                nxt = [
-                    self.B[f][:, :, actions[depth - 1]] @ current[f] for f in range(len(current))
-                ]
+                nxt = step(current, self.B, actions[depth - 1], self.gate)
                 self._memo[key] = (nxt, self._step_value(nxt, info_gain))
             current, value = self._memo[key]
             total += value

@@ -84,7 +84,7 @@ class LessonPlanner:
             old = self.concepts[self.concept_id]
             old.knowledge = planner.qs[KNOWLEDGE].copy()
             if planner.acting and KNOWLEDGE not in planner.held:  # it got the last action
-                old.knowledge = planner.B[KNOWLEDGE][:, :, planner.last_action] @ old.knowledge
+                old.knowledge = planner.prior()[KNOWLEDGE]
             old.transitions = planner.pB[KNOWLEDGE].copy()
         if concept_id not in self.concepts:
             learn = self.model.learn * float(np.clip(readiness, 0.05, 1.0))

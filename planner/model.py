@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from planner.inference import Gate
+
 DEFAULT_MODEL = Path(__file__).with_name("tutoring_model.toml")
 
 FACTORS = {
@@ -24,6 +26,7 @@ MODALITIES = {
     "face": ("present", "absent"),
 }
 KNOWLEDGE = 0  # factor index of the concept's knowledge
+ENGAGEMENT = 1
 LEARNED = 1
 SHAPE = tuple(len(levels) for levels in FACTORS.values())
 
@@ -39,7 +42,8 @@ def named_beliefs(qs: list[np.ndarray]) -> dict[str, dict[str, float]]:
 @dataclass
 class TutoringModel:
     """Arrays in pymdp's layout: A[m][o, s_knowledge, s_engagement, s_confusion, s_prompt],
-    B[f][s_next, s_prev, action], C[m][o] (log preferences), D[f][s], E[policy or action]."""
+    B[f][s_next, s_prev, action], C[m][o] (log preferences), D[f][s], E[policy or action];
+    state_prefs[f][s]: log preferences over hidden states (zeros: none for that factor)."""
 
     actions: list[str]
     gestures: dict[str, str]
@@ -49,6 +53,8 @@ class TutoringModel:
     D: list[np.ndarray]
     habits: np.ndarray
     learn: np.ndarray  # per action: P(unlearned → learned) in one turn, before prerequisites
+    state_prefs: list[np.ndarray] = field(default_factory=lambda: [np.zeros(n) for n in SHAPE])
+    gate: Gate | None = None  # knowledge is learned while engaged (dynamics.drifting_learns)
     horizon: int = 2
     keep_first: int = 4
     gamma: float = 4.0
@@ -141,6 +147,14 @@ def load_tutoring_model(path: Path = DEFAULT_MODEL) -> TutoringModel:
                 )
     prefs = cfg["preferences"]
     C = [np.array(prefs[name], dtype=float) for name in MODALITIES]
+    wanted = cfg.get("state_preferences", {})
+    unknown = set(wanted) - set(FACTORS)
+    if unknown:
+        raise ValueError(f"{path}: state_preferences for unknown factors {sorted(unknown)}")
+    state_prefs = [np.array(wanted.get(name, [0.0] * len(levels)), dtype=float)
+                   for name, levels in FACTORS.items()]  # fmt: skip
+    if any(len(c) != n for c, n in zip(state_prefs, SHAPE, strict=True)):
+        raise ValueError(f"{path}: state_preferences needs one value per level of its factor")
     D = [np.array(cfg["prior"][name], dtype=float) for name in FACTORS]
     D = [d / d.sum() for d in D]
     habits = np.array(cfg["habits"], dtype=float)
@@ -156,6 +170,8 @@ def load_tutoring_model(path: Path = DEFAULT_MODEL) -> TutoringModel:
         D=D,
         habits=habits / habits.sum(),
         learn=B[0][1, 0].copy(),
+        state_prefs=state_prefs,
+        gate=Gate(KNOWLEDGE, ENGAGEMENT, float(cfg["dynamics"].get("drifting_learns", 1.0))),
         horizon=int(planning.get("horizon", 2)),
         keep_first=int(planning.get("keep_first", 4)),
         gamma=float(planning.get("gamma", 4.0)),

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.inference import PolicyScorer, infer_states, joint, log, pruned_sequences, softmax
+from planner.inference import (
+    PolicyScorer,
+    infer_states,
+    joint,
+    log,
+    pruned_sequences,
+    softmax,
+    step,
+)
 from planner.model import TutoringModel, named_beliefs
 
 QUESTION_ACTION = "explain"  # what the planner chooses for a learner's question (prompts
@@ -69,10 +77,8 @@ class TutorPlanner:
         """Belief before this turn's observation: the last posterior moved by the last action."""
         if self.last_action is None:
             return [q.copy() for q in self.qs]
-        return [
-            q.copy() if f in self.held else B_f[:, :, self.last_action] @ q
-            for f, (B_f, q) in enumerate(zip(self.B, self.qs, strict=True))
-        ]
+        moved = step(self.qs, self.B, self.last_action, self.model.gate)
+        return [q.copy() if f in self.held else moved[f] for f, q in enumerate(self.qs)]
 
     def preview(self, obs: list[int]) -> PlanDecision:
         """The decision observe(obs) then decide() would make, leaving this planner as it
@@ -111,7 +117,8 @@ class TutorPlanner:
     def decide(self) -> PlanDecision:
         """Score pruned policies by expected free energy; act on the first step."""
         model, A, B = self.model, self.A, self.B
-        scorer = PolicyScorer(A, B, model.C, model.salient)  # beliefs and A change every turn
+        # beliefs and A change every turn, so the scorer is built per decision
+        scorer = PolicyScorer(A, B, model.C, model.salient, model.state_prefs, model.gate)
         sequences = pruned_sequences(
             scorer, self.qs, len(model.actions), model.horizon, model.keep_first, self.info_gain
         )

@@ -34,6 +34,9 @@ def test_bad_model_file_is_refused(tmp_path):
     broken.write_text(text.replace("p_correct = [0.2, 0.85]", "p_correct = [0.2, 1.85]"))
     with pytest.raises(ValueError, match="probability distributions"):
         load_tutoring_model(broken)
+    broken.write_text(text.replace("knowledge = [0.0, 3.0]", "knowing = [0.0, 3.0]"))
+    with pytest.raises(ValueError, match="unknown factors"):
+        load_tutoring_model(broken)
 
 
 def asked(model):
@@ -61,15 +64,50 @@ def test_information_gain_is_zero_when_beliefs_are_certain(model):
     assert states_info_gain(model.A, asked(model)) > 0.05
 
 
-def test_a_check_question_is_worth_asking_when_knowledge_is_uncertain(model):
-    """Information gain pays: the planner asks when it does not know, not when it does."""
-    planner = TutorPlanner(model)
-    planner.qs[0] = np.array([0.5, 0.5])
-    assert planner.decide().action == "check"
-    greedy = TutorPlanner(model, info_gain=False)
-    greedy.qs[0] = np.array([0.5, 0.5])
-    efe_check = planner.decide().action_probabilities["check"]
-    assert efe_check > greedy.decide().action_probabilities["check"]
+def with_knowledge(p: float) -> list[np.ndarray]:
+    """Beliefs about an engaged, clear learner who knows the concept with probability p."""
+    return [np.array([1 - p, p]), np.array([0.97, 0.03]), np.array([0.97, 0.03]),
+            np.array([1.0, 0.0])]  # fmt: skip
+
+
+def test_a_check_question_confirms_mastery_rather_than_collecting_answers(model):
+    """Unsure whether the learner knows it, the tutor teaches; close to mastery it asks, and
+    information gain makes it ask sooner than a greedy planner would."""
+    for info_gain in (True, False):
+        unsure = TutorPlanner(model, info_gain=info_gain)
+        unsure.qs = with_knowledge(0.5)
+        assert unsure.decide().action in ("explain", "example")
+    planner, greedy = TutorPlanner(model), TutorPlanner(model, info_gain=False)
+    planner.qs, greedy.qs = with_knowledge(0.9), with_knowledge(0.9)
+    efe = planner.decide()
+    assert efe.action == "check"
+    assert efe.action_probabilities["check"] > greedy.decide().action_probabilities["check"]
+
+
+def test_the_tutor_prefers_a_learner_who_knows(model):
+    """Without its preference for knowledge nothing but a later right answer rewards teaching,
+    and the planner spreads the turn over encouragement and hints instead."""
+    import dataclasses
+
+    def teaching_share(planner: TutorPlanner) -> float:
+        planner.qs = with_knowledge(0.3)
+        chances = planner.decide().action_probabilities
+        return chances["explain"] + chances["example"]
+
+    wanting = teaching_share(TutorPlanner(model))
+    assert wanting > 0.9
+    assert teaching_share(TutorPlanner(dataclasses.replace(model, state_prefs=None))) < 0.6
+
+
+def test_a_drifting_learner_learns_little_so_the_tutor_wins_them_back(model):
+    """Knowledge waits on engagement (the gate): told an example while away, little sticks."""
+    from planner.inference import step
+
+    example = model.actions.index("example")
+    engaged = step(with_knowledge(0.2), model.B, example, model.gate)[0][1]
+    away = with_knowledge(0.2)
+    away[1] = np.array([0.05, 0.95])
+    assert step(away, model.B, example, model.gate)[0][1] < 0.2 + (engaged - 0.2) / 3
 
 
 def test_planner_reacts_to_what_it_sees(model):
@@ -135,12 +173,14 @@ def test_fast_scorer_matches_the_reference(model):
     from planner.inference import PolicyScorer, negative_efe
 
     qs = infer_states(model.A, [1, 1, 1, 0], asked(model))
-    for salient in (None, 0):
-        scorer = PolicyScorer(model.A, model.B, model.C, salient)
+    for salient, prefs in ((None, None), (0, None), (0, model.state_prefs)):
+        scorer = PolicyScorer(model.A, model.B, model.C, salient, prefs)
         for policy in all_policies(len(model.actions), 2, 4)[::5]:
             actions = tuple(int(u) for u in policy[:, 0])
             for info_gain in (True, False):
-                reference = negative_efe(qs, model.A, model.B, model.C, policy, info_gain, salient)
+                reference = negative_efe(
+                    qs, model.A, model.B, model.C, policy, info_gain, salient, prefs
+                )
                 assert abs(scorer.score(qs, actions, info_gain) - reference) < 1e-9
 
 
