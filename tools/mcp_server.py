@@ -36,11 +36,20 @@ def build_mcp_server(tutor: TextTutor, sessions: SessionManager | None = None) -
         version="0.1.0",
     )
 
-    def live(session_id: str):
-        if sessions is None or session_id not in sessions.sessions:
-            raise ToolError(f"no live session {session_id!r}; see list_sessions")
-        return sessions.sessions[session_id]
+    _tutor_tools(server, tutor)
+    _session_tools(server, tutor, sessions)
+    _transcripts(server, tutor, sessions)
+    _style_prompts(server)
+    return server
 
+
+def _live(sessions: SessionManager | None, session_id: str):
+    if sessions is None or session_id not in sessions.sessions:
+        raise ToolError(f"no live session {session_id!r}; see list_sessions")
+    return sessions.sessions[session_id]
+
+
+def _tutor_tools(server: MCPServer, tutor: TextTutor) -> None:
     @server.tool()
     async def ask(question: str, conversation_id: str = "default") -> dict[str, Any]:
         """Ask the tutor a question in text. Returns its answer, the tutoring action it chose
@@ -52,12 +61,14 @@ def build_mcp_server(tutor: TextTutor, sessions: SessionManager | None = None) -
         except Exception as exc:  # a backend failure: say so instead of a bare tool error
             raise ToolError(f"the tutor could not answer: {exc}") from exc
 
+
+def _session_tools(server: MCPServer, tutor: TextTutor, sessions: SessionManager | None) -> None:
     @server.tool()
     async def speak(session_id: str, text: str) -> str:
         """Make a live session's avatar say `text` to its learner, with voice and lip sync."""
         try:
             limit = sessions.settings.server.max_queued_speech_s if sessions else 60.0
-            await session_control.speak(live(session_id), text, limit)
+            await session_control.speak(_live(sessions, session_id), text, limit)
         except ValueError as exc:
             raise ToolError(str(exc)) from exc
         return f"speaking to {session_id}"
@@ -72,7 +83,7 @@ def build_mcp_server(tutor: TextTutor, sessions: SessionManager | None = None) -
     @server.tool()
     def session_state(session_id: str) -> dict[str, Any]:
         """A live session's transcript, the planner's beliefs and its last decisions."""
-        return session_control.state(live(session_id))
+        return session_control.state(_live(sessions, session_id))
 
     @server.tool()
     def set_persona(
@@ -82,13 +93,16 @@ def build_mcp_server(tutor: TextTutor, sessions: SessionManager | None = None) -
         otherwise for an `ask` conversation."""
         try:
             if session_id is not None:
-                session_control.set_persona(live(session_id), persona, tutor.max_persona_chars)
+                live = _live(sessions, session_id)
+                session_control.set_persona(live, persona, tutor.max_persona_chars)
                 return f"persona set for session {session_id}"
             tutor.set_persona(conversation_id, persona)
         except ValueError as exc:
             raise ToolError(str(exc)) from exc
         return f"persona set for conversation {conversation_id}"
 
+
+def _transcripts(server: MCPServer, tutor: TextTutor, sessions: SessionManager | None) -> None:
     @server.resource("transcript://{conversation_id}", mime_type="application/json")
     def conversation_transcript(conversation_id: str) -> list[dict[str, str]]:
         """The transcript of a live session (by session id) or of an `ask` conversation."""
@@ -99,6 +113,8 @@ def build_mcp_server(tutor: TextTutor, sessions: SessionManager | None = None) -
             raise ResourceNotFoundError(f"no transcript for {conversation_id!r}")
         return [{"role": m["role"], "text": m["content"]} for m in lines]
 
+
+def _style_prompts(server: MCPServer) -> None:
     for style, instruction in STYLES.items():
 
         def make(instruction: str = instruction):
@@ -108,5 +124,3 @@ def build_mcp_server(tutor: TextTutor, sessions: SessionManager | None = None) -
             return prompt
 
         server.prompt(name=f"tutor_{style}", description=f"Tutor in a {style} style")(make())
-
-    return server

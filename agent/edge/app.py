@@ -16,7 +16,7 @@ from pipecat.transports.smallwebrtc.request_handler import SmallWebRTCRequestHan
 from agent.config import Settings
 from agent.edge.admission import Admission
 from agent.edge.loop_monitor import watch_event_loop
-from agent.edge.routes_status import WEB_DIR, status_routes
+from agent.edge.routes_status import WEB_DIR, session_routes, status_routes
 from agent.edge.routes_webrtc import webrtc_routes
 from agent.edge.routes_ws import websocket_routes
 from agent.edge.startup import running, session_backend, turn_toolbox, warm_up_service
@@ -60,10 +60,9 @@ async def knowledge_read_ahead(edge: EdgeState, host_compute: HostCompute):
         await asyncio.wait({reading}, timeout=5)
 
 
-def create_app(
-    settings: Settings, *, warm_up: bool = True, build_worker: WorkerBuilder = build_tutor_worker
-) -> FastAPI:
-    """Build the app; warm_up=False skips model preloading (signalling-only tests)."""
+def _services(settings: Settings, build_worker: WorkerBuilder):
+    """The app's parts: metrics, the session store and manager, the host's turn compute,
+    admission, WebRTC signalling and (when configured) the knowledge toolbox."""
     metrics = ServiceMetrics()
     toolbox = turn_toolbox(settings)
     store = SessionStore(settings.server.db_path)
@@ -83,6 +82,15 @@ def create_app(
         admission=Admission(settings, metrics, manager),
         webrtc=SmallWebRTCRequestHandler(ice_servers=list(settings.server.ice_servers)),
     )  # fmt: skip
+    return edge, host_compute, toolbox
+
+
+def create_app(
+    settings: Settings, *, warm_up: bool = True, build_worker: WorkerBuilder = build_tutor_worker
+) -> FastAPI:
+    """Build the app; warm_up=False skips model preloading (signalling-only tests)."""
+    edge, host_compute, toolbox = _services(settings, build_worker)
+    metrics, manager, store = edge.metrics, edge.manager, edge.store
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -118,6 +126,6 @@ def create_app(
     if toolbox is not None:
         app.state.lifespan_hooks.append(partial(running, toolbox))
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
-    for routes in (status_routes, webrtc_routes, websocket_routes):
+    for routes in (status_routes, session_routes, webrtc_routes, websocket_routes):
         app.include_router(routes(edge))
     return app

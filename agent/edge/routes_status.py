@@ -18,7 +18,7 @@ WEB_DIR = Path(__file__).resolve().parents[2] / "avatar" / "web"
 
 def status_routes(edge: EdgeState) -> APIRouter:
     router = APIRouter()
-    settings, authorize = edge.settings, edge.admission.authorize
+    settings = edge.settings
 
     @router.get("/", include_in_schema=False)
     async def index() -> FileResponse:
@@ -51,6 +51,14 @@ def status_routes(edge: EdgeState) -> APIRouter:
             "visemes": list(VISEMES),
             "blendshapes": list(ARKIT_BLENDSHAPES),
         }
+
+    return router
+
+
+def session_routes(edge: EdgeState) -> APIRouter:
+    """A session's record (events, turns) and ending it; all need the API token."""
+    router = APIRouter()
+    authorize = edge.admission.authorize
 
     @router.get("/api/sessions/{session_id}/events")
     async def session_events(

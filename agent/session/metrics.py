@@ -37,13 +37,13 @@ class ServiceMetrics:
 
     def __init__(self, history: int = 1000) -> None:
         self.registry = CollectorRegistry()
-        self.stage_ms = Histogram(
-            "eco1_stage_latency_ms",
-            "Per-turn latency of each pipeline stage, in milliseconds",
-            ["stage"],
-            buckets=LATENCY_BUCKETS_MS,
-            registry=self.registry,
-        )
+        self._session_metrics()
+        self._timing_metrics()
+        self._controller_metrics()
+        self.recent_turns: deque[TurnRecord] = deque(maxlen=history)
+
+    def _session_metrics(self) -> None:
+        """Sessions, turns, refusals, faults and fallbacks."""
         self.turns = Counter("eco1_turns", "Answered learner turns", registry=self.registry)
         self.sessions_active = Gauge(
             "eco1_sessions_active", "Live WebRTC sessions", registry=self.registry
@@ -67,6 +67,16 @@ class ServiceMetrics:
             "eco1_fallbacks", "Turns where a stage failed and a fallback was spoken", ["stage"],
             registry=self.registry,
         )  # fmt: skip
+
+    def _timing_metrics(self) -> None:
+        """Stage latencies, the event loop, motion, personal swaps and speculation."""
+        self.stage_ms = Histogram(
+            "eco1_stage_latency_ms",
+            "Per-turn latency of each pipeline stage, in milliseconds",
+            ["stage"],
+            buckets=LATENCY_BUCKETS_MS,
+            registry=self.registry,
+        )
         self.loop_lag_ms = Histogram(
             "eco1_event_loop_lag_ms",
             "How late a 50 ms event-loop timer fired, in milliseconds",
@@ -79,6 +89,22 @@ class ServiceMetrics:
             buckets=(1, 2, 5, 10, 17, 20, 33, 50, 100, 250),
             registry=self.registry,
         )
+        self.personal_swap_ms = Histogram(
+            "eco1_personal_swap_ms",
+            "Reading a learner's BitDelta and swapping it into the shared model, in milliseconds",
+            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
+            registry=self.registry,
+        )
+        self.speculations = Counter(
+            "eco1_speculations",
+            "Work begun before a learner's turn committed, by stage and how it ended "
+            "(counted when the session ends)",
+            ["stage", "outcome"],
+            registry=self.registry,
+        )
+
+    def _controller_metrics(self) -> None:
+        """The HLLM controller's dual variables and decisions."""
         self.controller_lambda = Gauge(
             "eco1_controller_lambda", "HLLM controller dual variables", ["constraint"],
             registry=self.registry,
@@ -100,20 +126,6 @@ class ServiceMetrics:
         self.controller_switches = Counter(
             "eco1_controller_switches", "Times the held decision changed", registry=self.registry
         )
-        self.personal_swap_ms = Histogram(
-            "eco1_personal_swap_ms",
-            "Reading a learner's BitDelta and swapping it into the shared model, in milliseconds",
-            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
-            registry=self.registry,
-        )
-        self.speculations = Counter(
-            "eco1_speculations",
-            "Work begun before a learner's turn committed, by stage and how it ended "
-            "(counted when the session ends)",
-            ["stage", "outcome"],
-            registry=self.registry,
-        )
-        self.recent_turns: deque[TurnRecord] = deque(maxlen=history)
 
     def record_speculations(self, pipeline: Any) -> None:
         """Add the speculation counts of a finished session's processors (those having a

@@ -64,55 +64,14 @@ def build_tutor_worker(
     gate = PlaybackGate() if settings.turn.judge_interruptions else None
     if gate is not None:
         output.write_audio_frame = gate.wrap(output.write_audio_frame)  # type: ignore[method-assign]
-    user_turns, assistant_turns = context_aggregators(
-        context,
-        LLMUserAggregatorParams(
-            vad_analyzer=vad,
-            user_turn_strategies=user_turn_strategies(
-                settings.turn.smart_turn,
-                enable_interruptions=settings.turn.allow_interruptions,
-                text_grace_s=settings.turn.text_grace_s if settings.turn.text_aware else None,
-                fallback_s=settings.turn.fallback_s,
-                gate=gate,
-                barge_in_s=settings.turn.barge_in_s,
-            ),
-        ),
-    )
+    user_turns, assistant_turns = _turn_aggregators(settings, vad, gate, context)
     tutor_state = TutorState()  # the session's lesson: the planner's beliefs, the concept
-    llm = TutorLLMService(
-        backend,
-        tutor_state=tutor_state,
-        system_prompt=settings.llm.system_prompt,
-        max_tokens=settings.llm.max_tokens,
-        temperature=settings.llm.temperature,
-        context_provider=context_provider,
-        first_token_timeout_s=settings.llm.first_token_timeout_s,
-        fault=fault,
-        compute=compute,
-        session_id=session_id,
-        first_audio=first_audio,
-        read_provisional=settings.llm.read_provisional,
-        history=HistoryLimits(
-            settings.llm.history_words, settings.llm.answer_words, settings.llm.fresh_topics
-        ),
-        opening_clause=partial(
-            opening_clause,
-            min_words=settings.tts.clause_min_words,
-            first_clause_words=settings.tts.first_clause_words or None,
-        )
-        if settings.llm.speculate
-        else None,
-    )
-    tts = AlignedPiperTTSService(
-        voice_file=settings.tts.voice_path,
-        use_cuda=settings.tts.use_cuda,
-        threads=settings.tts.piper_threads(),
-        clause_min_words=settings.tts.clause_min_words,
-        first_clause_words=settings.tts.first_clause_words,
-        trim_first_lead=settings.tts.trim_first_lead,
-        fault=fault,
-        first_audio=first_audio,
-    )
+    llm = _tutor_llm(
+        settings, backend, tutor_state,
+        context_provider=context_provider, fault=fault, compute=compute,
+        session_id=session_id, first_audio=first_audio,
+    )  # fmt: skip
+    tts = _piper(settings, fault, first_audio)
     perception = _perception(settings)
     planner = TutorPlannerProcessor(tutor_state.lesson, tutor_state.signals)
     stamp = [SpeechClockStamper()] if send_motion else []
@@ -130,6 +89,79 @@ def build_tutor_worker(
         observers=observers,
         idle_timeout_secs=settings.server.session_idle_timeout_s,
         enable_rtvi=False,  # the client speaks Eco-1's protocol (docs/protocol.md), not RTVI
+    )
+
+
+def _turn_aggregators(
+    settings: Settings, vad: ObservedSileroVAD, gate: PlaybackGate | None, context: LLMContext
+):
+    """The user turn (VAD, smart-turn, transcript, barge-in) and the assistant's context."""
+    turn = settings.turn
+    return context_aggregators(
+        context,
+        LLMUserAggregatorParams(
+            vad_analyzer=vad,
+            user_turn_strategies=user_turn_strategies(
+                turn.smart_turn,
+                enable_interruptions=turn.allow_interruptions,
+                text_grace_s=turn.text_grace_s if turn.text_aware else None,
+                fallback_s=turn.fallback_s,
+                gate=gate,
+                barge_in_s=turn.barge_in_s,
+            ),
+        ),
+    )
+
+
+def _tutor_llm(
+    settings: Settings,
+    backend: ChatBackend,
+    tutor_state: TutorState,
+    *,
+    context_provider: ContextProvider | None,
+    fault: Callable[[str], bool] | None,
+    compute: TurnCompute | None,
+    session_id: str,
+    first_audio: FirstAudioGate | None,
+) -> TutorLLMService:
+    """The turn's stage: curriculum, controller and model behind one frame processor."""
+    llm, tts = settings.llm, settings.tts
+    opening = partial(
+        opening_clause,
+        min_words=tts.clause_min_words,
+        first_clause_words=tts.first_clause_words or None,
+    )
+    return TutorLLMService(
+        backend,
+        tutor_state=tutor_state,
+        system_prompt=llm.system_prompt,
+        max_tokens=llm.max_tokens,
+        temperature=llm.temperature,
+        context_provider=context_provider,
+        first_token_timeout_s=llm.first_token_timeout_s,
+        fault=fault,
+        compute=compute,
+        session_id=session_id,
+        first_audio=first_audio,
+        read_provisional=llm.read_provisional,
+        history=HistoryLimits(llm.history_words, llm.answer_words, llm.fresh_topics),
+        opening_clause=opening if llm.speculate else None,
+    )
+
+
+def _piper(
+    settings: Settings, fault: Callable[[str], bool] | None, first_audio: FirstAudioGate | None
+) -> AlignedPiperTTSService:
+    tts = settings.tts
+    return AlignedPiperTTSService(
+        voice_file=tts.voice_path,
+        use_cuda=tts.use_cuda,
+        threads=tts.piper_threads(),
+        clause_min_words=tts.clause_min_words,
+        first_clause_words=tts.first_clause_words,
+        trim_first_lead=tts.trim_first_lead,
+        fault=fault,
+        first_audio=first_audio,
     )
 
 
