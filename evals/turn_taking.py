@@ -174,11 +174,14 @@ async def _over_the_tutor(client: TutorClient, case: Case, long_question: np.nda
     await asyncio.sleep(3.0)
     new_turn = len(client.events_of("latency")) > turns
     stopped = client.audio.fell_silent_after(onset, STOP_GAP_S, time.time())
+    heard = [e.get("text", "") for e in client.events_of("transcript", role="user")
+             if e["received_at"] >= sent_at]  # fmt: skip
     if case.kind == "barge_in":
         stop_ms = None if stopped is None else max(0.0, (stopped - onset) * 1000)
-        return {"stopped": new_turn, "stop_ms": stop_ms}
+        return {"stopped": new_turn, "stop_ms": stop_ms, "heard": heard}
     went_on = client.audio.first_audible_after(onset + 1.5) is not None
-    return {"false_stop": new_turn or not went_on, "resumed": went_on and not new_turn}
+    return {"false_stop": new_turn or not went_on, "resumed": went_on and not new_turn,
+            "heard": heard}  # fmt: skip
 
 
 async def run_design(server: ServerProcess, all_cases: list[Case], name: str) -> list[dict]:

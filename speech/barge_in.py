@@ -4,7 +4,10 @@ While the tutor speaks, the learner's voice may be a barge-in ("wait, what about
 backchannel ("uh-huh", "okay"), a cough, or the tutor's own voice coming back from the
 speakers. Stopping on every VAD start cuts the tutor off for all of them; waiting for words
 makes a real barge-in wait for the ASR. So, as LiveKit Agents does, the tutor's audio is
-*paused* the moment the VAD hears speech (the output's writes wait on a gate), and then:
+*paused* the moment the VAD hears voice (the output's writes wait on a gate): at its first
+voiced window, before the VAD's `start_secs` confirm it as speech; voice that fades before it
+is confirmed opens the gate again after a short hold (a cough or a click is a stutter, not a
+stop). Confirmed speech is then judged:
 
 - speech that goes on past `barge_in_s`, or whose words are more than a backchannel and not
   an echo of what the tutor was saying, is a barge-in: the turn starts and the interruption
@@ -25,6 +28,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from pipecat.audio.vad.vad_analyzer import VADState
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
@@ -160,7 +164,7 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
 
     def __init__(
         self, gate: PlaybackGate, *, barge_in_s: float = 0.7, words_wait_s: float = 0.6,
-        no_words_wait_s: float = 1.2, **kwargs,
+        no_words_wait_s: float = 1.2, onset_hold_s: float = 0.3, **kwargs,
     ) -> None:  # fmt: skip
         """words_wait_s: after the speech stops, how long its words may take; no_words_wait_s:
         the same while nothing at all has been heard (the recogniser is slow on a busy host,
@@ -174,6 +178,29 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         self._judging = False
         self._heard = ""
         self._timer: asyncio.Task | None = None
+        self.onset_hold_s = onset_hold_s
+        self._early: asyncio.TimerHandle | bool = False  # paused on voice not yet confirmed
+
+    def on_vad_state(self, previous: VADState, state: VADState) -> None:
+        """A VAD listener (speech/turns.py): pause on the first voiced window while the tutor
+        speaks; if the voice fades unconfirmed, reopen after onset_hold_s (new voice within
+        the hold, as in "Wait, … what about", keeps it paused)."""
+        if self._judging or not self._tutor_speaking:
+            return
+        if state == VADState.STARTING and previous == VADState.QUIET:
+            if isinstance(self._early, asyncio.TimerHandle):
+                self._early.cancel()
+            self._early = True
+            self._gate.pause()
+        elif state == VADState.QUIET and self._early is True:
+            self._early = asyncio.get_running_loop().call_later(
+                self.onset_hold_s, self._unconfirmed
+            )
+
+    def _unconfirmed(self) -> None:
+        self._early = False
+        if not self._judging:
+            self._gate.resume()
 
     async def process_frame(self, frame: Frame) -> ProcessFrameResult:
         if isinstance(frame, BotStartedSpeakingFrame):
@@ -192,6 +219,7 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         return ProcessFrameResult.CONTINUE
 
     async def _speech_started(self) -> ProcessFrameResult:
+        self._settle_early()
         if not self._tutor_speaking:
             await self.trigger_user_turn_started()
             return ProcessFrameResult.STOP
@@ -237,7 +265,14 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         self._gate.counts.barge_ins += 1
         await self.trigger_user_turn_started()  # the interruption drops the paused audio
 
+    def _settle_early(self) -> None:
+        """Confirmed speech takes over an early pause (the judging keeps the gate shut)."""
+        if isinstance(self._early, asyncio.TimerHandle):
+            self._early.cancel()
+        self._early = False
+
     def _stop_judging(self) -> None:
+        self._settle_early()
         self._judging = False
         if self._timer is not None and self._timer is not asyncio.current_task():
             self._timer.cancel()

@@ -92,6 +92,7 @@ def user_turn_strategies(
     fallback_s: float = 3.0,
     gate: PlaybackGate | None = None,
     barge_in_s: float = 0.7,
+    vad: ObservedSileroVAD | None = None,
 ) -> UserTurnStrategies:
     """Smart-turn v3 (bundled ONNX) judges the end of a turn, or a plain silence timeout.
 
@@ -100,7 +101,8 @@ def user_turn_strategies(
     after which smart-turn ends a turn it judged incomplete. With interruptions on, the
     learner speaking over the tutor stops its speech (barge-in); with a playback `gate`,
     the tutor's audio pauses at once and only speech that is more than a backchannel, a
-    noise or an echo stops it (speech/barge_in.py).
+    noise or an echo stops it (speech/barge_in.py); given the `vad`, it pauses at the first
+    voiced window instead of when the VAD confirms speech.
     """
     if smart_turn:
         analyzer = SharedSmartTurnAnalyzer(params=SmartTurnParams(stop_secs=fallback_s))
@@ -111,8 +113,10 @@ def user_turn_strategies(
     else:
         stop = [SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=speech_timeout_s)]
     if gate is not None and enable_interruptions:
-        start = [BargeInStartStrategy(gate, barge_in_s=barge_in_s)]
-        return UserTurnStrategies(start=start, stop=stop)
+        barge_in = BargeInStartStrategy(gate, barge_in_s=barge_in_s)
+        if vad is not None:
+            vad.add_listener(barge_in.on_vad_state)
+        return UserTurnStrategies(start=[barge_in], stop=stop)
     start = [
         VADUserTurnStartStrategy(enable_interruptions=enable_interruptions),
         TranscriptionUserTurnStartStrategy(enable_interruptions=enable_interruptions),

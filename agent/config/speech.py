@@ -124,6 +124,11 @@ class TurnSettings(Section):
         "barge-in stops it: a backchannel, a noise or its own echo lets it go on "
         "(speech/barge_in.py)",
     )
+    pause_on_voice: bool = Field(
+        default=True,
+        description="pause the tutor's audio at the VAD's first voiced window, not when it "
+        "confirms speech (vad_start_secs later); unconfirmed voice reopens after 0.3 s",
+    )
     barge_in_s: float = Field(
         default=0.7, ge=0.2, le=3.0,
         description="speech over the tutor that lasts this long is a barge-in whatever its words",

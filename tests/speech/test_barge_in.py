@@ -158,3 +158,43 @@ async def test_an_interruption_drops_the_chunk_that_waited_at_the_gate():
 @pytest.mark.parametrize("said", ["MMMM", "Uh-uh", "Hmmm.", "Ahh", "Mhmm"])
 def test_murmurs_as_whisper_spells_them_are_backchannels(said):
     assert backchannel(said)
+
+
+async def test_voice_pauses_the_tutor_before_the_vad_confirms_it():
+    """The pause comes at the first voiced window; voice that fades unconfirmed reopens the
+    gate after the hold, and voice again within the hold keeps it shut."""
+    from pipecat.audio.vad.vad_analyzer import VADState
+
+    gate, strategy, recorder = await tutor_speaking()
+    strategy.onset_hold_s = 0.05
+    strategy.on_vad_state(VADState.QUIET, VADState.STARTING)
+    assert gate.paused
+    strategy.on_vad_state(VADState.STARTING, VADState.QUIET)  # "Wait," then a breath
+    await asyncio.sleep(0.02)
+    strategy.on_vad_state(VADState.QUIET, VADState.STARTING)  # "… what about"
+    await asyncio.sleep(0.08)
+    assert gate.paused
+    strategy.on_vad_state(VADState.STARTING, VADState.QUIET)  # a cough after all
+    await asyncio.sleep(0.08)
+    assert not gate.paused and recorder.started == 0
+
+
+async def test_confirmed_speech_takes_over_an_early_pause():
+    from pipecat.audio.vad.vad_analyzer import VADState
+
+    gate, strategy, recorder = await tutor_speaking(barge_in_s=0.05)
+    strategy.onset_hold_s = 0.02
+    strategy.on_vad_state(VADState.QUIET, VADState.STARTING)
+    await strategy.process_frame(VADUserStartedSpeakingFrame())
+    strategy.on_vad_state(VADState.STARTING, VADState.SPEAKING)
+    await asyncio.sleep(0.1)  # past the hold and the barge-in time: speech went on
+    assert recorder.started == 1
+
+
+async def test_voice_while_the_tutor_is_silent_pauses_nothing():
+    from pipecat.audio.vad.vad_analyzer import VADState
+
+    gate = PlaybackGate()
+    strategy = BargeInStartStrategy(gate)
+    strategy.on_vad_state(VADState.QUIET, VADState.STARTING)
+    assert not gate.paused
