@@ -31,7 +31,7 @@ import websockets
 from loguru import logger
 from tqdm import tqdm
 
-from agent.session.store import SessionStore
+from agent.session.store import open_store
 from evals.harness.server_process import ServerProcess
 from evals.harness.speech_samples import synthesize
 from evals.harness.webrtc_client import TutorClient
@@ -249,8 +249,11 @@ def fuzz_parsers(cases: int = PARSER_FUZZ_CASES) -> dict[str, int]:
     return counts
 
 
-async def sigkill_test(pcm: np.ndarray, db: Path) -> dict[str, Any]:
-    server = ServerProcess(env={"ECO1_SERVER__DB_PATH": str(db)})
+async def sigkill_test(pcm: np.ndarray, db: Path, store_url: str | None = None) -> dict[str, Any]:
+    """SIGKILL the server mid-session; compare what the client got with what the store has
+    (the SQLite file `db`, or PostgreSQL at `store_url`)."""
+    env = {"ECO1_SERVER__DB_PATH": str(db)} | ({"ECO1_STORE__URL": store_url} if store_url else {})
+    server = ServerProcess(env=env)
     with server:
         client = TutorClient(server.base_url, server.token)
         await client.connect()
@@ -261,7 +264,9 @@ async def sigkill_test(pcm: np.ndarray, db: Path) -> dict[str, Any]:
         received = [{k: v for k, v in e.items() if k != "received_at"}
                     for e in client.events if "v" in e]  # fmt: skip
         await client.close()
-    stored = SessionStore(db).events(client.pc_id)
+    store = open_store(store_url, db)
+    stored = store.events(client.pc_id)
+    store.close()
     lost = [e for e in received if e not in stored]
     kinds = sorted({e["type"] for e in received})
     return {"events_received": len(received), "kinds": kinds, "data_lost": len(lost)}

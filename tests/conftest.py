@@ -10,6 +10,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server (Debian's, started for this test session), as a URL."""
+    from evals.harness.postgres import local_postgres
+
+    with local_postgres() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def piper_voice():
     from speech.assets import piper_voice_file
     from speech.tts import shared_piper_voice

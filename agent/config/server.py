@@ -11,6 +11,23 @@ from agent.config.section import Section
 FAULT_KINDS = ("llm_error", "llm_timeout", "tts_error")  # agent/turn/faults.py injects them
 
 
+class StoreSettings(Section):
+    """Where sessions and their events are kept (agent/session/store.py)."""
+
+    url: str | None = Field(
+        default=None,
+        description="a postgresql:// URL: hosts that share learners keep sessions and events "
+        "there; unset, one host keeps them in the SQLite file `server.db_path`",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _postgres(cls, url: str | None) -> str | None:
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("store.url must be a postgresql:// URL (or unset for SQLite)")
+        return url or None
+
+
 class ServerSettings(Section):
     """HTTP server limits."""
 

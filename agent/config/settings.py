@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.config.model import ControllerSettings, LLMSettings
-from agent.config.server import ServerSettings, ToolsSettings
+from agent.config.server import ServerSettings, StoreSettings, ToolsSettings
 from agent.config.speech import ASRSettings, TTSSettings, TurnSettings
 from agent.config.tutoring import (
     PerceptionSettings,
@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     tts: TTSSettings = TTSSettings()
     turn: TurnSettings = TurnSettings()
     server: ServerSettings = ServerSettings()
+    store: StoreSettings = StoreSettings()
     tools: ToolsSettings = ToolsSettings()
     perception: PerceptionSettings = PerceptionSettings()
     retrieval: RetrievalSettings = RetrievalSettings()

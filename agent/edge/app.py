@@ -24,7 +24,7 @@ from agent.edge.state import EdgeState
 from agent.session.manager import SessionManager, WorkerBuilder
 from agent.session.metrics import ServiceMetrics
 from agent.session.pipeline import build_tutor_worker
-from agent.session.store import SessionStore
+from agent.session.store import open_store
 from agent.turn.assembly import HostCompute, read_ahead_knowledge_base
 from agent.turn.faults import FaultInjector
 
@@ -65,7 +65,7 @@ def _services(settings: Settings, build_worker: WorkerBuilder):
     admission, WebRTC signalling and (when configured) the knowledge toolbox."""
     metrics = ServiceMetrics()
     toolbox = turn_toolbox(settings)
-    store = SessionStore(settings.server.db_path)
+    store = open_store(settings.store.url, settings.server.db_path)
     host_compute = HostCompute(settings, lambda: len(manager.sessions), metrics)
     manager = SessionManager(
         settings,
