@@ -60,8 +60,8 @@ def words_of(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
 
 
-# How Whisper spells a murmur: "Mmmm", "Uh-uh", "Hmmm", "Ahh", "Mhmm".
-MURMUR = re.compile(r"^(?:m+h*m*|h+m+|u+h*|a+h+|o+h+|e+r+m*)$")
+# How Whisper spells a murmur: "Mmmm", "Uh-uh", "Hmmm", "Ahh", "Mhmm", "Huh", "Aha".
+MURMUR = re.compile(r"^(?:m+h*m*|h+m+|h*u+h*|a+h+a*|o+h+|e+r+m*)$")
 
 
 def backchannel(text: str) -> bool:

@@ -46,7 +46,7 @@ async def tutor_speaking(barge_in_s: float = 0.5):
 
 
 def test_backchannels():
-    for said in ("uh-huh", "Okay.", "yeah", "mm", "Mm-hmm.", "", "I see."):
+    for said in ("uh-huh", "Okay.", "yeah", "mm", "Mm-hmm.", "", "I see.", "Huh.", "Aha!"):
         assert backchannel(said), said
     for said in ("wait", "stop please", "what about friction?", "no, I mean the Moon", "Mom"):
         assert not backchannel(said), said
