@@ -11,7 +11,10 @@ stop). Confirmed speech is then judged:
 
 - speech that goes on past `barge_in_s`, or whose words are more than a backchannel and not
   an echo of what the tutor was saying, is a barge-in: the turn starts and the interruption
-  clears the paused audio;
+  clears the paused audio. Brief speech (under `min_barge_in_s`, as LiveKit Agents' minimum
+  interruption duration) must also say something that interrupts ("wait", "why", "no", or
+  four words or more): a murmur over noise that the recogniser turns into words ("In my
+  mom.") is not a barge-in;
 - speech that ends sooner with no words, a backchannel, or the tutor's own words is a false
   interruption: the gate opens and the tutor's sentence goes on where it paused, and the
   words are dropped from the learner's turn.
@@ -52,7 +55,16 @@ BACKCHANNELS = frozenset(
     # what Whisper makes of a short noise or a murmur: not a question either
     + "thank thanks you".split()
 )
-ECHO_SHARE = 0.7  # this share of the words heard were the tutor's own: an echo
+ECHO_SHARE = 0.7  # this share of the word pairs heard were the tutor's own: an echo
+# Words that interrupt even when said briefly: stop requests, questions, disagreement.
+INTERRUPTION_CUES = frozenset(
+    "wait stop hold hang no nope not don't can't isn't wrong but actually sorry excuse pardon "
+    "what why how when where who which question again repeat slower louder help mean "
+    "confused understand".split()
+)
+CUE_WORDS = 4  # this many words that are not a backchannel interrupt whatever they say
+# The commonest words, which a learner's question and the tutor's answer share by chance.
+COMMON = frozenset("the a an is are was of to in on and it that this what why how".split())
 MAX_PAUSE_S = 4.0  # a pause never outlasts this (the transport calls a stuck write a dead peer)
 
 
@@ -62,6 +74,12 @@ def words_of(text: str) -> list[str]:
 
 # How Whisper spells a murmur: "Mmmm", "Uh-uh", "Hmmm", "Ahh", "Mhmm", "Huh", "Aha".
 MURMUR = re.compile(r"^(?:m+h*m*|h+m+|h*u+h*|a+h+a*|o+h+|e+r+m*)$")
+
+
+def interrupts(text: str) -> bool:
+    """Words that mean to interrupt even if brief: a cue word, or CUE_WORDS words or more."""
+    heard = words_of(text.replace("-", " "))
+    return len(heard) >= CUE_WORDS or any(word in INTERRUPTION_CUES for word in heard)
 
 
 def backchannel(text: str) -> bool:
@@ -119,12 +137,14 @@ class PlaybackGate:
         self.said.extend(words_of(text))
 
     def echo(self, text: str) -> bool:
-        """Whether `text` is mostly the tutor's own recent words (its voice heard back)."""
-        heard = words_of(text)
-        if not heard:
-            return False
-        own = set(self.said)
-        return sum(word in own for word in heard) / len(heard) >= ECHO_SHARE
+        """Whether `text` is mostly the tutor's own recent words in its order (its voice
+        heard back): word pairs, so a question sharing "is that" and "why" is not one."""
+        heard, said = words_of(text), list(self.said)
+        if len(heard) == 1:
+            return heard[0] in said and heard[0] not in COMMON
+        pairs = list(zip(heard, heard[1:], strict=False))
+        own = set(zip(said, said[1:], strict=False))
+        return bool(pairs) and sum(pair in own for pair in pairs) / len(pairs) >= ECHO_SHARE
 
     def wrap(self, write: Callable[[Frame], Awaitable[bool]]) -> Callable[[Frame], Awaitable[bool]]:
         async def gated(frame: Frame) -> bool:
@@ -164,7 +184,8 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
 
     def __init__(
         self, gate: PlaybackGate, *, barge_in_s: float = 0.7, words_wait_s: float = 0.6,
-        no_words_wait_s: float = 1.2, onset_hold_s: float = 0.3, **kwargs,
+        no_words_wait_s: float = 1.2, onset_hold_s: float = 0.3, min_barge_in_s: float = 0.5,
+        **kwargs,
     ) -> None:  # fmt: skip
         """words_wait_s: after the speech stops, how long its words may take; no_words_wait_s:
         the same while nothing at all has been heard (the recogniser is slow on a busy host,
@@ -178,6 +199,9 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         self._judging = False
         self._heard = ""
         self._timer: asyncio.Task | None = None
+        self._min_barge_in_s = min_barge_in_s
+        self._speech_began: float | None = None  # while judging: when the speech began
+        self._speech_s = 0.0  # how long it has lasted (to its last stop, or to now)
         self.onset_hold_s = onset_hold_s
         self._early: asyncio.TimerHandle | bool = False  # paused on voice not yet confirmed
 
@@ -208,8 +232,10 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         elif isinstance(frame, BotStoppedSpeakingFrame):
             self._tutor_speaking = self._gate.paused  # paused audio has not finished
         elif isinstance(frame, VADUserStartedSpeakingFrame):
-            return await self._speech_started()
+            return await self._speech_started(frame)
         elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._judging:
+            if self._speech_began is not None:
+                self._speech_s = time.monotonic() - frame.stop_secs - self._speech_began
             wait = self._words_wait_s if self._heard.strip() else self._no_words_wait_s
             self._restart_timer(wait, self._judge)
         elif isinstance(frame, (TranscriptionFrame, InterimTranscriptionFrame)):
@@ -218,13 +244,14 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
             return await self._words(frame.text, final=False)  # the final pass, early
         return ProcessFrameResult.CONTINUE
 
-    async def _speech_started(self) -> ProcessFrameResult:
+    async def _speech_started(self, frame: VADUserStartedSpeakingFrame) -> ProcessFrameResult:
         self._settle_early()
         if not self._tutor_speaking:
             await self.trigger_user_turn_started()
             return ProcessFrameResult.STOP
         if not self._judging:
             self._judging, self._heard = True, ""
+            self._speech_began, self._speech_s = time.monotonic() - frame.start_secs, 0.0
             self._gate.pause()
         self._restart_timer(self._barge_in_s, self._barge_in)  # speech that goes on
         return ProcessFrameResult.CONTINUE
@@ -238,18 +265,25 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
                 await self.trigger_user_turn_started()
                 return ProcessFrameResult.STOP
         self._heard = text
-        if not backchannel(text) and not self._gate.echo(text):
+        if self._means_it(text):
             await self._barge_in()
             return ProcessFrameResult.STOP
         if final:
             await self._judge()
         return ProcessFrameResult.CONTINUE
 
+    def _means_it(self, text: str) -> bool:
+        """Words that make a barge-in: not a backchannel or an echo, and either words that
+        interrupt or speech that is not brief."""
+        if backchannel(text) or self._gate.echo(text):
+            return False
+        return interrupts(text) or self._speech_s >= self._min_barge_in_s
+
     async def _judge(self) -> None:
         """The speech ended: a barge-in if its words say so, else the tutor goes on."""
         if not self._judging:
             return
-        if not backchannel(self._heard) and not self._gate.echo(self._heard):
+        if self._means_it(self._heard):
             await self._barge_in()
             return
         self._gate.counts.resumed += 1

@@ -92,6 +92,7 @@ def user_turn_strategies(
     fallback_s: float = 3.0,
     gate: PlaybackGate | None = None,
     barge_in_s: float = 0.7,
+    min_barge_in_s: float = 0.5,
     vad: ObservedSileroVAD | None = None,
 ) -> UserTurnStrategies:
     """Smart-turn v3 (bundled ONNX) judges the end of a turn, or a plain silence timeout.
@@ -113,7 +114,7 @@ def user_turn_strategies(
     else:
         stop = [SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=speech_timeout_s)]
     if gate is not None and enable_interruptions:
-        barge_in = BargeInStartStrategy(gate, barge_in_s=barge_in_s)
+        barge_in = BargeInStartStrategy(gate, barge_in_s=barge_in_s, min_barge_in_s=min_barge_in_s)
         if vad is not None:
             vad.add_listener(barge_in.on_vad_state)
         return UserTurnStrategies(start=[barge_in], stop=stop)

@@ -129,6 +129,11 @@ class TurnSettings(Section):
         description="pause the tutor's audio at the VAD's first voiced window, not when it "
         "confirms speech (vad_start_secs later); unconfirmed voice reopens after 0.3 s",
     )
+    min_barge_in_s: float = Field(
+        default=0.5, ge=0.0, le=3.0,
+        description="speech over the tutor briefer than this is a barge-in only if its words "
+        "interrupt ('wait', 'why', 'no', four words or more)",
+    )  # fmt: skip
     barge_in_s: float = Field(
         default=0.7, ge=0.2, le=3.0,
         description="speech over the tutor that lasts this long is a barge-in whatever its words",

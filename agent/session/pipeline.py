@@ -108,6 +108,7 @@ def _turn_aggregators(
                 fallback_s=turn.fallback_s,
                 gate=gate,
                 barge_in_s=turn.barge_in_s,
+                min_barge_in_s=turn.min_barge_in_s,
                 vad=vad if turn.pause_on_voice else None,
             ),
         ),

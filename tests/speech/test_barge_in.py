@@ -198,3 +198,37 @@ async def test_voice_while_the_tutor_is_silent_pauses_nothing():
     strategy = BargeInStartStrategy(gate)
     strategy.on_vad_state(VADState.QUIET, VADState.STARTING)
     assert not gate.paused
+
+
+async def test_a_brief_murmur_heard_as_words_lets_the_tutor_go_on():
+    """A noisy "Mm-hmm" that Whisper hears as "In my mom." is brief and says nothing that
+    interrupts: no barge-in. The same words over longer speech are one."""
+    gate, strategy, recorder = await tutor_speaking(barge_in_s=5.0)
+    await strategy.process_frame(VADUserStartedSpeakingFrame(start_secs=0.2))
+    await strategy.process_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2))
+    await strategy.process_frame(words("In my mom."))
+    assert recorder.started == 0 and not gate.paused
+    gate, strategy, recorder = await tutor_speaking(barge_in_s=5.0)
+    await strategy.process_frame(VADUserStartedSpeakingFrame(start_secs=0.2))
+    await asyncio.sleep(0.6)
+    await strategy.process_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2))
+    await strategy.process_frame(words("In my mom."))
+    assert recorder.started == 1
+
+
+async def test_brief_words_that_interrupt_are_a_barge_in():
+    for said in ("Stop!", "Why?", "That's wrong.", "I have a question"):
+        gate, strategy, recorder = await tutor_speaking(barge_in_s=5.0)
+        await strategy.process_frame(VADUserStartedSpeakingFrame(start_secs=0.2))
+        await strategy.process_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2))
+        await strategy.process_frame(words(said))
+        assert recorder.started == 1, said
+
+
+def test_an_echo_is_the_tutors_words_in_its_order():
+    gate = PlaybackGate()
+    gate.spoke("That is why the Moon is on our side. Is that clear? Hold the ball.")
+    assert gate.echo("why the Moon is on our side")
+    assert gate.echo("Moon")
+    assert not gate.echo("Hold on, why is that?")  # its words, not its phrases
+    assert not gate.echo("the")  # one common word is no evidence
