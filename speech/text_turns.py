@@ -75,7 +75,9 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
 
     After the VAD's stop, a transcript that is a finished sentence ends the turn `grace_s`
     later even if smart-turn said incomplete; speech in the meantime cancels it. A transcript
-    that trails off holds smart-turn's "complete" until the silence fallback.
+    that trails off holds smart-turn's "complete" until the silence fallback. Both read the
+    whole turn's words, not the last segment's: after "Can you tell me …", the segment
+    "what gravity is?" finishes the sentence that "Can you tell me" began.
     """
 
     def __init__(self, *, grace_s: float = 0.2, **kwargs) -> None:
@@ -86,13 +88,17 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         self.held_by_text = 0  # smart-turn "complete"s held because the words trail off
         self._silence_timeout = False  # the analyzer's fallback fired, not its model
         self._held = False
+        self._segments: list[str] = []  # this turn's transcripts, one per VAD segment
+
+    def _words(self) -> str:
+        return " ".join(self._segments)
 
     async def process_frame(self, frame: Frame) -> ProcessFrameResult:
         result = await super().process_frame(frame)
         if isinstance(frame, VADUserStartedSpeakingFrame):
             await self._cancel_grace()
         elif isinstance(frame, TranscriptionFrame) and self._vad_stopped:
-            if not self._turn_complete and finished_sentence(frame.text):
+            if not self._turn_complete and finished_sentence(self._words()):
                 await self._cancel_grace()
                 self._grace_task = self.task_manager.create_task(
                     self._end_after_grace(), f"{self}::text_grace"
@@ -100,10 +106,11 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         return result
 
     async def _handle_transcription(self, frame: TranscriptionFrame) -> None:
+        self._segments.append(frame.text.strip())
         # Pipecat ends the turn outright on a transcript that comes after its wait for
         # one: a transcript that trails off is held there too.
         late = self._timeout_expired and self._turn_complete and not frame.finalized
-        if late and trails_off(frame.text):
+        if late and trails_off(self._words()):
             self._text = frame.text
             self._hold()
             return
@@ -125,7 +132,7 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
             self._silence_timeout = False
 
     async def _maybe_trigger_user_turn_stopped(self) -> None:
-        if self._turn_complete and not self._silence_timeout and trails_off(self._text):
+        if self._turn_complete and not self._silence_timeout and trails_off(self._words()):
             self._hold()
             return
         await super()._maybe_trigger_user_turn_stopped()
@@ -149,6 +156,7 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
     async def _reset(self) -> None:
         await self._cancel_grace()
         self._held = False
+        self._segments = []
         await super()._reset()
 
     async def cleanup(self) -> None:

@@ -98,6 +98,17 @@ async def test_a_finished_question_ends_the_turn_after_the_grace():
     assert delay is not None and 0.15 <= delay <= 0.5
 
 
+async def test_a_question_finished_after_a_pause_ends_the_turn():
+    """The second segment alone ("what gravity is?") trails off on "is"; the turn's words
+    ("Can you tell me what gravity is?") are a finished question."""
+    frames = [
+        VADUserStartedSpeakingFrame(), vad_stop(), heard("Can you tell me"),
+        VADUserStartedSpeakingFrame(), vad_stop(), heard("what gravity is?"),
+    ]  # fmt: skip
+    delay = await stopped_after(frames)
+    assert delay is not None and delay <= 0.5
+
+
 async def test_a_trailing_transcript_waits_for_smart_turn():
     frames = [VADUserStartedSpeakingFrame(), vad_stop(), heard("What is the...")]
     assert await stopped_after(frames) is None
