@@ -71,11 +71,15 @@ def find_cut(buffer: str, min_words: int) -> int:
 
 def next_cut(buffer: str, min_words: int, first_clause_words: int | None, first: bool) -> int:
     """Where the next clause of streamed text ends (-1: not yet); `first` for an answer's
-    opening clause, which is also cut at a phrase boundary after first_clause_words."""
+    opening clause, which is also cut at a phrase boundary after first_clause_words,
+    whichever comes first. Text that arrives whole (a curriculum facet) is cut where the
+    same text streamed word by word would be, not at its first comma 20 words on."""
     cut = find_cut(buffer, min_words)
-    if cut < 0 and first and first_clause_words:
-        cut = find_phrase_cut(buffer, after_words=first_clause_words,
-                              force_words=2 * first_clause_words)  # fmt: skip
+    if first and first_clause_words:
+        phrase = find_phrase_cut(buffer, after_words=first_clause_words,
+                                 force_words=2 * first_clause_words)  # fmt: skip
+        if phrase >= 0 and (cut < 0 or phrase < cut):
+            cut = phrase
     return cut
 
 

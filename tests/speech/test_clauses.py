@@ -62,3 +62,19 @@ def test_phrase_cut_waits_for_complete_words():
 
     assert find_phrase_cut("one two three four five six seven eight becau", 7, 14) == -1
     assert find_phrase_cut("a b c d e f g h i j k l m n o p", 7, 10) == len("a b c d e f g h i j")
+
+
+async def test_text_that_arrives_whole_opens_with_the_clause_streaming_would_cut():
+    """A facet's first sentence, handed over whole, opens with a short clause as a streamed
+    answer does (Piper's first audio is as quick), and the rest follows in clauses."""
+    text = ("The sky is blue because the gases in the air scatter blue light from the Sun "
+            "much more than red light, so blue comes from every part of the sky.")  # fmt: skip
+    whole = await collect(ClauseTextAggregator(min_words=4, first_clause_words=4), [text])
+    streamed = await collect(
+        ClauseTextAggregator(min_words=4, first_clause_words=4), [w + " " for w in text.split()]
+    )
+    assert whole[0] == streamed[0] == "The sky is blue"
+    assert " ".join(whole) == text
+    short = await collect(ClauseTextAggregator(min_words=4, first_clause_words=4),
+                          ["Plants make food. They need light."])  # fmt: skip
+    assert short == ["Plants make food.", "They need light."]
