@@ -7,7 +7,8 @@ makes a real barge-in wait for the ASR. So, as LiveKit Agents does, the tutor's 
 *paused* the moment the VAD hears voice (the output's writes wait on a gate): at its first
 voiced window, before the VAD's `start_secs` confirm it as speech; voice that fades before it
 is confirmed opens the gate again after a short hold (a cough or a click is a stutter, not a
-stop). Confirmed speech is then judged:
+stop; the hold outlasts the comma in "Wait, … what about", which otherwise let the tutor
+speak again between the two). Confirmed speech is then judged:
 
 - speech that goes on past `barge_in_s`, or whose words are more than a backchannel and not
   an echo of what the tutor was saying, is a barge-in: the turn starts and the interruption
@@ -184,7 +185,7 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
 
     def __init__(
         self, gate: PlaybackGate, *, barge_in_s: float = 0.7, words_wait_s: float = 0.6,
-        no_words_wait_s: float = 1.2, onset_hold_s: float = 0.3, min_barge_in_s: float = 0.5,
+        no_words_wait_s: float = 1.2, onset_hold_s: float = 0.5, min_barge_in_s: float = 0.5,
         **kwargs,
     ) -> None:  # fmt: skip
         """words_wait_s: after the speech stops, how long its words may take; no_words_wait_s:

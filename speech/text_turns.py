@@ -29,6 +29,8 @@ OPEN_ENDINGS = set(
 )
 FILLER_ONLY = re.compile(r"^(?:\W*(?:um+|uh+|er+|erm+|hmm+|mm+|ah+|oh|okay|ok|so|and|well)\W*)+$")
 MIN_WORDS = 3
+# What Whisper writes for a breath, noise or silence at the end of a segment.
+SILENCE_PHRASES = {"thank you", "thanks", "you", "thank you very much", "bye", "okay"}
 # Requests that name their object next: "can you tell me … what gravity is".
 OPEN_REQUESTS = re.compile(r"\b(?:tell|show|teach|give|remind|explain to) me$")
 # A question's auxiliary and its subject, the verb still to come: "how do plants …".
@@ -91,7 +93,10 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         self._segments: list[str] = []  # this turn's transcripts, one per VAD segment
 
     def _words(self) -> str:
-        return " ".join(self._segments)
+        """The turn's words; a segment that is only one of Whisper's phrases for noise or
+        silence ("Thank you.") does not finish what came before it."""
+        real = [s for s in self._segments if s.lower().strip(" .!?,") not in SILENCE_PHRASES]
+        return " ".join(real or self._segments)
 
     async def process_frame(self, frame: Frame) -> ProcessFrameResult:
         result = await super().process_frame(frame)

@@ -109,6 +109,15 @@ async def test_a_question_finished_after_a_pause_ends_the_turn():
     assert delay is not None and delay <= 0.5
 
 
+async def test_whispers_thank_you_after_a_trailing_phrase_does_not_finish_it():
+    """Seen in eval turn-taking: "And what about the..." then, over noise, "Thank you."."""
+    frames = [
+        VADUserStartedSpeakingFrame(), vad_stop(), heard("And what about the..."),
+        VADUserStartedSpeakingFrame(), vad_stop(), heard("Thank you."),
+    ]  # fmt: skip
+    assert await stopped_after(frames) is None
+
+
 async def test_a_trailing_transcript_waits_for_smart_turn():
     frames = [VADUserStartedSpeakingFrame(), vad_stop(), heard("What is the...")]
     assert await stopped_after(frames) is None
