@@ -71,13 +71,16 @@ def find_cut(buffer: str, min_words: int) -> int:
 
 def next_cut(buffer: str, min_words: int, first_clause_words: int | None, first: bool) -> int:
     """Where the next clause of streamed text ends (-1: not yet); `first` for an answer's
-    opening clause, which is also cut at a phrase boundary after first_clause_words,
-    whichever comes first. Text that arrives whole (a curriculum facet) is cut where the
-    same text streamed word by word would be, not at its first comma 20 words on."""
+    opening clause, which is also cut at a phrase boundary after first_clause_words when
+    its punctuation is further than twice that away. Text that arrives whole (a curriculum
+    facet) is cut as it would be streamed, not at its first comma 20 words on; a short
+    clause ("I'm not sure about that one,") stays whole rather than end on "about"."""
     cut = find_cut(buffer, min_words)
     if first and first_clause_words:
-        phrase = find_phrase_cut(buffer, after_words=first_clause_words,
-                                 force_words=2 * first_clause_words)  # fmt: skip
+        force = 2 * first_clause_words
+        if 0 <= cut and len(buffer[:cut].split()) <= force:
+            return cut  # a short clause to its own punctuation sounds better whole
+        phrase = find_phrase_cut(buffer, after_words=first_clause_words, force_words=force)
         if phrase >= 0 and (cut < 0 or phrase < cut):
             cut = phrase
     return cut

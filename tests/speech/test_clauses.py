@@ -78,3 +78,6 @@ async def test_text_that_arrives_whole_opens_with_the_clause_streaming_would_cut
     short = await collect(ClauseTextAggregator(min_words=4, first_clause_words=4),
                           ["Plants make food. They need light."])  # fmt: skip
     assert short == ["Plants make food.", "They need light."]
+    hedge = await collect(ClauseTextAggregator(min_words=4, first_clause_words=4),
+                          ["I'm not sure about that one, and I'd rather not guess."])  # fmt: skip
+    assert hedge[0] == "I'm not sure about that one,"
