@@ -57,10 +57,10 @@ def imported_modules(path: Path) -> list[str]:
     return [name for name in found if name.split(".")[0] in PACKAGES]
 
 
-def project_files() -> list[Path]:
+def project_files(packages: tuple[str, ...] = PACKAGES) -> list[Path]:
     return [
         path
-        for package in PACKAGES
+        for package in packages
         for path in sorted((ROOT / package).rglob("*.py"))
         if "__pycache__" not in path.parts
     ]
