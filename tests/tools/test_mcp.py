@@ -81,6 +81,7 @@ async def test_persona_prompts_and_clear_errors_in_memory():
         assert "gravity" in styled.messages[0].content.text
 
 
+@pytest.mark.slow  # a real `eco1 mcp` process that loads every model
 async def test_stdio_round_trip():
     params = StdioServerParameters(command=sys.executable, args=["-m", "agent.cli", "mcp"])
     async with Client(params) as client:
