@@ -93,9 +93,8 @@ def step(qs: Sequence[np.ndarray], B: Sequence[np.ndarray], action: int, gate: G
     if gate is not None:
         attending = qs[gate.by][0] + (1 - qs[gate.by][0]) * gate.leak
         b = B[gate.factor][:, :, action].copy()
-        stay = np.zeros(len(b))
-        stay[0] = 1.0
-        b[:, 0] = attending * b[:, 0] + (1 - attending) * stay
+        b[:, 0] *= attending  # the way out of the first state, scaled by attention;
+        b[0, 0] += 1 - attending  # the rest stays there
         out[gate.factor] = b @ qs[gate.factor]
     return out
 

@@ -32,8 +32,7 @@ def webrtc_routes(edge: EdgeState) -> APIRouter:
 async def answer_offer(edge: EdgeState, request: Request) -> dict:
     """Admit the offer, start the learner's session on it, and return the SDP answer."""
     admission, manager, metrics = edge.admission, edge.manager, edge.metrics
-    body = await _offer_body(edge, request)
-    client = client_address(request)
+    body, client = await _offer_body(edge, request)
     if not body.pc_id:
         admission.reserve(client)
     webrtc_request = SmallWebRTCRequest(
@@ -68,9 +67,9 @@ async def answer_offer(edge: EdgeState, request: Request) -> dict:
     return answer
 
 
-async def _offer_body(edge: EdgeState, request: Request) -> OfferBody:
-    """The checked offer; garbage is refused cheaply, before a plausible offer costs a
-    handshake."""
+async def _offer_body(edge: EdgeState, request: Request) -> tuple[OfferBody, str]:
+    """The checked offer and its client's address; garbage is refused cheaply, before a
+    plausible offer costs a handshake."""
     admission = edge.admission
     admission.authorize(request)
     body = parse(OfferBody, await read_json(request, edge.settings.server.max_sdp_bytes))
@@ -79,7 +78,7 @@ async def _offer_body(edge: EdgeState, request: Request) -> OfferBody:
     if body.pc_id:
         admission.renegotiable(body.pc_id, client)
     admission.admit(request.headers.get("origin"), client)
-    return body
+    return body, client
 
 
 async def add_candidates(edge: EdgeState, request: Request) -> dict:

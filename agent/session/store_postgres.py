@@ -8,7 +8,6 @@ small insert, as with SQLite); a broken connection is reopened once on the next 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -93,7 +92,7 @@ class PostgresStore:
         if kind:
             query, args = query + " AND kind = %s", [session_id, kind]
         rows = self._run(lambda db: db.execute(query + " ORDER BY seq", args).fetchall())
-        return [_json(payload) for (payload,) in rows]
+        return [payload for (payload,) in rows]  # psycopg loads JSONB as Python objects
 
     def sessions(self) -> list[dict[str, Any]]:
         rows = self._run(lambda db: db.execute(
@@ -104,7 +103,3 @@ class PostgresStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _json(payload: Any) -> dict[str, Any]:
-    return payload if isinstance(payload, dict) else json.loads(payload)
