@@ -39,8 +39,11 @@ AUX_SUBJECT = re.compile(
     r" (?:do|does|did|can|could|will|would|should) \S+$"
 )
 # "tell me what a food chain is": a clause that ends on its verb, not a sentence cut short.
+# It hangs on a verb or its object ("know", "me"), never on a conjunction: "so what the moon
+# is?" is Whisper's guess at "so if the Moon is", a sentence still to be finished.
 EMBEDDED_COPULA = re.compile(
-    r"\b\w+ (?:what|how|where|who|which) \S+(?: \S+)* (?:is|are|was|were)$"
+    r"\b(?!(?:so|and|but|or|if|then|because)\b)\w+ (?:what|how|where|who|which)"
+    r" \S+(?: \S+)* (?:is|are|was|were)$"
 )
 
 

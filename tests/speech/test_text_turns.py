@@ -145,6 +145,8 @@ class CompleteAnalyzer(IncompleteAnalyzer):
         ("What happens when", True), ("So if the Moon is", True), ("What is, um,", True),
         ("What is photosynthesis?", False), ("Tell me what a food chain is.", False),
         ("Why do birds migrate?", False), ("How do magnets work?", False),
+        ("I want to know what an atom is.", False), ("Can you tell me where the heart is?", False),
+        ("So what the moon is?", True), ("And what the answer is?", True),
     ],
 )  # fmt: skip
 def test_transcripts_that_stop_mid_phrase(text, trailing):
