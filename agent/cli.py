@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 7860)")
     serve.add_argument("--log-level", choices=["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.add_argument(
+        "--cluster", metavar="ADDRESS",
+        help="serve on a Ray cluster: a session host per node behind front replicas "
+        "(ADDRESS: a Ray head's host:port, or 'local' to start one here; docs/deploy.md)",
+    )  # fmt: skip
     _add_settings_flags(serve)
 
     mcp = commands.add_parser("mcp", help="serve the tutor as MCP tools (stdio by default)")
@@ -170,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         limit_native_threads(settings.server.native_threads)
+        if args.cluster:  # only here is Ray imported
+            from agent.cluster.launch import serve_cluster
+
+            return serve_cluster(settings, args.cluster)
         from agent.edge.serve import serve
 
         return serve(settings)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.config.cluster import ClusterSettings
 from agent.config.model import ControllerSettings, LLMSettings
 from agent.config.server import ServerSettings, StoreSettings, ToolsSettings
 from agent.config.speech import ASRSettings, TTSSettings, TurnSettings
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     turn: TurnSettings = TurnSettings()
     server: ServerSettings = ServerSettings()
     store: StoreSettings = StoreSettings()
+    cluster: ClusterSettings = ClusterSettings()
     tools: ToolsSettings = ToolsSettings()
     perception: PerceptionSettings = PerceptionSettings()
     retrieval: RetrievalSettings = RetrievalSettings()

@@ -80,10 +80,15 @@ def serve(settings: Settings) -> int:
         print(f"eco1: {exc}", file=sys.stderr)
         return 2
     print(f"Eco-1 tutor (profile {settings.profile}) starting: open {start_url(settings)}")
-    app = create_app(settings)
+    uvicorn.run(service_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def service_app(settings: Settings):
+    """The tutor's whole app: the agent's routes with the MCP endpoint (tools/) on them."""
     # The command line is the composition root: the MCP endpoint (tools/) sits on the agent.
     from agent.edge.mcp_endpoint import add_mcp_endpoint
 
+    app = create_app(settings)
     add_mcp_endpoint(app, settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
-    return 0
+    return app

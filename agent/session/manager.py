@@ -85,6 +85,11 @@ class SessionManager:
     def sessions(self) -> dict[str, Session]:
         return self._sessions
 
+    @property
+    def pending(self) -> int:
+        """Slots held by offers still in their handshake."""
+        return self._pending
+
     def reserve(self) -> None:
         """Claim a slot before the (slow) handshake; raises CapacityError if full."""
         if len(self._sessions) + self._pending >= self._settings.server.max_sessions:

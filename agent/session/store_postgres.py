@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_session ON events(session_id, seq);
 """
+SCHEMA_LOCK = 0x6563_6F31  # "eco1": the advisory lock that serializes schema creation
 T = TypeVar("T")
 
 
@@ -47,7 +48,10 @@ class PostgresStore:
         self._timeout = connect_timeout_s
         self._lock = threading.Lock()
         self._db = self._connect()
-        with self._lock:
+        # Hosts starting together would race on CREATE TABLE IF NOT EXISTS (PostgreSQL
+        # checks and creates in two steps): one at a time, under a transaction-held lock.
+        with self._lock, self._db.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             self._db.execute(SCHEMA)
 
     def _connect(self) -> psycopg.Connection:

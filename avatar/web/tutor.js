@@ -135,7 +135,10 @@ async function connect() {
     state.delayTimer = setInterval(() => state.avatar.refreshDelay(state.pc), 1000);
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "connected") setStatus("live: ask a question", "live");
-      if (["failed", "closed", "disconnected"].includes(pc.connectionState)) disconnect();
+      if (["failed", "disconnected"].includes(pc.connectionState)) {
+        disconnect();
+        explainEnd(state.pcId);
+      } else if (pc.connectionState === "closed") disconnect();
     };
     state.channel = pc.createDataChannel("events", { ordered: true });
     state.channel.onmessage = (event) => onMessage(event.data);
@@ -171,6 +174,24 @@ async function connect() {
   } catch (error) {
     setStatus(`error: ${error.message}`, "error");
     disconnect(false);
+  }
+}
+
+// A connection that drops by itself: ask the server why (on a cluster, the session's host
+// may have died; docs/deploy.md) and say so, rather than just "not connected".
+async function explainEnd(pcId) {
+  if (!pcId) return;
+  const token = new URLSearchParams(window.location.search).get("token");
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  try {
+    const url = `/api/sessions/${encodeURIComponent(pcId)}/events?kind=session_ended`;
+    const response = await fetch(url, { headers });
+    const body = await response.json();
+    const ended = Array.isArray(body) ? body[body.length - 1] : null;
+    const reason = response.status === 410 ? body.detail : ended && ended.reason;
+    if (reason) setStatus(`session ended (${reason}): press Connect to start again`, "error");
+  } catch (error) {
+    // The server itself is unreachable: "not connected" already says enough.
   }
 }
 

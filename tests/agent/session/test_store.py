@@ -88,3 +88,32 @@ def test_store_url_must_name_postgresql():
     assert Settings().store.url is None
     with pytest.raises(ValidationError, match="postgresql://"):
         Settings(store={"url": "mysql://somewhere/db"})
+
+
+def test_hosts_opening_a_fresh_postgres_store_together_do_not_race(postgres_url, tmp_path):
+    """Two session hosts starting at once both create the schema (it was a UniqueViolation
+    on pg_type when a cluster's hosts started together)."""
+    import threading
+
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS eco1_race")
+        admin.execute("CREATE DATABASE eco1_race")
+    url = postgres_url.rsplit("/", 1)[0] + "/eco1_race"
+    failures: list[Exception] = []
+    start = threading.Barrier(4)
+
+    def open_one() -> None:
+        start.wait()
+        try:
+            open_store(url, tmp_path / "unused.sqlite3").close()
+        except Exception as exc:
+            failures.append(exc)
+
+    openers = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in openers:
+        thread.start()
+    for thread in openers:
+        thread.join()
+    assert failures == []

@@ -1,0 +1,77 @@
+"""A session host: today's whole tutor service, run by a Ray actor on one node.
+
+The actor loads the models once (the app's warm-up) and serves the same HTTP app as
+`eco1 serve`, on the node's own address, so a learner's media flows to this node directly
+while the fronts relay only signalling. The fronts' address is trusted for
+`X-Forwarded-For`, so admission still sees, and rate-limits, each learner by their own
+address. The registry asks `report()` for the host's load; nothing else calls it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import ray
+import uvicorn
+
+from agent.config import Settings
+
+STARTUP_TIMEOUT_S = 600.0  # a cold node loads every model before it is ready
+
+
+class SessionHost:
+    """One node's tutor service; `start()` returns its URL once its models are warm."""
+
+    def __init__(self, settings_json: str, host_id: str, trusted: list[str]) -> None:
+        self.host_id = host_id
+        self._settings = Settings.model_validate_json(settings_json)
+        self._trusted = trusted
+        self._server: uvicorn.Server | None = None
+        self._serving: asyncio.Task | None = None
+        self._app = None
+        self.url = ""
+
+    async def start(self) -> str:
+        from agent.edge.serve import check_model_files, configure_logging, service_app
+
+        configure_logging(self._settings.log_level)
+        check_model_files(self._settings)
+        address = ray.util.get_node_ip_address()
+        self._app = service_app(self._settings)
+        config = uvicorn.Config(
+            self._app, host=address, port=0, log_level="warning",
+            proxy_headers=True, forwarded_allow_ips=self._trusted,
+        )  # fmt: skip
+        self._server = uvicorn.Server(config)
+        self._serving = asyncio.get_running_loop().create_task(self._server.serve())
+        await self._until_started()
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://{address}:{port}"
+        return self.url
+
+    async def _until_started(self) -> None:
+        waited = 0.0
+        while not self._server.started:
+            if self._serving.done():  # the app failed to start: say why
+                self._serving.result()
+                raise RuntimeError("the session host's server stopped while starting")
+            await asyncio.sleep(0.1)
+            waited += 0.1
+            if waited > STARTUP_TIMEOUT_S:
+                raise TimeoutError(f"session host not ready after {STARTUP_TIMEOUT_S:.0f} s")
+
+    async def report(self) -> dict:
+        """Load and sessions, for the registry's routing."""
+        ready = self._server is not None and self._server.started
+        manager = self._app.state.sessions if self._app is not None else None
+        ids = list(manager.sessions) if manager is not None else []
+        return {
+            "url": self.url, "ready": ready, "session_ids": ids,
+            "sessions": len(ids) + (manager.pending if manager is not None else 0),
+            "capacity": self._settings.server.max_sessions,
+        }  # fmt: skip
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            await asyncio.wait({self._serving}, timeout=15)

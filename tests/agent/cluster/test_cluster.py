@@ -1,0 +1,129 @@
+"""The scale-out for real: a local Ray cluster of three raylets on loopback (a head with the
+registry and two fronts, two nodes with a session host each), real WebRTC clients through
+the fronts, PostgreSQL as the shared store; then a front and a node are killed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from ray.cluster_utils import Cluster  # noqa: E402
+
+from agent.cluster.launch import ClusterService  # noqa: E402
+from agent.cluster.registry import NAMESPACE  # noqa: E402
+from agent.config import Settings  # noqa: E402
+from evals.harness.webrtc_client import TutorClient  # noqa: E402
+
+pytestmark = pytest.mark.slow
+TOKEN = "cluster-test-token-0123"
+SMALL_STORE = 80 * 2**20  # object store per raylet: the actors pass only small messages
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    nodes = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "include_dashboard": False, "object_store_memory": SMALL_STORE})  # fmt: skip
+    workers = [
+        nodes.add_node(num_cpus=1, resources={"eco1_host": 1}, object_store_memory=SMALL_STORE)
+        for _ in range(2)
+    ]
+    ray.init(address=nodes.address, namespace=NAMESPACE, logging_level="warning")
+    try:
+        yield nodes, workers
+    finally:
+        ray.shutdown()
+        nodes.shutdown()
+
+
+def cluster_settings(tmp_path, store_url: str) -> Settings:
+    return Settings(
+        port=18860,
+        server={"api_token": TOKEN, "max_sessions": 1, "db_path": tmp_path / "eco1.sqlite3"},
+        store={"url": store_url}, cluster={"fronts": 2, "health_interval_s": 0.25},
+        llm={"read_ahead": False}, perception={"enabled": False},
+    )  # fmt: skip
+
+
+async def connected(front: str) -> TutorClient:
+    client = TutorClient(front, TOKEN)
+    await client.connect()
+    return client
+
+
+async def host_of(service: ClusterService, session_id: str) -> str:
+    return (await service.registry.route.remote(session_id))["host"]["host_id"]
+
+
+async def until(condition, timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while not await condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - started
+
+
+async def test_fronts_route_sessions_to_hosts_and_survive_a_dead_front_and_node(
+    cluster, tmp_path, postgres_url
+):
+    nodes, workers = cluster
+    service = ClusterService(cluster_settings(tmp_path, postgres_url))
+    front_a, front_b = await service.start()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    http = httpx.AsyncClient(headers=auth, timeout=20)
+    first, second = await connected(front_a), await connected(front_b)
+    try:
+        # one learner per host (capacity 1 each); a third is refused by the front
+        assert await host_of(service, first.pc_id) != await host_of(service, second.pc_id)
+        with pytest.raises(httpx.HTTPStatusError, match="503"):
+            await connected(front_a)
+
+        # a front dies: the other routes the first learner's session, placed by the dead one
+        ray.kill(service.fronts[18860])
+        patch = {"pc_id": first.pc_id, "candidates": []}
+        assert (await http.patch(f"{front_b}/api/offer", json=patch)).status_code == 200
+        await service.keep()  # and it is started again
+        assert (await http.get(f"{front_a}/healthz")).status_code == 200
+
+        # the second learner's node dies: its host leaves the routing within seconds, and
+        # the session's end, with its reason, is in the shared store for the client to read
+        lost_host = await host_of(service, second.pc_id)
+        node = next(w for w in workers if w.node_id.startswith(lost_host))
+        nodes.remove_node(node)
+
+        async def host_gone() -> bool:
+            return lost_host not in {h["host_id"] for h in await service.registry.hosts.remote()}
+
+        assert await until(host_gone, 5.0, "the dead host left the routing") < 5.0
+        ended = await http.get(f"{front_a}/api/sessions/{quote(second.pc_id, safe='')}/events",
+                               params={"kind": "session_ended"})  # fmt: skip
+        assert ended.status_code == 200 and "host_lost" in ended.json()[-1]["reason"]
+
+        # the first learner leaves through the other front; a newcomer goes to the survivor
+        gone = await http.delete(f"{front_b}/api/sessions/{quote(first.pc_id, safe='')}")
+        assert gone.status_code == 200
+        survivor = await host_of_after_end(service, first)
+        newcomer = await connected(front_a)
+        assert await host_of(service, newcomer.pc_id) == survivor
+        await newcomer.close()
+    finally:
+        await http.aclose()
+        await first.close()
+        await second.close()
+
+
+async def host_of_after_end(service: ClusterService, client: TutorClient) -> str:
+    """The one host left, once the ended session has freed its slot."""
+
+    async def free() -> bool:
+        hosts = await service.registry.hosts.remote()
+        return len(hosts) == 1 and hosts[0]["sessions"] == 0
+
+    await until(free, 10.0, f"session {client.pc_id} freed its host")
+    return (await service.registry.hosts.remote())[0]["host_id"]
