@@ -12,6 +12,7 @@ from the store here, so they outlive their host.
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 import httpx
@@ -19,8 +20,10 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from agent.cluster.mcp_front import build_front_mcp_server
 from agent.config import Settings
 from agent.edge.guards import presented_token, token_ok
+from agent.edge.mcp_auth import BearerTokenGate
 from agent.edge.routes_status import WEB_DIR
 from agent.edge.signalling import read_json
 from agent.session.store import open_store
@@ -100,12 +103,34 @@ def relayed(answer: httpx.Response) -> Response:
                     media_type=answer.headers.get("content-type"))  # fmt: skip
 
 
+def front_mcp(settings: Settings, registry: Any):
+    """The cluster's MCP endpoint behind its bearer token, and the lifespan it needs; None
+    when no token is set (MCP is never open)."""
+    token = settings.server.mcp_token or settings.server.api_token
+    if not token:
+        return None, None
+    server = build_front_mcp_server(registry)
+    mcp_app = server.streamable_http_app(streamable_http_path="/", host=settings.host)
+    return BearerTokenGate(mcp_app, token), server.session_manager.run
+
+
 def create_front(settings: Settings, registry: Any) -> FastAPI:
     relay = HostRelay(settings, registry)
     limit = settings.server.max_sdp_bytes
-    app = FastAPI(title="Eco-1 front", docs_url=None, redoc_url=None, openapi_url=None)
+    mcp_app, mcp_running = front_mcp(settings, registry)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        async with mcp_running() if mcp_running else nullcontext():
+            yield
+        await relay.close()
+
+    app = FastAPI(title="Eco-1 front", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)  # fmt: skip
     app.state.relay = relay
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+    if mcp_app is not None:
+        app.mount("/mcp", mcp_app)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -71,6 +71,21 @@ class SessionHost:
             "capacity": self._settings.server.max_sessions,
         }  # fmt: skip
 
+    async def call_tool(self, name: str, arguments: dict) -> dict:
+        """One of the host's MCP tools, for a front's MCP endpoint (agent/cluster/mcp_front.py):
+        {"error": text} or {"structured": …, "text": …}, plain data that crosses Ray."""
+        server = getattr(self._app.state, "mcp_server", None) if self._app else None
+        if server is None:
+            return {"error": "MCP is off on this host: set server.api_token or server.mcp_token"}
+        try:
+            result = await server.call_tool(name, arguments)
+        except Exception as exc:  # ToolError and the SDK's wrappers: the caller's error text
+            return {"error": str(exc)}
+        text = " ".join(getattr(part, "text", "") for part in result.content or [])
+        if result.is_error:
+            return {"error": text}
+        return {"structured": result.structured_content, "text": text}
+
     async def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True

@@ -65,6 +65,15 @@ class Registry:
         """A front could not reach the host: check it now rather than at the next round."""
         await self._check(host_id)
 
+    async def handle_of(self, session_id: str) -> Any:
+        """The actor of the host holding the session, or None (see `route` for why)."""
+        host = self._table.host_of(session_id)
+        return self._handles.get(host.host_id) if host else None
+
+    async def handles(self) -> dict[str, Any]:
+        """Every live host's actor, by host id."""
+        return dict(self._handles)
+
     async def hosts(self) -> list[dict]:
         return [asdict(h) for h in self._table.hosts.values()]
 

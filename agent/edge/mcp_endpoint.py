@@ -27,6 +27,7 @@ def add_mcp_endpoint(app: FastAPI, settings: Settings) -> None:
         return
     tutor = TextTutor(settings, compute=app.state.host_compute)
     server = build_mcp_server(tutor, app.state.sessions)
+    app.state.mcp_server = server  # a cluster's fronts call its tools through the host
     mcp_app = server.streamable_http_app(streamable_http_path="/", host=settings.host)
     app.mount("/mcp", BearerTokenGate(mcp_app, token))
     app.state.lifespan_hooks.append(server.session_manager.run)

@@ -9,7 +9,10 @@ import time
 from urllib.parse import quote
 
 import httpx
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 ray = pytest.importorskip("ray")
 
@@ -84,6 +87,8 @@ async def test_fronts_route_sessions_to_hosts_and_survive_a_dead_front_and_node(
         with pytest.raises(httpx.HTTPStatusError, match="503"):
             await connected(front_a)
 
+        await mcp_reaches_every_host(front_b, first, second)
+
         # a front dies: the other routes the first learner's session, placed by the dead one
         ray.kill(service.fronts[18860])
         patch = {"pc_id": first.pc_id, "candidates": []}
@@ -116,6 +121,25 @@ async def test_fronts_route_sessions_to_hosts_and_survive_a_dead_front_and_node(
         await http.aclose()
         await first.close()
         await second.close()
+
+
+async def mcp_reaches_every_host(front: str, first: TutorClient, second: TutorClient) -> None:
+    """MCP at a front: sessions listed from both hosts; `speak` and `session_state` run by
+    the host that holds the session; `ask` answered by some host."""
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+    async with http, Client(streamable_http_client(f"{front}/mcp/", http_client=http)) as mcp:
+        listed = (await mcp.call_tool("list_sessions", {})).structured_content["result"]
+        assert sorted(s["session_id"] for s in listed) == sorted([first.pc_id, second.pc_id])
+        state = await mcp.call_tool("session_state", {"session_id": second.pc_id})
+        assert not state.is_error and "beliefs" in state.structured_content
+        line = "Hello from the cluster."
+        spoke = await mcp.call_tool("speak", {"session_id": first.pc_id, "text": line})
+        assert not spoke.is_error
+        assert await first.wait_event("transcript", 30, role="tutor", text=line)
+        missing = await mcp.call_tool("speak", {"session_id": "nobody", "text": "hi"})
+        assert missing.is_error and "no live session" in missing.content[0].text
+        answer = await mcp.call_tool("ask", {"question": "What is photosynthesis?"})
+        assert not answer.is_error and "answer" in answer.structured_content
 
 
 async def host_of_after_end(service: ClusterService, client: TutorClient) -> str:
