@@ -113,6 +113,13 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "planner", "EFE tutoring vs script, greedy and random", "evals.planner:run_planner_eval"
     ),
     Benchmark(
+        "cluster",
+        "the Ray scale-out: the front's signalling cost, failover, capacity per host",
+        "evals.cluster:run_cluster_eval",
+        (_int("--rounds", "rounds", 12, "offers each way (patches: 5x as many)"),),
+        settings=True,
+    ),
+    Benchmark(
         "zjepa", "z-JEPA probes, future prediction and streaming cost", "evals.zjepa:run_zjepa_eval"
     ),
     Benchmark(

@@ -34,8 +34,9 @@ ALLOWED: dict[str, set[str]] = {
     },
     "tools": {"agent.session"},
 }  # fmt: skip
-# The composition roots: they wire everything together and nothing imports them.
-ROOTS = {"agent.edge", "agent.cli"}
+# The composition roots: they wire everything together and nothing imports them (the
+# cluster runs the edge's app on each node, so it sits beside it).
+ROOTS = {"agent.edge", "agent.cluster", "agent.cli"}
 
 
 def unit_of(module: str) -> str:

@@ -16,13 +16,14 @@ from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from agent.cluster.mcp_front import build_front_mcp_server
 from agent.config import Settings
 from agent.edge.guards import presented_token, token_ok
+from agent.edge.ice import browser_ice_servers
 from agent.edge.mcp_auth import BearerTokenGate
 from agent.edge.routes_status import WEB_DIR
 from agent.edge.signalling import read_json
@@ -115,8 +116,8 @@ def front_mcp(settings: Settings, registry: Any):
 
 
 def create_front(settings: Settings, registry: Any) -> FastAPI:
+    """One front replica's app: the page, signalling and session routes, MCP."""
     relay = HostRelay(settings, registry)
-    limit = settings.server.max_sdp_bytes
     mcp_app, mcp_running = front_mcp(settings, registry)
 
     @asynccontextmanager
@@ -131,25 +132,47 @@ def create_front(settings: Settings, registry: Any) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
     if mcp_app is not None:
         app.mount("/mcp", mcp_app)
+    app.include_router(page_routes(relay))
+    app.include_router(session_routes(relay, app))
+    return app
 
-    @app.get("/", include_in_schema=False)
+
+def page_routes(relay: HostRelay) -> APIRouter:
+    """What the page loads before it has a session: itself, health, schema, ICE servers."""
+    router, registry = APIRouter(), relay.registry
+
+    @router.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")
 
-    @app.get("/healthz")
+    @router.get("/healthz")
     async def healthz() -> JSONResponse:
         hosts = await registry.hosts.remote()
         ready = any(h["ready"] for h in hosts)
         body = {"status": "ok" if ready else "starting", "hosts": hosts}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @app.get("/api/avatar/schema")
+    @router.get("/api/avatar/schema")
     async def avatar_schema(request: Request) -> Response:
-        for host in await registry.placement.remote() or await registry.hosts.remote():
-            return relayed(await relay.send(host, request))
-        raise HTTPException(status_code=503, detail="no session host is up yet")
+        hosts = await registry.placement.remote() or await registry.hosts.remote()
+        if not hosts:
+            raise HTTPException(status_code=503, detail="no session host is up yet")
+        return relayed(await relay.send(hosts[0], request))
 
-    @app.post("/api/offer")
+    @router.get("/api/ice-servers")
+    async def ice(request: Request) -> list[dict]:
+        relay.authorize(request)
+        return browser_ice_servers(relay.settings)
+
+    return router
+
+
+def session_routes(relay: HostRelay, app: FastAPI) -> APIRouter:
+    """Signalling and a session's requests, each relayed to the host that owns it."""
+    router, registry = APIRouter(), relay.registry
+    limit = relay.settings.server.max_sdp_bytes
+
+    @router.post("/api/offer")
     async def offer(request: Request) -> Response:
         relay.authorize(request)
         payload = await read_json(request, limit)
@@ -158,7 +181,7 @@ def create_front(settings: Settings, registry: Any) -> FastAPI:
             return await relay.to_session(pc_id, request, payload)
         return await relay.place(request, payload)
 
-    @app.patch("/api/offer")
+    @router.patch("/api/offer")
     async def ice_candidates(request: Request) -> Response:
         relay.authorize(request)
         payload = await read_json(request, limit)
@@ -167,7 +190,7 @@ def create_front(settings: Settings, registry: Any) -> FastAPI:
             raise HTTPException(status_code=400, detail="invalid signalling request: pc_id")
         return await relay.to_session(pc_id, request, payload)
 
-    @app.delete("/api/sessions/{session_id}")
+    @router.delete("/api/sessions/{session_id}")
     async def end_session(session_id: str, request: Request) -> Response:
         relay.authorize(request)
         answer = await relay.to_session(session_id, request)
@@ -175,14 +198,14 @@ def create_front(settings: Settings, registry: Any) -> FastAPI:
             await registry.ended.remote(session_id)
         return answer
 
-    @app.get("/api/sessions/{session_id}/events")
+    @router.get("/api/sessions/{session_id}/events")
     async def session_events(session_id: str, request: Request) -> Response:
         relay.authorize(request)
-        if settings.store.url:  # shared: readable whether or not its host is alive
+        if relay.settings.store.url:  # shared: readable whether or not its host is alive
             return await shared_events(app, session_id, request.query_params.get("kind"))
         return await relay.to_session(session_id, request)
 
-    return app
+    return router
 
 
 async def shared_events(app: FastAPI, session_id: str, kind: str | None) -> Response:

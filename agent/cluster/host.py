@@ -10,6 +10,7 @@ address. The registry asks `report()` for the host's load; nothing else calls it
 from __future__ import annotations
 
 import asyncio
+import time
 
 import ray
 import uvicorn
@@ -39,7 +40,7 @@ class SessionHost:
         address = ray.util.get_node_ip_address()
         self._app = service_app(self._settings)
         config = uvicorn.Config(
-            self._app, host=address, port=0, log_level="warning",
+            self._app, host=address, port=self._settings.cluster.host_port, log_level="warning",
             proxy_headers=True, forwarded_allow_ips=self._trusted,
         )  # fmt: skip
         self._server = uvicorn.Server(config)
@@ -69,6 +70,7 @@ class SessionHost:
             "url": self.url, "ready": ready, "session_ids": ids,
             "sessions": len(ids) + (manager.pending if manager is not None else 0),
             "capacity": self._settings.server.max_sessions,
+            "cpu_s": time.process_time(),  # every thread of the host: for `eco1 eval cluster`
         }  # fmt: skip
 
     async def call_tool(self, name: str, arguments: dict) -> dict:

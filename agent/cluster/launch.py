@@ -81,12 +81,24 @@ class ClusterService:
         return self.front_urls
 
     async def keep(self) -> None:
-        """One round: hosts on nodes that have none, fronts that died started again."""
+        """One round: hosts on nodes that have none (or whose host the registry dropped),
+        fronts that died started again."""
+        await self._forget_dropped_hosts()
         nodes = eligible_nodes(self.settings.cluster.host_resource)
         trusted = sorted({n["NodeManagerAddress"] for n in ray.nodes() if n.get("Alive")})
         started = [self._start_host(n["NodeID"], trusted) for n in nodes
                    if n["NodeID"] not in self.hosts]  # fmt: skip
         await asyncio.gather(*started, self._keep_fronts())
+
+    async def _forget_dropped_hosts(self) -> None:
+        """A host the registry dropped (dead, or silent past its timeout) is ended, so a
+        node that is still alive gets a fresh one."""
+        registered = {h["host_id"] for h in await self.registry.hosts.remote()}
+        for node_id, actor in list(self.hosts.items()):
+            if node_id[:12] not in registered:
+                logger.warning("session host {} left the routing; replacing it", node_id[:12])
+                ray.kill(actor)
+                del self.hosts[node_id]
 
     async def _start_host(self, node_id: str, trusted: list[str]) -> None:
         host_id = node_id[:12]

@@ -19,6 +19,11 @@ class ClusterSettings(Section):
         description="Ray resource that marks the nodes to run a session host on; when no "
         "node declares it, every node with CPUs runs one",
     )
+    host_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="the HTTP port each session host binds on its node (0: any free one); "
+        "fix it where a firewall lists the ports fronts may reach",
+    )  # fmt: skip
     health_interval_s: float = Field(
         default=0.5, gt=0.0, le=60.0, description="how often the registry asks each host its load"
     )

@@ -95,6 +95,12 @@ class ServerSettings(Section):
     ice_servers: list[str] = Field(
         default_factory=list, description="STUN/TURN URLs; empty for loopback and LAN"
     )
+    ice_username: str | None = Field(
+        default=None, description="the TURN servers' user name (coturn's static user)"
+    )
+    ice_credential: str | None = Field(
+        default=None, description="the TURN servers' password; given to pages with the token"
+    )
     faults: dict[str, float] = Field(
         default_factory=dict,
         description="testing only: rates of injected llm_error, llm_timeout, tts_error",

@@ -15,6 +15,7 @@ from pipecat.transports.smallwebrtc.request_handler import SmallWebRTCRequestHan
 
 from agent.config import Settings
 from agent.edge.admission import Admission
+from agent.edge.ice import ice_servers
 from agent.edge.loop_monitor import watch_event_loop
 from agent.edge.routes_status import WEB_DIR, session_routes, status_routes
 from agent.edge.routes_webrtc import webrtc_routes
@@ -80,7 +81,7 @@ def _services(settings: Settings, build_worker: WorkerBuilder):
     edge = EdgeState(
         settings=settings, metrics=metrics, manager=manager, store=store,
         admission=Admission(settings, metrics, manager),
-        webrtc=SmallWebRTCRequestHandler(ice_servers=list(settings.server.ice_servers)),
+        webrtc=SmallWebRTCRequestHandler(ice_servers=ice_servers(settings)),
     )  # fmt: skip
     return edge, host_compute, toolbox
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from agent.edge.ice import browser_ice_servers
 from agent.edge.state import EdgeState
 from avatar.blendshapes import ARKIT_BLENDSHAPES
 from avatar.frames import MOTION_PROTOCOL_VERSION
@@ -59,6 +60,13 @@ def session_routes(edge: EdgeState) -> APIRouter:
     """A session's record (events, turns) and ending it; all need the API token."""
     router = APIRouter()
     authorize = edge.admission.authorize
+
+    @router.get("/api/ice-servers")
+    async def ice(request: Request) -> list[dict]:
+        """The STUN/TURN servers the page gives its peer connection (with TURN's password,
+        so behind the token)."""
+        authorize(request)
+        return browser_ice_servers(edge.settings)
 
     @router.get("/api/sessions/{session_id}/events")
     async def session_events(

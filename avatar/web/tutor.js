@@ -108,7 +108,7 @@ async function connect() {
     const wantCamera = $("use-camera").checked;
     const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: wantCamera });
     $("self-view").srcObject = media;
-    const pc = new RTCPeerConnection();
+    const pc = new RTCPeerConnection({ iceServers: await iceServers() });
     state.pc = pc;
     // Transceiver order matters to the server: audio first, then video.
     pc.addTransceiver(media.getAudioTracks()[0], { direction: "sendrecv" });
@@ -153,11 +153,8 @@ async function connect() {
 
     await pc.setLocalDescription(await pc.createOffer());
     await waitForIce(pc);
-    // The API token comes in the URL `eco1 serve` prints (…/?token=…); it goes in a header.
-    const token = new URLSearchParams(window.location.search).get("token");
     const learner = new URLSearchParams(window.location.search).get("learner");
-    const headers = { "Content-Type": "application/json" };
-    if (token) headers.Authorization = `Bearer ${token}`;
+    const headers = { "Content-Type": "application/json", ...authHeaders() };
     const response = await fetch("/api/offer", {
       method: "POST",
       headers,
@@ -177,15 +174,31 @@ async function connect() {
   }
 }
 
+// The API token comes in the URL `eco1 serve` prints (…/?token=…); it goes in a header.
+function authHeaders() {
+  const token = new URLSearchParams(window.location.search).get("token");
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+// STUN/TURN from the server (server.ice_servers; docs/deploy.md): a learner whose network
+// drops UDP reaches the tutor only through TURN. None configured, or no answer: host
+// candidates only, which is all a LAN or loopback needs.
+async function iceServers() {
+  try {
+    const response = await fetch("/api/ice-servers", { headers: authHeaders() });
+    return response.ok ? await response.json() : [];
+  } catch (error) {
+    return [];
+  }
+}
+
 // A connection that drops by itself: ask the server why (on a cluster, the session's host
 // may have died; docs/deploy.md) and say so, rather than just "not connected".
 async function explainEnd(pcId) {
   if (!pcId) return;
-  const token = new URLSearchParams(window.location.search).get("token");
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
   try {
     const url = `/api/sessions/${encodeURIComponent(pcId)}/events?kind=session_ended`;
-    const response = await fetch(url, { headers });
+    const response = await fetch(url, { headers: authHeaders() });
     const body = await response.json();
     const ended = Array.isArray(body) ? body[body.length - 1] : null;
     const reason = response.status === 410 ? body.detail : ended && ended.reason;

@@ -11,37 +11,23 @@ from urllib.parse import quote
 import httpx
 import httpx2
 import pytest
+import ray
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-ray = pytest.importorskip("ray")
-
-from ray.cluster_utils import Cluster  # noqa: E402
-
-from agent.cluster.launch import ClusterService  # noqa: E402
-from agent.cluster.registry import NAMESPACE  # noqa: E402
-from agent.config import Settings  # noqa: E402
-from evals.harness.webrtc_client import TutorClient  # noqa: E402
+from agent.cluster.launch import ClusterService
+from agent.config import Settings
+from evals.harness.ray_cluster import local_ray_cluster, node_of
+from evals.harness.webrtc_client import TutorClient
 
 pytestmark = pytest.mark.slow
 TOKEN = "cluster-test-token-0123"
-SMALL_STORE = 80 * 2**20  # object store per raylet: the actors pass only small messages
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    nodes = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "include_dashboard": False, "object_store_memory": SMALL_STORE})  # fmt: skip
-    workers = [
-        nodes.add_node(num_cpus=1, resources={"eco1_host": 1}, object_store_memory=SMALL_STORE)
-        for _ in range(2)
-    ]
-    ray.init(address=nodes.address, namespace=NAMESPACE, logging_level="warning")
-    try:
+def cluster():
+    with local_ray_cluster(hosts=2) as (nodes, workers):
         yield nodes, workers
-    finally:
-        ray.shutdown()
-        nodes.shutdown()
 
 
 def cluster_settings(tmp_path, store_url: str) -> Settings:
@@ -99,8 +85,7 @@ async def test_fronts_route_sessions_to_hosts_and_survive_a_dead_front_and_node(
         # the second learner's node dies: its host leaves the routing within seconds, and
         # the session's end, with its reason, is in the shared store for the client to read
         lost_host = await host_of(service, second.pc_id)
-        node = next(w for w in workers if w.node_id.startswith(lost_host))
-        nodes.remove_node(node)
+        nodes.remove_node(node_of(workers, lost_host))
 
         async def host_gone() -> bool:
             return lost_host not in {h["host_id"] for h in await service.registry.hosts.remote()}

@@ -192,6 +192,7 @@ def test_the_front_wants_the_token():
     assert client.post("/api/offer", json=OFFER, headers={"Authorization": ""}).status_code == 401
 
 
+@pytest.mark.slow  # a fresh interpreter imports the whole app (about 8 s)
 def test_serving_on_one_machine_imports_nothing_of_ray():
     import subprocess
     import sys

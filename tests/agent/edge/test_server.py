@@ -202,3 +202,15 @@ def test_the_log_follows_stderr_when_it_is_swapped(monkeypatch):
     monkeypatch.setattr(sys, "stderr", later)  # what pytest does between tests
     logger.info("written after the swap")
     assert "written after the swap" in later.getvalue()
+
+
+def test_the_page_gets_the_ice_servers_with_turns_credentials_behind_the_token(tmp_path):
+    servers = ["stun:stun.example.org:3478", "turn:turn.example.org:3478?transport=tcp"]
+    ice = {"ice_servers": servers, "ice_username": "learner", "ice_credential": "s3cret"}
+    with guarded_client(tmp_path, api_token=TOKEN, **ice) as client:
+        assert client.get("/api/ice-servers").status_code == 401
+        given = client.get("/api/ice-servers", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert given.json() == [
+            {"urls": servers[0]},  # STUN takes no credentials
+            {"urls": servers[1], "username": "learner", "credential": "s3cret"},
+        ]
