@@ -156,10 +156,12 @@ def plot(result: dict[str, Any], path: Path) -> None:
     signalling = result["signalling"]
     ways = [(kind, way) for kind in signalling for way in ("front", "direct")]
     per_host = result["capacity_modelled"]["learners_per_host"]
-    failover = {k.removesuffix("_s"): v for k, v in result["failover"].items()
-                if isinstance(v, float)}  # fmt: skip
-    learners = {f"{c} embedded": v["embedded_llm"] for c, v in per_host.items()}
-    learners |= {f"{c} vLLM": v["vllm"] for c, v in per_host.items()}
+    shown = {"host_left_routing_s": "left routing", "session_end_in_store_s": "end stored",
+             "new_learner_served_s": "newcomer served"}  # fmt: skip
+    failover = {shown[k]: result["failover"][k] for k in shown}
+    cores = {c: c.split("_")[0] + "c" for c in per_host}
+    learners = {f"{cores[c]} embed": v["embedded_llm"] for c, v in per_host.items()}
+    learners |= {f"{cores[c]} vLLM": v["vllm"] for c, v in per_host.items()}
     bar_panels(path, [
         BarPanel("signalling p50 ms (dots p95)",
                  {f"{k[:-3]} {w}": signalling[k][w]["p50"] for k, w in ways},
@@ -167,7 +169,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
                  marker_label="p95"),
         BarPanel("failover s after the kill", failover, color="tab:red"),
         BarPanel("learners per host (modelled)", learners, color="tab:green"),
-    ], "eco1 eval cluster: the front's cost, failover, capacity", width=14.0)  # fmt: skip
+    ], "eco1 eval cluster: the front's cost, failover, capacity", width=17.0)  # fmt: skip
 
 
 def run_cluster_eval(out_dir: Path, settings: Settings, rounds: int = 12) -> int:

@@ -15,93 +15,18 @@ import asyncio
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from agent.cluster.mcp_front import build_front_mcp_server
+from agent.cluster.relay import HostRelay
 from agent.config import Settings
-from agent.edge.guards import presented_token, token_ok
 from agent.edge.ice import browser_ice_servers
 from agent.edge.mcp_auth import BearerTokenGate
 from agent.edge.routes_status import WEB_DIR
-from agent.edge.signalling import read_json
+from agent.edge.signalling import parse_json, read_body
 from agent.session.store import open_store
-
-RELAYED_HEADERS = ("authorization", "origin", "content-type", "user-agent")
-
-
-class HostRelay:
-    """Sends a learner's request on to a session host, as from the learner."""
-
-    def __init__(self, settings: Settings, registry: Any) -> None:
-        self.settings = settings
-        self.registry = registry
-        self._http = httpx.AsyncClient(timeout=settings.cluster.forward_timeout_s)
-        self._token = None if settings.server.open_access else settings.server.api_token
-
-    def authorize(self, request: Request) -> None:
-        """The same token check as a host's, so junk is refused before it travels."""
-        if not token_ok(self._token, presented_token(request.headers, request.query_params)):
-            raise HTTPException(
-                status_code=401,
-                detail="missing or wrong API token (Authorization: Bearer <token> or ?token=)",
-                headers={"WWW-Authenticate": 'Bearer realm="eco1"'},
-            )
-
-    async def send(self, host: dict, request: Request, payload: Any = None) -> httpx.Response:
-        headers = {k: v for k, v in request.headers.items() if k.lower() in RELAYED_HEADERS}
-        headers["x-forwarded-for"] = request.client.host if request.client else "?"
-        return await self._http.request(
-            request.method, host["url"] + request.url.path, params=request.query_params,
-            json=payload, headers=headers,
-        )  # fmt: skip
-
-    async def place(self, request: Request, payload: Any) -> Response:
-        """A new learner: the hosts in the registry's order until one takes the offer."""
-        for host in await self.registry.placement.remote():
-            try:
-                answer = await self.send(host, request, payload)
-            except httpx.TransportError:
-                await self.registry.unreachable.remote(host["host_id"])
-                continue
-            if answer.status_code == 503:
-                continue  # at capacity since its last report: the next one
-            if answer.status_code == 200:
-                await self.registry.placed.remote(answer.json()["pc_id"], host["host_id"])
-            return relayed(answer)
-        raise HTTPException(
-            status_code=503, detail="every session host is at capacity; try again shortly",
-            headers={"Retry-After": "5"},
-        )  # fmt: skip
-
-    async def to_session(self, session_id: str, request: Request, payload: Any = None):
-        route = await self.registry.route.remote(session_id)
-        if "lost" in route:
-            raise HTTPException(
-                status_code=410,
-                detail=f"session {session_id!r} ended: its host was lost ({route['lost']})",
-            )
-        if "host" not in route:
-            raise HTTPException(status_code=404, detail=f"no session {session_id!r}")
-        try:
-            answer = await self.send(route["host"], request, payload)
-        except httpx.TransportError as exc:
-            await self.registry.unreachable.remote(route["host"]["host_id"])
-            raise HTTPException(
-                status_code=502, detail=f"the host of session {session_id!r} did not answer"
-            ) from exc
-        return relayed(answer)
-
-    async def close(self) -> None:
-        await self._http.aclose()
-
-
-def relayed(answer: httpx.Response) -> Response:
-    headers = {k: v for k, v in answer.headers.items() if k.lower() in ("retry-after",)}
-    return Response(answer.content, status_code=answer.status_code, headers=headers,
-                    media_type=answer.headers.get("content-type"))  # fmt: skip
 
 
 def front_mcp(settings: Settings, registry: Any):
@@ -157,7 +82,7 @@ def page_routes(relay: HostRelay) -> APIRouter:
         hosts = await registry.placement.remote() or await registry.hosts.remote()
         if not hosts:
             raise HTTPException(status_code=503, detail="no session host is up yet")
-        return relayed(await relay.send(hosts[0], request))
+        return (await relay.send(hosts[0]["url"], request)).response()
 
     @router.get("/api/ice-servers")
     async def ice(request: Request) -> list[dict]:
@@ -175,20 +100,20 @@ def session_routes(relay: HostRelay, app: FastAPI) -> APIRouter:
     @router.post("/api/offer")
     async def offer(request: Request) -> Response:
         relay.authorize(request)
-        payload = await read_json(request, limit)
-        pc_id = payload.get("pc_id") if isinstance(payload, dict) else None
-        if isinstance(pc_id, str) and pc_id:  # a renegotiation: the session's own host
-            return await relay.to_session(pc_id, request, payload)
-        return await relay.place(request, payload)
+        body = await read_body(request, limit)
+        pc_id = session_named(parse_json(body))
+        if pc_id:  # a renegotiation: the session's own host
+            return await relay.to_session(pc_id, request, body)
+        return await relay.place(request, body)
 
     @router.patch("/api/offer")
     async def ice_candidates(request: Request) -> Response:
         relay.authorize(request)
-        payload = await read_json(request, limit)
-        pc_id = payload.get("pc_id") if isinstance(payload, dict) else None
-        if not isinstance(pc_id, str) or not pc_id:
+        body = await read_body(request, limit)
+        pc_id = session_named(parse_json(body))
+        if not pc_id:
             raise HTTPException(status_code=400, detail="invalid signalling request: pc_id")
-        return await relay.to_session(pc_id, request, payload)
+        return await relay.to_session(pc_id, request, body)
 
     @router.delete("/api/sessions/{session_id}")
     async def end_session(session_id: str, request: Request) -> Response:
@@ -206,6 +131,12 @@ def session_routes(relay: HostRelay, app: FastAPI) -> APIRouter:
         return await relay.to_session(session_id, request)
 
     return router
+
+
+def session_named(payload: Any) -> str | None:
+    """The `pc_id` a signalling body names, if it names one (the host checks the rest)."""
+    pc_id = payload.get("pc_id") if isinstance(payload, dict) else None
+    return pc_id if isinstance(pc_id, str) and pc_id else None
 
 
 async def shared_events(app: FastAPI, session_id: str, kind: str | None) -> Response:

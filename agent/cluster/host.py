@@ -33,9 +33,11 @@ class SessionHost:
         self.url = ""
 
     async def start(self) -> str:
+        from agent.cluster.launch import quiet_library_logs
         from agent.edge.serve import check_model_files, configure_logging, service_app
 
         configure_logging(self._settings.log_level)
+        quiet_library_logs()
         check_model_files(self._settings)
         address = ray.util.get_node_ip_address()
         self._app = service_app(self._settings)

@@ -9,6 +9,7 @@ on ports `port`, `port + 1`, …; put a load balancer (or DNS) in front of them
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -24,6 +25,13 @@ from agent.config import Settings
 KEEP_INTERVAL_S = 2.0
 
 
+def quiet_library_logs() -> None:
+    """Ray's workers log the standard library's INFO lines (each relayed request from httpx,
+    each ICE check from aioice) through a rich handler, milliseconds apiece: warnings only."""
+    for name in ("httpx", "aioice", "aiortc"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 class FrontServer:
     """One front replica: the front app under uvicorn, in a Ray actor."""
 
@@ -34,6 +42,8 @@ class FrontServer:
 
     async def start(self) -> str:
         from agent.cluster.front import create_front
+
+        quiet_library_logs()
         from agent.cluster.registry import REGISTRY_NAME
 
         registry = ray.get_actor(REGISTRY_NAME, namespace=NAMESPACE)

@@ -72,8 +72,8 @@ def bad_request(message: str) -> HTTPException:
     return HTTPException(status_code=400, detail=message)
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """The request's JSON body, refused with 400 if it is over limit bytes or not JSON."""
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refused with 400 once it is over limit bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise bad_request(f"request body of {declared} bytes exceeds the {limit}-byte limit")
@@ -82,10 +82,19 @@ async def read_json(request: Request, limit: int) -> Any:
         body.extend(chunk)
         if len(body) > limit:
             raise bad_request(f"request body exceeds the {limit}-byte limit")
+    return bytes(body)
+
+
+def parse_json(body: bytes) -> Any:
     try:
         return loads_bounded(body)
     except JSONInputError as exc:
         raise bad_request(f"request body is not valid JSON: {exc}") from exc
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The request's JSON body, refused with 400 if it is over limit bytes or not JSON."""
+    return parse_json(await read_body(request, limit))
 
 
 def parse(model: type[BaseModel], payload: Any) -> Any:

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from agent.cluster import routing
 from agent.cluster.front import create_front
+from agent.cluster.relay import HostAnswer, HostUnreachable, PlacementView
 from agent.cluster.routing import HostLoad, RoutingTable, placement_order
 from agent.config import Settings
 
@@ -103,48 +104,67 @@ class FakeRegistry:
         self.route = Remote(route)
 
 
-def front_with(hosts: dict[str, httpx.MockTransport]) -> tuple[TestClient, FakeRegistry]:
-    """A front over hosts answered by `hosts` (host id -> transport); least loaded first in
+@dataclass
+class Sent:
+    method: str
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+class FakeHosts:
+    """The relay's transport, answered per host by a handler (Sent -> HostAnswer)."""
+
+    def __init__(self, handlers) -> None:
+        self.handlers = handlers
+
+    async def fetch(self, method, url, params, body, headers) -> HostAnswer:
+        host = url.split("/")[2]
+        return self.handlers[host](Sent(method, url, body, headers))
+
+    async def close(self) -> None:
+        pass
+
+
+def front_with(hosts: dict) -> tuple[TestClient, FakeRegistry]:
+    """A front over hosts answered by `hosts` (host id -> handler); the least loaded first in
     the order given."""
     table = RoutingTable()
     for i, host_id in enumerate(hosts):
         table.report(HostLoad(host_id, f"http://{host_id}", i, 8), [])
     registry = FakeRegistry(table)
     app = create_front(Settings(server={"api_token": TOKEN}), registry)
-
-    def dispatch(request: httpx.Request) -> httpx.Response:
-        return hosts[request.url.host].handler(request)
-
-    app.state.relay._http = httpx.AsyncClient(transport=httpx.MockTransport(dispatch))
+    app.state.relay.transport = FakeHosts(hosts)
     return TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}), registry
 
 
 OFFER = {"sdp": "v=0\r\n", "type": "offer"}
 
 
-def answering(pc_id: str, seen: list[httpx.Request] | None = None) -> httpx.MockTransport:
-    def handler(request: httpx.Request) -> httpx.Response:
+def answering(pc_id: str, seen: list[Sent] | None = None):
+    def handler(sent: Sent) -> HostAnswer:
         if seen is not None:
-            seen.append(request)
-        return httpx.Response(200, json={"pc_id": pc_id, "sdp": "v=0", "type": "answer"})
+            seen.append(sent)
+        body = json.dumps({"pc_id": pc_id, "sdp": "v=0", "type": "answer"}).encode()
+        return HostAnswer(200, body, "application/json")
 
-    return httpx.MockTransport(handler)
+    return handler
 
 
-def refusing(status: int) -> httpx.MockTransport:
-    return httpx.MockTransport(lambda r: httpx.Response(status, json={"detail": "full"}))
+def refusing(status: int):
+    return lambda sent: HostAnswer(status, b'{"detail": "full"}', "application/json")
 
 
 def test_a_host_at_capacity_refuses_and_the_front_tries_the_next():
-    seen: list[httpx.Request] = []
+    seen: list[Sent] = []
     client, registry = front_with({"full": refusing(503), "spare": answering("pc-1", seen)})
     answer = client.post("/api/offer", json=OFFER)
     assert answer.status_code == 200 and answer.json()["pc_id"] == "pc-1"
     assert registry.table.host_of("pc-1").host_id == "spare"
-    # the host sees the learner's token and address, not the front's
+    # the host sees the learner's token and address, not the front's, and the body as sent
     assert seen[0].headers["authorization"] == f"Bearer {TOKEN}"
     assert seen[0].headers["x-forwarded-for"] == "testclient"
-    assert json.loads(seen[0].content) == OFFER
+    assert json.loads(seen[0].body) == OFFER
 
 
 def test_every_host_full_is_a_503_with_retry_after():
@@ -154,16 +174,16 @@ def test_every_host_full_is_a_503_with_retry_after():
 
 
 def test_an_unreachable_host_is_reported_and_skipped():
-    def down(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+    def down(sent: Sent) -> HostAnswer:
+        raise HostUnreachable("refused")
 
-    client, registry = front_with({"down": httpx.MockTransport(down), "up": answering("pc-2")})
+    client, registry = front_with({"down": down, "up": answering("pc-2")})
     assert client.post("/api/offer", json=OFFER).json()["pc_id"] == "pc-2"
     assert registry.unreachable_hosts == ["down"]
 
 
 def test_session_requests_go_to_the_sessions_host_and_a_lost_one_is_410():
-    seen_a: list[httpx.Request] = []
+    seen_a: list[Sent] = []
     client, registry = front_with({"a": answering("pc-a", seen_a), "b": answering("pc-b")})
     assert client.post("/api/offer", json=OFFER).json()["pc_id"] == "pc-a"
     patch = {"pc_id": "pc-a", "candidates": []}
@@ -202,3 +222,16 @@ def test_serving_on_one_machine_imports_nothing_of_ray():
         "sys.exit(1 if 'ray' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", probe], timeout=120).returncode == 0
+
+
+async def test_a_fronts_view_counts_its_own_placements_until_it_refreshes():
+    table = RoutingTable()
+    table.report(HostLoad("a", "http://a", 0, 1), [])
+    table.report(HostLoad("b", "http://b", 0, 2), [])
+    registry = FakeRegistry(table)
+    view = PlacementView(registry, max_age_s=60.0)
+    assert [h.host_id for h in await view.order()] == ["b", "a"]  # equal share: more room
+    view.placed("a")  # a is now full: the view says so without asking the registry
+    assert [h.host_id for h in await view.order()] == ["b"]
+    view.drop("b")
+    assert await view.order() == []
