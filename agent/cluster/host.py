@@ -33,6 +33,8 @@ class SessionHost:
         self.url = ""
 
     async def start(self) -> str:
+        if self.url:  # found by name after `eco1 serve --cluster` was restarted
+            return self.url
         from agent.cluster.launch import quiet_library_logs
         from agent.edge.serve import check_model_files, configure_logging, service_app
 

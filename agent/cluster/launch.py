@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from typing import Any
 
@@ -152,23 +153,32 @@ class ClusterService:
 
 
 def serve_cluster(settings: Settings, address: str) -> int:
-    """Join the Ray cluster at `address` ("local" starts one on this machine) and serve."""
+    """Join the Ray cluster at `address` ("local" starts one on this machine) and serve
+    until interrupted (Ctrl-C or SIGTERM); the fronts and hosts end with this process."""
     from agent.edge.serve import configure_logging, start_url
 
     configure_logging(settings.log_level)
     shown = start_url(settings)  # makes the token every front and host shares, if unset
     ray.init(address=None if address == "local" else address, namespace=NAMESPACE,
              logging_level="warning")  # fmt: skip
+    signal.signal(signal.SIGTERM, _interrupt)  # after ray.init, which sets its own
     print(f"Eco-1 tutor on Ray at {address}: starting session hosts; then open {shown}")
-    service = ClusterService(settings)
     started = time.monotonic()
-    urls = asyncio.run(_start_and_run(service))
-    logger.info("cluster front(s) stopped after {:.0f} s: {}", time.monotonic() - started, urls)
+    try:
+        asyncio.run(_start_and_run(ClusterService(settings)))
+    except KeyboardInterrupt:
+        logger.info("stopping after {:.0f} s", time.monotonic() - started)
+    finally:
+        ray.shutdown()
     return 0
 
 
-async def _start_and_run(service: ClusterService) -> list[str]:
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+async def _start_and_run(service: ClusterService) -> None:
     urls = await service.start()
-    print(f"Eco-1 cluster: {len(service.hosts)} session host(s); fronts at {', '.join(urls)}")
+    print(f"Eco-1 cluster: {len(service.hosts)} session host(s); fronts at {', '.join(urls)}",
+          flush=True)  # fmt: skip
     await service.run_forever()
-    return urls
