@@ -103,13 +103,30 @@ class ClusterService:
 
     async def _forget_dropped_hosts(self) -> None:
         """A host the registry dropped (dead, or silent past its timeout) is ended, so a
-        node that is still alive gets a fresh one."""
+        node that is still alive gets a fresh one; a live host the registry does not know
+        (it was restarted, empty) is registered again."""
+        dropped = set(await self.registry.dropped.remote())
         registered = {h["host_id"] for h in await self.registry.hosts.remote()}
         for node_id, actor in list(self.hosts.items()):
-            if node_id[:12] not in registered:
-                logger.warning("session host {} left the routing; replacing it", node_id[:12])
+            host_id = node_id[:12]
+            if host_id in dropped:
+                logger.warning("session host {} left the routing; replacing it", host_id)
                 ray.kill(actor)
                 del self.hosts[node_id]
+            elif host_id not in registered:
+                await self._register(node_id, actor)
+
+    async def _register(self, node_id: str, actor: Any) -> None:
+        """Tell the registry of a host (starting it first if it is new); one that cannot
+        start is forgotten, so its node gets a fresh one at the next round."""
+        try:
+            url = await actor.start.remote()  # its URL; a running host does not restart
+        except ray.exceptions.RayError as exc:
+            logger.error("session host on node {} failed to start: {}", node_id[:12], exc)
+            self.hosts.pop(node_id, None)
+            return
+        capacity = self.settings.server.max_sessions
+        await self.registry.register_host.remote(node_id[:12], actor, url, capacity)
 
     async def _start_host(self, node_id: str, trusted: list[str]) -> None:
         host_id = node_id[:12]
@@ -118,14 +135,7 @@ class ClusterService:
             scheduling_strategy=pinned(node_id),
         ).remote(self._json, host_id, trusted)  # fmt: skip
         self.hosts[node_id] = actor
-        try:
-            url = await actor.start.remote()
-        except ray.exceptions.RayError as exc:
-            logger.error("session host on node {} failed to start: {}", host_id, exc)
-            del self.hosts[node_id]
-            return
-        capacity = self.settings.server.max_sessions
-        await self.registry.register_host.remote(host_id, actor, url, capacity)
+        await self._register(node_id, actor)
 
     async def _keep_fronts(self) -> None:
         here = ray.get_runtime_context().get_node_id()

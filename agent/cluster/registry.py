@@ -32,10 +32,12 @@ class Registry:
         self._handles: dict[str, Any] = {}
         self._last_heard: dict[str, float] = {}
         self._checking: asyncio.Task | None = None
+        self._dropped: set[str] = set()  # hosts taken out of the routing, to be replaced
         self._store = None  # opened on first loss: only a shared store can tell clients
 
     async def register_host(self, host_id: str, handle: Any, url: str, capacity: int) -> None:
         self._handles[host_id] = handle
+        self._dropped.discard(host_id)
         self._last_heard[host_id] = time.monotonic()
         self._table.report(HostLoad(host_id, url, 0, capacity), [])
         if self._checking is None:
@@ -74,6 +76,10 @@ class Registry:
         """Every live host's actor, by host id."""
         return dict(self._handles)
 
+    async def dropped(self) -> list[str]:
+        """Hosts this registry took out of the routing (dead or silent)."""
+        return sorted(self._dropped)
+
     async def hosts(self) -> list[dict]:
         return [asdict(h) for h in self._table.hosts.values()]
 
@@ -105,6 +111,7 @@ class Registry:
     def _drop(self, host_id: str, reason: str) -> None:
         if self._handles.pop(host_id, None) is None:
             return
+        self._dropped.add(host_id)
         orphans = self._table.drop_host(host_id, reason)
         logger.warning("session host {} dropped ({}); {} sessions lost", host_id, reason,
                        len(orphans))  # fmt: skip
@@ -127,10 +134,14 @@ class Registry:
 
 def registry_actor(settings: Settings, node_id: str):
     """The cluster's registry on `node_id` (the head's, with the fronts), created on first
-    use and found by name afterwards."""
+    use and found by name afterwards. Ray restarts it if its process dies (every handle
+    stays valid); it comes back empty, the launcher registers the hosts again, and the
+    hosts' next reports bring back their sessions."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    remote = ray.remote(num_cpus=0, max_concurrency=1000)(Registry)
+    remote = ray.remote(num_cpus=0, max_concurrency=1000, max_restarts=-1, max_task_retries=3)(
+        Registry
+    )
     return remote.options(
         name=REGISTRY_NAME, namespace=NAMESPACE, get_if_exists=True, lifetime="detached",
         scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node_id, soft=False),

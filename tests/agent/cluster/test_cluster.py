@@ -82,6 +82,19 @@ async def test_fronts_route_sessions_to_hosts_and_survive_a_dead_front_and_node(
         await service.keep()  # and it is started again
         assert (await http.get(f"{front_a}/healthz")).status_code == 200
 
+        # the registry's process dies: Ray restarts it empty, the launcher registers the
+        # hosts again, their reports bring the sessions back, and the fronts' handles hold
+        ray.kill(service.registry, no_restart=False)
+        await until(registry_answers(service), 30.0, "the registry came back")
+        await service.keep()
+
+        async def routed_again() -> bool:
+            routes = [await service.registry.route.remote(c.pc_id) for c in (first, second)]
+            return all("host" in route for route in routes)
+
+        await until(routed_again, 10.0, "both sessions are routed again")
+        assert (await http.patch(f"{front_a}/api/offer", json=patch)).status_code == 200
+
         # the second learner's node dies: its host leaves the routing within seconds, and
         # the session's end, with its reason, is in the shared store for the client to read
         lost_host = await host_of(service, second.pc_id)
@@ -106,6 +119,17 @@ async def test_fronts_route_sessions_to_hosts_and_survive_a_dead_front_and_node(
         await http.aclose()
         await first.close()
         await second.close()
+
+
+def registry_answers(service: ClusterService):
+    async def answers() -> bool:
+        try:
+            await service.registry.hosts.remote()
+            return True
+        except ray.exceptions.RayActorError:
+            return False
+
+    return answers
 
 
 async def mcp_reaches_every_host(front: str, first: TutorClient, second: TutorClient) -> None:
