@@ -9,6 +9,7 @@ styles.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
@@ -106,6 +107,7 @@ def _transcripts(server: MCPServer, tutor: TextTutor, sessions: SessionManager |
     @server.resource("transcript://{conversation_id}", mime_type="application/json")
     def conversation_transcript(conversation_id: str) -> list[dict[str, str]]:
         """The transcript of a live session (by session id) or of an `ask` conversation."""
+        conversation_id = unquote(conversation_id)  # session ids hold "#": sent as %23
         if sessions is not None and conversation_id in sessions.sessions:
             return session_control.transcript(sessions.sessions[conversation_id])
         lines = tutor.transcript(conversation_id)

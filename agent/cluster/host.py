@@ -92,6 +92,17 @@ class SessionHost:
             return {"error": text}
         return {"structured": result.structured_content, "text": text}
 
+    async def read_resource(self, uri: str) -> dict:
+        """One of the host's MCP resources as text: {"error": …} or {"text": …}."""
+        server = getattr(self._app.state, "mcp_server", None) if self._app else None
+        if server is None:
+            return {"error": "MCP is off on this host: set server.api_token or server.mcp_token"}
+        try:
+            parts = list(await server.read_resource(uri))
+        except Exception as exc:  # not found, or the resource failed: the caller's error
+            return {"error": str(exc)}
+        return {"text": "".join(p.content if isinstance(p.content, str) else "" for p in parts)}
+
     async def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True

@@ -3,8 +3,9 @@
 Session tools (`speak`, `session_state`, `set_persona` for a session) go to the host holding
 the session; `list_sessions` asks every host; `ask` and conversation personas go to one host
 per conversation, chosen by rendezvous hashing, so a conversation keeps its history while the
-set of hosts stays the same. Each host runs the call with its own MCP server (tools/), so
-behaviour and errors are the single-host service's.
+set of hosts stays the same; the `transcript://` resource follows the same rules. Each host
+runs the call with its own MCP server (tools/), so behaviour and errors are the single-host
+service's.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from typing import Any
+from urllib.parse import quote, unquote
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 
 
 def rendezvous(key: str, host_ids: list[str]) -> str:
@@ -53,6 +55,21 @@ class HostTools:
             raise ToolError("no session host is up yet; try again shortly")
         host = rendezvous(conversation_id, sorted(handles))
         return unwrapped(await handles[host].call_tool.remote(name, arguments))
+
+    async def transcript(self, conversation_id: str) -> str:
+        """A live session's transcript from its host, else an `ask` conversation's from the
+        host that holds the conversation."""
+        uri = f"transcript://{quote(conversation_id, safe='')}"
+        handle = await self._registry.handle_of.remote(conversation_id)
+        if handle is None:
+            handles = await self._registry.handles.remote()
+            if not handles:
+                raise ResourceNotFoundError("no session host is up yet")
+            handle = handles[rendezvous(conversation_id, sorted(handles))]
+        reply = await handle.read_resource.remote(uri)
+        if "error" in reply:
+            raise ResourceNotFoundError(reply["error"])
+        return reply["text"]
 
     async def on_every_host(self, name: str) -> list:
         handles = list((await self._registry.handles.remote()).values())
@@ -102,5 +119,11 @@ def build_front_mcp_server(registry: Any) -> MCPServer:
         if session_id is not None:
             return await hosts.on_session(session_id, "set_persona", arguments)
         return await hosts.on_conversation(conversation_id, "set_persona", arguments)
+
+    @server.resource("transcript://{conversation_id}", mime_type="application/json")
+    async def conversation_transcript(conversation_id: str) -> str:
+        """The transcript of a live session (by session id, its "#" sent as %23) or of an
+        `ask` conversation."""
+        return await hosts.transcript(unquote(conversation_id))
 
     return server

@@ -149,6 +149,10 @@ async def mcp_reaches_every_host(front: str, first: TutorClient, second: TutorCl
         assert missing.is_error and "no live session" in missing.content[0].text
         answer = await mcp.call_tool("ask", {"question": "What is photosynthesis?"})
         assert not answer.is_error and "answer" in answer.structured_content
+        asked = await mcp.read_resource("transcript://default")  # the ask conversation's host
+        assert "photosynthesis" in asked.contents[0].text.lower()
+        spoken = await mcp.read_resource(f"transcript://{quote(first.pc_id, safe='')}")
+        assert line in spoken.contents[0].text
 
 
 async def host_of_after_end(service: ClusterService, client: TutorClient) -> str:
