@@ -110,7 +110,9 @@ def test_page_talks_to_the_tutor(tmp_path: Path, microphone_wav: Path):
             # Chromium's fake camera reaches perception; its test pattern is not a face
             assert "camera: no face" in driver.find_element(By.ID, "perception").text
             # How the answer was made is shown: from the curriculum, no model (docs/protocol.md)
-            assert "compute: from the curriculum" in driver.find_element(By.ID, "controller").text
+            heard = [line.text for line in lines]  # which turn the controller line is about
+            controller = driver.find_element(By.ID, "controller").text
+            assert "compute: from the curriculum" in controller, (controller, heard)
             assert "sky is blue" in driver.find_element(By.ID, "concept-text").text
             audio_live = driver.execute_script(
                 "const s = document.getElementById('tutor-audio').srcObject;"
