@@ -23,7 +23,7 @@ from agent.cluster.mcp_front import build_front_mcp_server
 from agent.cluster.relay import HostRelay
 from agent.config import Settings
 from agent.edge.ice import browser_ice_servers
-from agent.edge.mcp_auth import BearerTokenGate
+from agent.edge.mcp_auth import BearerTokenGate, mcp_token
 from agent.edge.routes_status import WEB_DIR
 from agent.edge.signalling import parse_json, read_body
 from agent.session.store import open_store
@@ -32,7 +32,7 @@ from agent.session.store import open_store
 def front_mcp(settings: Settings, registry: Any):
     """The cluster's MCP endpoint behind its bearer token, and the lifespan it needs; None
     when no token is set (MCP is never open)."""
-    token = settings.server.mcp_token or settings.server.api_token
+    token = mcp_token(settings)
     if not token:
         return None, None
     server = build_front_mcp_server(registry)
@@ -50,6 +50,8 @@ def create_front(settings: Settings, registry: Any) -> FastAPI:
         async with mcp_running() if mcp_running else nullcontext():
             yield
         await relay.close()
+        if getattr(app.state, "store", None) is not None:
+            app.state.store.close()
 
     app = FastAPI(title="Eco-1 front", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)  # fmt: skip

@@ -10,14 +10,23 @@ address. The registry asks `report()` for the host's load; nothing else calls it
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import ray
 import uvicorn
 
 from agent.config import Settings
+from agent.edge.mcp_auth import OFF as MCP_OFF
 
 STARTUP_TIMEOUT_S = 600.0  # a cold node loads every model before it is ready
+
+
+def quiet_library_logs() -> None:
+    """Ray's workers log the standard library's INFO lines (each relayed request, each ICE
+    check from aioice) through a rich handler, milliseconds apiece: warnings only."""
+    for name in ("httpx", "aioice", "aiortc"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class SessionHost:
@@ -35,7 +44,6 @@ class SessionHost:
     async def start(self) -> str:
         if self.url:  # found by name after `eco1 serve --cluster` was restarted
             return self.url
-        from agent.cluster.launch import quiet_library_logs
         from agent.edge.serve import check_model_files, configure_logging, service_app
 
         configure_logging(self._settings.log_level)
@@ -77,12 +85,15 @@ class SessionHost:
             "cpu_s": time.process_time(),  # every thread of the host: for `eco1 eval cluster`
         }  # fmt: skip
 
+    def _mcp_server(self):
+        """The host's own MCP server (tools/), None while MCP is off."""
+        return getattr(self._app.state, "mcp_server", None) if self._app else None
+
     async def call_tool(self, name: str, arguments: dict) -> dict:
         """One of the host's MCP tools, for a front's MCP endpoint (agent/cluster/mcp_front.py):
         {"error": text} or {"structured": …, "text": …}, plain data that crosses Ray."""
-        server = getattr(self._app.state, "mcp_server", None) if self._app else None
-        if server is None:
-            return {"error": "MCP is off on this host: set server.api_token or server.mcp_token"}
+        if (server := self._mcp_server()) is None:
+            return {"error": MCP_OFF}
         try:
             result = await server.call_tool(name, arguments)
         except Exception as exc:  # ToolError and the SDK's wrappers: the caller's error text
@@ -94,9 +105,8 @@ class SessionHost:
 
     async def read_resource(self, uri: str) -> dict:
         """One of the host's MCP resources as text: {"error": …} or {"text": …}."""
-        server = getattr(self._app.state, "mcp_server", None) if self._app else None
-        if server is None:
-            return {"error": "MCP is off on this host: set server.api_token or server.mcp_token"}
+        if (server := self._mcp_server()) is None:
+            return {"error": MCP_OFF}
         try:
             parts = list(await server.read_resource(uri))
         except Exception as exc:  # not found, or the resource failed: the caller's error

@@ -9,7 +9,6 @@ on ports `port`, `port + 1`, …; put a load balancer (or DNS) in front of them
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import time
 from typing import Any
@@ -19,18 +18,11 @@ import uvicorn
 from loguru import logger
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from agent.cluster.host import SessionHost
+from agent.cluster.host import SessionHost, quiet_library_logs
 from agent.cluster.registry import NAMESPACE, registry_actor
 from agent.config import Settings
 
 KEEP_INTERVAL_S = 2.0
-
-
-def quiet_library_logs() -> None:
-    """Ray's workers log the standard library's INFO lines (each relayed request from httpx,
-    each ICE check from aioice) through a rich handler, milliseconds apiece: warnings only."""
-    for name in ("httpx", "aioice", "aiortc"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class FrontServer:

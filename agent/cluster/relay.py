@@ -11,7 +11,7 @@ next request finds its host through any front.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from agent.cluster.routing import HostLoad, placement_order
 from agent.config import Settings
-from agent.edge.guards import presented_token, token_ok
+from agent.edge.guards import TOKEN_CHALLENGE, TOKEN_REFUSED, presented_token, token_ok
 from agent.session.bounded_json import loads_bounded
 
 RELAYED_HEADERS = ("authorization", "origin", "content-type", "user-agent")
@@ -85,8 +85,8 @@ class PlacementView:
         return placement_order(self._hosts)
 
     def placed(self, host_id: str) -> None:
-        self._hosts = [HostLoad(h.host_id, h.url, h.sessions + (h.host_id == host_id),
-                                h.capacity, h.ready) for h in self._hosts]  # fmt: skip
+        self._hosts = [replace(h, sessions=h.sessions + 1) if h.host_id == host_id else h
+                       for h in self._hosts]  # fmt: skip
 
     def drop(self, host_id: str) -> None:
         self._hosts = [h for h in self._hosts if h.host_id != host_id]
@@ -105,11 +105,7 @@ class HostRelay:
     def authorize(self, request: Request) -> None:
         """The same token check as a host's, so junk is refused before it travels."""
         if not token_ok(self._token, presented_token(request.headers, request.query_params)):
-            raise HTTPException(
-                status_code=401,
-                detail="missing or wrong API token (Authorization: Bearer <token> or ?token=)",
-                headers={"WWW-Authenticate": 'Bearer realm="eco1"'},
-            )
+            raise HTTPException(status_code=401, detail=TOKEN_REFUSED, headers=TOKEN_CHALLENGE)
 
     async def send(self, url: str, request: Request, body: bytes = b"") -> HostAnswer:
         headers = {k: v for k, v in request.headers.items() if k.lower() in RELAYED_HEADERS}

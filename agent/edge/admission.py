@@ -10,7 +10,14 @@ from fastapi import HTTPException
 from fastapi.requests import HTTPConnection
 
 from agent.config import Settings
-from agent.edge.guards import RateLimiter, origin_allowed, presented_token, token_ok
+from agent.edge.guards import (
+    TOKEN_CHALLENGE,
+    TOKEN_REFUSED,
+    RateLimiter,
+    origin_allowed,
+    presented_token,
+    token_ok,
+)
 from agent.session.manager import CapacityError, SessionManager
 from agent.session.metrics import ServiceMetrics
 
@@ -37,11 +44,7 @@ class Admission:
     def authorize(self, connection: HTTPConnection) -> None:
         """401 unless the request carries the API token (when one is configured)."""
         if not token_ok(self._token, presented_token(connection.headers, connection.query_params)):
-            raise self._refuse(
-                "token", 401,
-                "missing or wrong API token (Authorization: Bearer <token> or ?token=)",
-                {"WWW-Authenticate": 'Bearer realm="eco1"'},
-            )  # fmt: skip
+            raise self._refuse("token", 401, TOKEN_REFUSED, TOKEN_CHALLENGE)
 
     def admit(self, origin: str | None, client: str) -> None:
         """Origin and rate checks before any work is done for a new session (or a

@@ -48,6 +48,11 @@ def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
     return origin.rstrip("/") in {a.rstrip("/") for a in allowed}
 
 
+# The 401 every door answers for a missing or wrong API token (hosts and cluster fronts).
+TOKEN_REFUSED = "missing or wrong API token (Authorization: Bearer <token> or ?token=)"
+TOKEN_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="eco1"'}
+
+
 def bearer_value(authorization: str) -> str | None:
     """The token in an `Authorization: Bearer <t>` header value, if that is what it is."""
     scheme, _, value = authorization.partition(" ")

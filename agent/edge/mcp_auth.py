@@ -1,4 +1,4 @@
-"""Bearer-token gate for the MCP endpoint mounted in the main server."""
+"""MCP over HTTP: its bearer token, the gate that checks it, and what "off" says."""
 
 from __future__ import annotations
 
@@ -7,6 +7,13 @@ import json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent.edge.guards import bearer_value, token_ok
+
+OFF = "MCP over HTTP is off: set server.api_token or server.mcp_token (ECO1_SERVER__MCP_TOKEN)"
+
+
+def mcp_token(settings) -> str | None:
+    """MCP's bearer token: its own, else the API token; None keeps MCP over HTTP off."""
+    return settings.server.mcp_token or settings.server.api_token
 
 
 class BearerTokenGate:

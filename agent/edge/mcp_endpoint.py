@@ -6,16 +6,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from agent.config import Settings
-from agent.edge.mcp_auth import BearerTokenGate
+from agent.edge.mcp_auth import OFF, BearerTokenGate, mcp_token
 from agent.session.text_tutor import TextTutor
 from tools.mcp_server import build_mcp_server
-
-OFF = "MCP over HTTP is off: set server.api_token or server.mcp_token (ECO1_SERVER__MCP_TOKEN)"
 
 
 def add_mcp_endpoint(app: FastAPI, settings: Settings) -> None:
     """Mount the MCP server (sharing the app's live sessions) or a route saying it is off."""
-    token = settings.server.mcp_token or settings.server.api_token  # never open, even then
+    token = mcp_token(settings)  # never open, even with open_access
     if not token:
 
         @app.api_route(

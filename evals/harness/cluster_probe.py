@@ -19,6 +19,11 @@ from evals.harness.webrtc_client import TutorClient
 IDLE_WINDOW_S = 8.0
 
 
+def session_url(base: str, session_id: str) -> str:
+    """A session's URL; its id holds "#", which must be percent-encoded."""
+    return f"{base}/api/sessions/{quote(session_id, safe='')}"
+
+
 class ClusterProbe:
     def __init__(self, service: Any, fronts: list[str], token: str) -> None:
         self.service = service
@@ -42,7 +47,7 @@ class ClusterProbe:
         return host_id not in {h["host_id"] for h in await self.registry.hosts.remote()}
 
     async def ended_in_store(self, session_id: str) -> bool:
-        url = f"{self.fronts[0]}/api/sessions/{quote(session_id, safe='')}/events"
+        url = session_url(self.fronts[0], session_id) + "/events"
         answer = await self.http.get(url, params={"kind": "session_ended"})
         return answer.status_code == 200 and bool(answer.json())
 
@@ -62,7 +67,7 @@ class ClusterProbe:
         for client in clients:
             await client.close()
         for client in clients:
-            await self.http.delete(f"{self.fronts[0]}/api/sessions/{quote(client.pc_id, safe='')}")
+            await self.http.delete(session_url(self.fronts[0], client.pc_id))
         return dict(hosts)
 
     async def host_cpu(self, host_id: str) -> float:
@@ -87,7 +92,7 @@ async def patch_timings(probe: ClusterProbe, rounds: int) -> dict[str, list[floa
             timings[name].append((time.perf_counter() - started) * 1000)
             answer.raise_for_status()
     await client.close()
-    await probe.http.delete(f"{probe.fronts[0]}/api/sessions/{quote(client.pc_id, safe='')}")
+    await probe.http.delete(session_url(probe.fronts[0], client.pc_id))
     return timings
 
 
@@ -117,7 +122,7 @@ async def _timed_offer(probe: ClusterProbe, base: str) -> float:
     elapsed = (time.perf_counter() - started) * 1000
     answer.raise_for_status()
     await pc.close()
-    await probe.http.delete(f"{base}/api/sessions/{quote(answer.json()['pc_id'], safe='')}")
+    await probe.http.delete(session_url(base, answer.json()["pc_id"]))
     return elapsed
 
 
