@@ -16,7 +16,7 @@ from pipecat.transports.smallwebrtc.request_handler import SmallWebRTCRequestHan
 from agent.config import Settings
 from agent.edge.admission import Admission
 from agent.edge.ice import ice_servers
-from agent.edge.loop_monitor import watch_event_loop
+from agent.edge.loop_monitor import watch_event_loop, watch_thread_pool
 from agent.edge.routes_status import WEB_DIR, session_routes, status_routes
 from agent.edge.routes_webrtc import webrtc_routes
 from agent.edge.routes_ws import websocket_routes
@@ -102,12 +102,16 @@ def create_app(
                 await warm_up_service(settings, host_compute)
             edge.ready.set()
             logger.info("eco1 ready on http://{}:{}/", settings.host, settings.port)
-            monitor = asyncio.create_task(watch_event_loop(metrics.loop_lag_ms))
+            monitors = [
+                asyncio.create_task(watch_event_loop(metrics.loop_lag_ms)),
+                asyncio.create_task(watch_thread_pool(metrics.pool_wait_ms)),
+            ]
             async with AsyncExitStack() as background:
                 if warm_up and settings.llm.read_ahead:
                     await background.enter_async_context(knowledge_read_ahead(edge, host_compute))
                 yield
-            monitor.cancel()
+            for monitor in monitors:
+                monitor.cancel()
             await manager.close_all()
             await edge.webrtc.close()
             store.close()

@@ -83,6 +83,12 @@ class ServiceMetrics:
             buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
             registry=self.registry,
         )
+        self.pool_wait_ms = Histogram(
+            "eco1_thread_pool_wait_ms",
+            "How long a no-op waited for a thread of the default pool (aiortc's codecs)",
+            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
+            registry=self.registry,
+        )
         self.motion_lag_ms = Histogram(
             "eco1_motion_lag_ms",
             "Tutor audio handed to WebRTC until the first motion frame showing it is sent",

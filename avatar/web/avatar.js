@@ -6,6 +6,9 @@
 
 // Blendshape order comes from the server (GET /api/avatar/schema), the one source of truth.
 let IDX = {};
+// Frames are held at most this long: the queue keeps 10 s, and a longer wait means a
+// connection too slow to talk over anyway.
+const MAX_DELAY_MS = 5000;
 fetch("/api/avatar/schema")
   .then((response) => response.json())
   .then((schema) => { IDX = Object.fromEntries(schema.blendshapes.map((name, i) => [name, i])); });
@@ -96,14 +99,21 @@ class AvatarRenderer {
   }
 
   // Track how long received audio waits before it is played, from the browser's own stats.
+  // The wait is measured over the last interval, not the whole session: when the server
+  // falls behind, the browser conceals the gap and plays the late audio seconds behind, and
+  // a session-long average would move the lips before the sound is heard.
   async refreshDelay(pc) {
     if (!pc) return;
     const stats = await pc.getStats();
     stats.forEach((report) => {
-      if (report.type === "inbound-rtp" && report.kind === "audio" && report.jitterBufferEmittedCount) {
-        const jitter = (1000 * report.jitterBufferDelay) / report.jitterBufferEmittedCount;
-        this.delayMs = Math.min(400, Math.max(20, jitter + 20));
+      if (report.type !== "inbound-rtp" || report.kind !== "audio") return;
+      const total = report.jitterBufferDelay, count = report.jitterBufferEmittedCount;
+      const last = this.lastBuffer || { total: 0, count: 0 };
+      if (count > last.count) {
+        const waitMs = (1000 * (total - last.total)) / (count - last.count);
+        this.delayMs = Math.min(MAX_DELAY_MS, Math.max(20, waitMs + 20));
       }
+      this.lastBuffer = { total, count };
     });
   }
 

@@ -132,7 +132,7 @@ async function connect() {
         if ($("gesture-text").textContent !== gesture) $("gesture-text").textContent = gesture;
       };
     };
-    state.delayTimer = setInterval(() => state.avatar.refreshDelay(state.pc), 1000);
+    state.delayTimer = setInterval(() => state.avatar.refreshDelay(state.pc), 500);
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "connected") setStatus("live: ask a question", "live");
       if (["failed", "disconnected"].includes(pc.connectionState)) {

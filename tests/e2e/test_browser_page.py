@@ -57,6 +57,19 @@ def microphone_wav(tmp_path: Path) -> Path:
     return write_wav(tmp_path / "question.wav", pcm, rate)
 
 
+def lip_lag_ms(history: np.ndarray) -> float:
+    """How far the heard audio trails the open mouth (ms, ±3 s), from the page's history."""
+    t = np.arange(history[0, 0], history[-1, 0], 10.0)
+    jaw = np.interp(t, history[:, 0], history[:, 1])
+    level = np.interp(t, history[:, 0], history[:, 2])
+    jaw, level = jaw - jaw.mean(), level - level.mean()
+    n, shifts = len(t), range(-300, 301)  # 10 ms steps
+    scores = [
+        np.dot(jaw[max(0, -k) : n - max(0, k)], level[max(0, k) : n - max(0, -k)]) for k in shifts
+    ]
+    return 10.0 * shifts[int(np.argmax(scores))]
+
+
 @pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),
     reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
@@ -98,10 +111,11 @@ def test_page_talks_to_the_tutor(tmp_path: Path, microphone_wav: Path):
             audible = history[:, 2] > 0.02
             assert audible.sum() > 10, "no tutor audio was heard in the page"
             assert history[audible, 1].max() > 0.3
-            # Rests in silence, on average: not a tight bound, since the concealed audio
-            # above plays up to ~2 s behind the motion on this host (open issue, see the
-            # 2026-11-24 note); a mouth that moved only in silence still fails.
-            assert history[audible, 1].mean() > history[~audible, 1].mean()
+            # Rests in silence, on average: the page holds each frame back by the audio's
+            # current playout delay, which under load reaches a second or more (concealed
+            # audio); a mouth that moved mostly in silence fails.
+            lag = (lip_lag_ms(history), driver.execute_script("return window.eco1.avatar.delayMs"))
+            assert history[audible, 1].mean() > history[~audible, 1].mean(), lag
             assert driver.find_element(By.ID, "status").text.startswith("live")
             assert "user" in roles and "tutor" in roles, roles
             assert mentions(lines[roles.index("user")].text, "sky", "blue")
