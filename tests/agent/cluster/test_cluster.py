@@ -151,8 +151,14 @@ async def mcp_reaches_every_host(front: str, first: TutorClient, second: TutorCl
         assert not answer.is_error and "answer" in answer.structured_content
         asked = await mcp.read_resource("transcript://default")  # the ask conversation's host
         assert "photosynthesis" in asked.contents[0].text.lower()
-        spoken = await mcp.read_resource(f"transcript://{quote(first.pc_id, safe='')}")
-        assert line in spoken.contents[0].text
+        # The line joins the session's context once it has been spoken, which may be after
+        # the transcript event the client got when it began.
+        uri = f"transcript://{quote(first.pc_id, safe='')}"
+
+        async def spoken() -> bool:
+            return line in (await mcp.read_resource(uri)).contents[0].text
+
+        await until(spoken, 15.0, "the spoken line in the session's transcript resource")
 
 
 async def host_of_after_end(service: ClusterService, client: TutorClient) -> str:
