@@ -35,7 +35,7 @@ format: install
 test: install lint
 	$(VENV)/bin/pytest -q -rs
 
-# Everything but the tests marked slow (real servers, every model, WebRTC): for development.
+# Everything but the tests marked slow (real servers, every model, WebRTC, real-time audio): for development.
 test-fast: install
 	$(VENV)/bin/pytest -q -rs -m "not slow"
 

@@ -52,6 +52,17 @@ def curriculum():
 
 
 @pytest.fixture(scope="session")
+def host_compute():
+    """The host's turn compute (index, controller, tiers) on the default settings, built once
+    (~5-10 s) for the tests that ask a TextTutor; each test's TextTutor keeps its own
+    conversations, so no learner state passes between them."""
+    from agent.config import load_settings
+    from agent.turn.assembly import HostCompute
+
+    return HostCompute(load_settings(), lambda: 1)
+
+
+@pytest.fixture(scope="session")
 def turn(curriculum):
     """The curriculum's turn logic on the real MiniLM embeddings (shared: ~5 s to build)."""
     from agent.retrieval.index import HybridIndex, embed

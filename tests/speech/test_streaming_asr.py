@@ -7,6 +7,7 @@ Each case runs the real recognizer, Silero VAD and smart-turn on Piper speech at
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from pipecat.audio.vad.vad_analyzer import VADState
 
 from agent.config import Settings
@@ -22,6 +23,7 @@ def settings(**asr) -> Settings:
     return config
 
 
+@pytest.mark.slow  # real time
 async def test_the_early_final_pass_is_the_transcript():
     pcm = speak("Why is the sky blue?", "piper-joe")
     heard = await recognize(pcm, settings(interim_interval_s=0.0), paced=True)
@@ -34,6 +36,7 @@ async def test_the_early_final_pass_is_the_transcript():
     assert heard.provisional_before_final
 
 
+@pytest.mark.slow  # real time
 async def test_an_early_pass_done_before_the_stop_is_sent_as_provisional():
     # With 0.8 s of quiet before the VAD's stop, the early pass is done while the turn is
     # still open: its text goes downstream first (for the LLM to read ahead), then the same
@@ -45,6 +48,7 @@ async def test_an_early_pass_done_before_the_stop_is_sent_as_provisional():
     assert mentions(heard.final, "gravity"), heard.final
 
 
+@pytest.mark.slow  # real time
 async def test_speech_after_a_pause_voids_the_early_pass():
     # A 0.35 s pause: long enough for the VAD to turn STOPPING (an early pass starts on
     # "What is"), shorter than stop_secs, so the turn goes on and that pass must be dropped.
@@ -59,6 +63,7 @@ async def test_speech_after_a_pause_voids_the_early_pass():
     assert heard.provisional[-1:] == [heard.final], heard.provisional
 
 
+@pytest.mark.slow  # real time
 async def test_interim_transcripts_arrive_during_long_speech():
     text = "Why do birds migrate in winter, and how do they find their way back home?"
     heard = await recognize(speak(text, "piper-joe"), settings(interim_interval_s=1.0), paced=True)
@@ -66,6 +71,7 @@ async def test_interim_transcripts_arrive_during_long_speech():
     assert mentions(heard.final, "birds", "winter", "home"), heard.final
 
 
+@pytest.mark.slow  # real time
 async def test_segmented_recognition_still_works():
     pcm = speak("What is gravity?", "piper-joe", speed=1.25)
     heard = await recognize(pcm, settings(streaming=False), paced=True)

@@ -43,8 +43,8 @@ def result(call):
     return call.structured_content
 
 
-async def test_ask_runs_the_real_brain_in_memory():
-    server = build_mcp_server(TextTutor(load_settings()))
+async def test_ask_runs_the_real_brain_in_memory(host_compute):
+    server = build_mcp_server(TextTutor(load_settings(), compute=host_compute))
     async with Client(server) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert names == {"ask", "speak", "list_sessions", "session_state", "set_persona"}
@@ -56,9 +56,9 @@ async def test_ask_runs_the_real_brain_in_memory():
         assert "plants" in transcript.contents[0].text.lower()
 
 
-async def test_persona_prompts_and_clear_errors_in_memory():
+async def test_persona_prompts_and_clear_errors_in_memory(host_compute):
     backend = ScriptedBackend()
-    server = build_mcp_server(TextTutor(load_settings(), backend=backend))
+    server = build_mcp_server(TextTutor(load_settings(), backend=backend, compute=host_compute))
     async with Client(server) as client:
         await client.call_tool("set_persona", {"persona": "You are a pirate tutor."})
         grounded = result(await client.call_tool("ask", {"question": "Why is the sky blue?"}))
