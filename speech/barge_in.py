@@ -14,8 +14,10 @@ speak again between the two). Confirmed speech is then judged:
   an echo of what the tutor was saying, is a barge-in: the turn starts and the interruption
   clears the paused audio. Brief speech (under `min_barge_in_s`, as LiveKit Agents' minimum
   interruption duration) must also say something that interrupts ("wait", "why", "no", or
-  four words or more): a murmur over noise that the recogniser turns into words ("In my
-  mom.") is not a barge-in;
+  four words or more); speech between that and `barge_in_s` must do so or carry two content
+  words (LiveKit's minimum interruption words, not counting "in", "my", "the"): a murmur
+  over noise that the recogniser turns into a word or two ("Other.", "In my mom.") is not
+  a barge-in, while "tell me more" is;
 - speech that ends sooner with no words, a backchannel, or the tutor's own words is a false
   interruption: the gate opens and the tutor's sentence goes on where it paused, and the
   words are dropped from the learner's turn.
@@ -64,6 +66,13 @@ INTERRUPTION_CUES = frozenset(
     "confused understand".split()
 )
 CUE_WORDS = 4  # this many words that are not a backchannel interrupt whatever they say
+MIN_CONTENT_WORDS = 2  # speech short of barge_in_s needs this many, or a cue
+# Words that carry no request of their own: what a murmur's transcript is made of.
+FUNCTION_WORDS = frozenset(
+    "a an the in on at of to for from by with into up my your his her its our their me him "
+    "us them i you he she it we they this that these those is are was were be been am do "
+    "does did has have had and or so if as there here".split()
+)
 # The commonest words, which a learner's question and the tutor's answer share by chance.
 COMMON = frozenset("the a an is are was of to in on and it that this what why how".split())
 MAX_PAUSE_S = 4.0  # a pause never outlasts this (the transport calls a stuck write a dead peer)
@@ -81,6 +90,15 @@ def interrupts(text: str) -> bool:
     """Words that mean to interrupt even if brief: a cue word, or CUE_WORDS words or more."""
     heard = words_of(text.replace("-", " "))
     return len(heard) >= CUE_WORDS or any(word in INTERRUPTION_CUES for word in heard)
+
+
+def content_words(text: str) -> list[str]:
+    """The words that say something: not function words, listener noises or murmurs."""
+    return [
+        word
+        for word in words_of(text.replace("-", " "))
+        if word not in FUNCTION_WORDS and word not in BACKCHANNELS and not MURMUR.match(word)
+    ]
 
 
 def backchannel(text: str) -> bool:
@@ -275,10 +293,13 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
 
     def _means_it(self, text: str) -> bool:
         """Words that make a barge-in: not a backchannel or an echo, and either words that
-        interrupt or speech that is not brief."""
+        interrupt or, in speech that is not brief, two content words."""
         if backchannel(text) or self._gate.echo(text):
             return False
-        return interrupts(text) or self._speech_s >= self._min_barge_in_s
+        if interrupts(text):
+            return True
+        said = len(content_words(text)) >= MIN_CONTENT_WORDS
+        return said and self._speech_s >= self._min_barge_in_s
 
     async def _judge(self) -> None:
         """The speech ended: a barge-in if its words say so, else the tutor goes on."""

@@ -132,7 +132,8 @@ class TurnSettings(Section):
     min_barge_in_s: float = Field(
         default=0.5, ge=0.0, le=3.0,
         description="speech over the tutor briefer than this is a barge-in only if its words "
-        "interrupt ('wait', 'why', 'no', four words or more)",
+        "interrupt ('wait', 'why', 'no', four words or more); longer speech short of "
+        "barge_in_s needs such words or two content words",
     )  # fmt: skip
     barge_in_s: float = Field(
         default=0.7, ge=0.2, le=3.0,

@@ -200,20 +200,28 @@ async def test_voice_while_the_tutor_is_silent_pauses_nothing():
     assert not gate.paused
 
 
+async def judged(said: str, speech_s: float) -> tuple[PlaybackGate, Recorder]:
+    """`said` heard in speech lasting about `speech_s` over the tutor (no duration limit)."""
+    gate, strategy, recorder = await tutor_speaking(barge_in_s=5.0)
+    await strategy.process_frame(VADUserStartedSpeakingFrame(start_secs=0.2))
+    await asyncio.sleep(speech_s)
+    await strategy.process_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2))
+    await strategy.process_frame(words(said))
+    return gate, recorder
+
+
 async def test_a_brief_murmur_heard_as_words_lets_the_tutor_go_on():
-    """A noisy "Mm-hmm" that Whisper hears as "In my mom." is brief and says nothing that
-    interrupts: no barge-in. The same words over longer speech are one."""
-    gate, strategy, recorder = await tutor_speaking(barge_in_s=5.0)
-    await strategy.process_frame(VADUserStartedSpeakingFrame(start_secs=0.2))
-    await strategy.process_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2))
-    await strategy.process_frame(words("In my mom."))
-    assert recorder.started == 0 and not gate.paused
-    gate, strategy, recorder = await tutor_speaking(barge_in_s=5.0)
-    await strategy.process_frame(VADUserStartedSpeakingFrame(start_secs=0.2))
-    await asyncio.sleep(0.6)
-    await strategy.process_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2))
-    await strategy.process_frame(words("In my mom."))
+    """A noisy "Mm-hmm" or "Uh-huh" that Whisper hears as "In my mom." or "Other." says
+    nothing that interrupts: no barge-in, brief or stretched by noise. Two content words in
+    speech that is not brief are one."""
+    for said in ("In my mom.", "Other."):
+        for speech_s in (0.0, 0.6):
+            gate, recorder = await judged(said, speech_s)
+            assert recorder.started == 0 and not gate.paused, (said, speech_s)
+    _gate, recorder = await judged("Tell me more.", 0.6)
     assert recorder.started == 1
+    _gate, recorder = await judged("Tell me more.", 0.0)
+    assert recorder.started == 0  # brief and no cue: the rule for murmurs
 
 
 async def test_brief_words_that_interrupt_are_a_barge_in():
