@@ -46,13 +46,16 @@ COMPLETE = [
     "What is a fraction?", "How do magnets work?", "What causes the seasons?",
     "I want to know what an atom is.", "Why do things float in water?",
     "What is the water cycle?",
+    # last words that usually open a phrase (they once waited for the 3 s fallback)
+    "Where does rain come from?", "What are clouds made of?", "What do you mean?",
 ]  # fmt: skip
 PAUSED = [
     ("What is", "the speed of light?"), ("Why does the", "moon change shape?"),
     ("How do plants", "make their food?"), ("What happens when", "water boils?"),
     ("Can you tell me", "what gravity is?"), ("What is, um,", "a food web?"),
 ]  # fmt: skip
-TRAILING = ["I was wondering about the", "So if the Moon is", "And what about the, um"]
+TRAILING = ["I was wondering about the", "So if the Moon is", "And what about the, um",
+            "So what is the speed of"]  # fmt: skip
 BACKCHANNELS = ["Uh-huh.", "Okay.", "Yeah.", "Mm-hmm.", None]  # None: a cough (noise burst)
 BARGE_INS = ["Wait, what about the Moon?", "Stop, can you say that again?",
              "Hold on, why is that?", "No, I meant the Sun."]  # fmt: skip

@@ -7,7 +7,9 @@ sentence that ends in punctuation and not mid-phrase ("what is the...", "and um"
 finished turn, so it ends after a short grace unless the learner speaks again. The other
 way round, a transcript that stops mid-phrase ("what is", "how do plants", "can you tell
 me") is a learner pausing to think, whatever smart-turn hears: its "complete" is held until
-the learner goes on or the silence reaches the fallback.
+the learner goes on or the silence reaches the fallback. A word that usually opens a phrase
+can still end a question ("where does rain come from?", "why is that?"): those endings
+count as finished.
 """
 
 from __future__ import annotations
@@ -47,6 +49,43 @@ EMBEDDED_COPULA = re.compile(
 )
 
 
+# Words that usually open a phrase but also end a whole question after a verb: "Where does
+# rain come from?", "What are clouds made of?", "Why is that?", "Can you tell me more?".
+PREPOSITIONS = frozenset("of to in on at by for from with about into".split())
+DEMONSTRATIVES = frozenset("that this these those".split())
+QUANTIFIERS = frozenset("more some any".split())
+OBJECT_PRONOUNS = frozenset("me us you it them".split())
+# Verbs a question strands a preposition after; participles ("-ed", "-ing") count too.
+STRANDING_VERBS = frozenset(
+    "come comes came go goes made make makes look looks belong belongs live lives depend "
+    "depends consist consists use need needs talk think happen happens turn turns grow grows "
+    "fall falls get gets taken eaten given written known seen shown grown broken frozen".split()
+)
+
+
+def participle(word: str) -> bool:
+    """ "-ed" and "-ing" verb forms, not the nouns that merely end so ("speed", "thing")."""
+    if word.endswith("ed"):
+        return len(word) > 3 and not word.endswith("eed")
+    return word.endswith("ing") and len(word) > 5 and not word.endswith(("thing", "ring"))
+
+
+def closes_with_object(words: list[str], text: str) -> bool:
+    """Whether an open-looking last word ends the sentence: a preposition stranded after a
+    verb ("come from?"), a demonstrative as a question's object ("why is that?", "after
+    that?"), "mean" after "you", or "more" after a pronoun ("tell me more")."""
+    if len(words) < 2 or not text.endswith(("?", ".", "!")):
+        return False
+    before, last = words[-2], words[-1]
+    if last in PREPOSITIONS:
+        return before in STRANDING_VERBS or participle(before)
+    if last in DEMONSTRATIVES:
+        return text.endswith("?")  # "I think that." may go on; Whisper heard a question
+    if last == "mean":
+        return before == "you"  # "what do you mean?", not "I mean"
+    return last in QUANTIFIERS and before in OBJECT_PRONOUNS
+
+
 def finished_sentence(text: str) -> bool:
     """Whether a transcript reads as a whole question or sentence (not trailing off)."""
     text = text.strip()
@@ -66,7 +105,7 @@ def trails_off(text: str) -> bool:
     words = " ".join(re.findall(r"[a-z']+", text.lower()))
     if not words:
         return False
-    if EMBEDDED_COPULA.search(words):
+    if EMBEDDED_COPULA.search(words) or closes_with_object(words.split(), text):
         return False
     return (
         words.split()[-1] in OPEN_ENDINGS

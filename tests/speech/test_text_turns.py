@@ -32,6 +32,17 @@ from speech.text_turns import TextAwareTurnStopStrategy, finished_sentence, trai
         ("Why is the sky blue", False),  # no end punctuation: the ASR heard no sentence end
         ("Is it?", False),  # too short to trust
         ("How do plants?", False),  # Whisper's "?" on a pause before the verb
+        # Open-looking last words that end a question: it must not wait for the fallback.
+        ("Where does rain come from?", True),
+        ("What are clouds made of?", True),
+        ("What are you talking about?", True),
+        ("Hold on. Why is that?", True),
+        ("What happens after that?", True),
+        ("Can you tell me more?", True),
+        ("What do you mean?", True),
+        ("What is the speed of?", False),  # a noun before "of": the object is still to come
+        ("I think that.", False),
+        ("I mean.", False),
     ],
 )
 def test_finished_sentences(text, finished):
