@@ -105,13 +105,11 @@ def trails_off(text: str) -> bool:
     words = " ".join(re.findall(r"[a-z']+", text.lower()))
     if not words:
         return False
-    if EMBEDDED_COPULA.search(words) or closes_with_object(words.split(), text):
+    if EMBEDDED_COPULA.search(words):
         return False
-    return (
-        words.split()[-1] in OPEN_ENDINGS
-        or bool(OPEN_REQUESTS.search(words))
-        or bool(AUX_SUBJECT.match(words))
-    )
+    if OPEN_REQUESTS.search(words) or AUX_SUBJECT.match(words):
+        return True  # "why does that …": the verb is still to come
+    return words.split()[-1] in OPEN_ENDINGS and not closes_with_object(words.split(), text)
 
 
 class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):

@@ -42,6 +42,7 @@ from speech.text_turns import TextAwareTurnStopStrategy, finished_sentence, trai
         ("What do you mean?", True),
         ("What is the speed of?", False),  # a noun before "of": the object is still to come
         ("I think that.", False),
+        ("Why does that?", False),  # "Why does the … moon change shape?" misheard at the pause
         ("I mean.", False),
     ],
 )
