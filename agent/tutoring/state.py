@@ -29,10 +29,12 @@ class TutorState:
     asked: dict[str, set[int]] = field(default_factory=dict)  # checks asked per concept
     lesson: LessonPlanner = field(default_factory=lambda: LessonPlanner(default_model()))
     signals: LearnerSignals = field(default_factory=LearnerSignals)  # for the next turn
+    said: set[str] = field(default_factory=set)  # curriculum replies said of the concept
 
     def move_to(self, concept: Concept) -> None:
         if concept.id != self.concept_id:
             self.concept_id, self.given, self.confusion = concept.id, set(), 0
+            self.said = set()
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,9 @@ class TeachingTurn:
         remote: an outside tier can take questions the curriculum does not cover."""
         text = repair_question_words(" ".join(text.split()))
         pending = state.pending_check is not None
-        reply = self._reply(state, text, remote)
+        reply = self._not_again(state, self._reply(state, text, remote), text)
+        if reply.mode == "facet" and reply.text:
+            state.said.add(reply.text)
         lesson = state.lesson
         if reply.concept is not None:
             learner.focus(lesson, self.curriculum, reply.concept.id)
@@ -153,6 +155,22 @@ class TeachingTurn:
         if remote:  # the controller weighs the remote tier against saying so
             return TurnReply(None, "remote", intent="outside", fallback=ABSTAIN)
         return TurnReply(ABSTAIN, "abstain", intent="outside")
+
+    def _not_again(self, state: TutorState, reply: TurnReply, text: str) -> TurnReply:
+        """A why ("why is that?") whose answer the learner has already heard of this
+        concept is not answered twice word for word: it gets the explanation if that has not
+        been said, else the next facet not yet given (in the end, a check). Other questions
+        keep their answer: "how far away is it" wants the sentence with the distance."""
+        if reply.mode != "facet" or reply.intent != Intent.WHY.value:
+            return reply
+        if reply.concept is None or reply.text not in state.said:
+            return reply
+        concept = reply.concept
+        if concept.explanation not in state.said:
+            state.given.add("explanation")
+            return replace(reply, text=concept.explanation, facet="explanation")
+        state.given.add(reply.facet or "definition")
+        return replace(self._follow_up(state, concept, Intent.MORE, text), intent=reply.intent)
 
     def _answer(self, state: TutorState, concept: Concept, kind: Intent, text: str) -> TurnReply:
         """A question about a concept: the facet its kind wants, then the action's part."""

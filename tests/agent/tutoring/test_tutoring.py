@@ -155,6 +155,20 @@ def test_a_detail_the_concept_lacks_is_hedged_not_invented(turn):
     assert fish.mode in ("hedge", "abstain")
 
 
+def test_asked_again_the_tutor_goes_deeper_not_word_for_word(turn):
+    state = TutorState()
+    first = reply(turn, "Please explain how the water cycle works, step by step.", state)
+    heard = [first.text]
+    for _ in range(3):
+        again = reply(turn, "Why is that?", state)
+        assert again.concept.id == "water_cycle" and again.text not in heard, heard
+        heard.append(again.text)
+    assert heard[1] == again.concept.explanation
+    sky = TutorState()
+    said = reply(turn, "Why is the sky blue?", sky).text
+    assert reply(turn, "Why is that?", sky).text != said
+
+
 def test_follow_ups_stay_on_the_concept(turn):
     state = TutorState()
     assert reply(turn, "What is inertia?", state).concept.id == "inertia"
