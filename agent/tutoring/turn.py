@@ -13,6 +13,7 @@ needs no model.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import replace
 
 from agent.tutoring import learner, pedagogy
@@ -49,6 +50,13 @@ SOCIAL_REPLIES = {
 }
 STATEMENT_REPLY = (
     "Tell me more, or ask me a question about science or numbers, and we'll explore it."
+)
+
+
+# "Why?", "Why is that?", "Hold on, why is that?", "How come?": a why with nothing of its own.
+BARE_WHY = re.compile(
+    r"^(?:(?:hold on|wait|ok|okay|but|and|so)\W+)*(?:why|how come)"
+    r"(?: (?:is|was|does|did) (?:that|it|this))?(?: so)?\W*$"
 )
 
 
@@ -157,11 +165,12 @@ class TeachingTurn:
         return TurnReply(ABSTAIN, "abstain", intent="outside")
 
     def _not_again(self, state: TutorState, reply: TurnReply, text: str) -> TurnReply:
-        """A why ("why is that?") whose answer the learner has already heard of this
-        concept is not answered twice word for word: it gets the explanation if that has not
-        been said, else the next facet not yet given (in the end, a check). Other questions
-        keep their answer: "how far away is it" wants the sentence with the distance."""
-        if reply.mode != "facet" or reply.intent != Intent.WHY.value:
+        """A bare why ("why is that?", "but why?") whose answer the learner has already
+        heard of this concept is not answered twice word for word: it gets the explanation
+        if that has not been said, else the next facet not yet given (in the end, a check).
+        Questions with words of their own keep their answer: "how is it measured" wants the
+        sentence with the amperes, said before or not."""
+        if reply.mode != "facet" or not BARE_WHY.match(text.lower()):
             return reply
         if reply.concept is None or reply.text not in state.said:
             return reply
