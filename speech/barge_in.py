@@ -86,26 +86,29 @@ def words_of(text: str) -> list[str]:
 MURMUR = re.compile(r"^(?:m+h*m*|h+m+|h*u+h*|a+h+a*|o+h+|e+r+m*)$")
 
 
+def heard_words(text: str) -> list[str]:
+    """What the learner said, word by word; "uh-huh" is two listener noises."""
+    return words_of(text.replace("-", " "))
+
+
+def listener_noise(word: str) -> bool:
+    return word in BACKCHANNELS or bool(MURMUR.match(word))
+
+
 def interrupts(text: str) -> bool:
     """Words that mean to interrupt even if brief: a cue word, or CUE_WORDS words or more."""
-    heard = words_of(text.replace("-", " "))
+    heard = heard_words(text)
     return len(heard) >= CUE_WORDS or any(word in INTERRUPTION_CUES for word in heard)
 
 
 def content_words(text: str) -> list[str]:
     """The words that say something: not function words, listener noises or murmurs."""
-    return [
-        word
-        for word in words_of(text.replace("-", " "))
-        if word not in FUNCTION_WORDS and word not in BACKCHANNELS and not MURMUR.match(word)
-    ]
+    return [w for w in heard_words(text) if w not in FUNCTION_WORDS and not listener_noise(w)]
 
 
 def backchannel(text: str) -> bool:
     """No words (a cough, a breath) or only listener noises: "uh-huh", "okay", "yeah"."""
-    return all(
-        word in BACKCHANNELS or MURMUR.match(word) for word in words_of(text.replace("-", " "))
-    )
+    return all(listener_noise(word) for word in heard_words(text))
 
 
 @dataclass

@@ -109,7 +109,8 @@ def trails_off(text: str) -> bool:
         return False
     if OPEN_REQUESTS.search(words) or AUX_SUBJECT.match(words):
         return True  # "why does that …": the verb is still to come
-    return words.split()[-1] in OPEN_ENDINGS and not closes_with_object(words.split(), text)
+    tokens = words.split()
+    return tokens[-1] in OPEN_ENDINGS and not closes_with_object(tokens, text)
 
 
 class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):

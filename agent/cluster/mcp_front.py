@@ -49,23 +49,23 @@ class HostTools:
             raise ToolError(f"no live session {session_id!r}{why}; see list_sessions")
         return unwrapped(await handle.call_tool.remote(name, arguments))
 
-    async def on_conversation(self, conversation_id: str, name: str, arguments: dict) -> Any:
+    async def _conversation_host(self, conversation_id: str) -> Any | None:
+        """The host that holds an `ask` conversation (rendezvous hashing), None if none is up."""
         handles = await self._registry.handles.remote()
-        if not handles:
+        return handles[rendezvous(conversation_id, sorted(handles))] if handles else None
+
+    async def on_conversation(self, conversation_id: str, name: str, arguments: dict) -> Any:
+        if (handle := await self._conversation_host(conversation_id)) is None:
             raise ToolError("no session host is up yet; try again shortly")
-        host = rendezvous(conversation_id, sorted(handles))
-        return unwrapped(await handles[host].call_tool.remote(name, arguments))
+        return unwrapped(await handle.call_tool.remote(name, arguments))
 
     async def transcript(self, conversation_id: str) -> str:
         """A live session's transcript from its host, else an `ask` conversation's from the
         host that holds the conversation."""
         uri = f"transcript://{quote(conversation_id, safe='')}"
         handle = await self._registry.handle_of.remote(conversation_id)
-        if handle is None:
-            handles = await self._registry.handles.remote()
-            if not handles:
-                raise ResourceNotFoundError("no session host is up yet")
-            handle = handles[rendezvous(conversation_id, sorted(handles))]
+        if handle is None and (handle := await self._conversation_host(conversation_id)) is None:
+            raise ResourceNotFoundError("no session host is up yet")
         reply = await handle.read_resource.remote(uri)
         if "error" in reply:
             raise ResourceNotFoundError(reply["error"])

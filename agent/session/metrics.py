@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from agent.session.latency import STAGES, TurnRecord
 
+STALL_BUCKETS_MS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)  # loop lag, pool wait
 # Buckets in milliseconds: 10 ms to 10 s, dense where CPU and GPU turns land.
 LATENCY_BUCKETS_MS = (
     10,
@@ -80,13 +81,13 @@ class ServiceMetrics:
         self.loop_lag_ms = Histogram(
             "eco1_event_loop_lag_ms",
             "How late a 50 ms event-loop timer fired, in milliseconds",
-            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
+            buckets=STALL_BUCKETS_MS,
             registry=self.registry,
         )
         self.pool_wait_ms = Histogram(
             "eco1_thread_pool_wait_ms",
             "How long a no-op waited for a thread of the default pool (aiortc's codecs)",
-            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
+            buckets=STALL_BUCKETS_MS,
             registry=self.registry,
         )
         self.motion_lag_ms = Histogram(

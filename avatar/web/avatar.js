@@ -20,6 +20,7 @@ class AvatarRenderer {
     this.ctx = canvas.getContext("2d");
     this.queue = [];           // [arrivalMs, frame]
     this.delayMs = 60;         // audio playout delay estimate, refreshed from WebRTC stats
+    this.lastBuffer = { total: 0, count: 0 };  // jitter-buffer totals at the last refresh
     this.current = null;
     this.face = { jawOpen: 0, state: "idle", gesture: null };
     this.history = [];         // [ms, jawOpen, audioLevel] for tests and debugging
@@ -108,7 +109,7 @@ class AvatarRenderer {
     stats.forEach((report) => {
       if (report.type !== "inbound-rtp" || report.kind !== "audio") return;
       const total = report.jitterBufferDelay, count = report.jitterBufferEmittedCount;
-      const last = this.lastBuffer || { total: 0, count: 0 };
+      const last = this.lastBuffer;
       if (count > last.count) {
         const waitMs = (1000 * (total - last.total)) / (count - last.count);
         this.delayMs = Math.min(MAX_DELAY_MS, Math.max(20, waitMs + 20));
