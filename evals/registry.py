@@ -120,6 +120,28 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         settings=True,
     ),
     Benchmark(
+        "container",
+        "the Containerfile's image: built, started, a spoken WebRTC session inside it",
+        "evals.container:run_container_eval",
+        (
+            Option("--engine", "engine", {"default": "podman", "help": "podman or docker"}),
+            Option("--image", "image", {"default": "localhost/eco1:dev", "help": "image tag"}),
+            Option("--build", "build", {"action": "store_true", "help": "build it first"}),
+            Option("--base-image", "base_image", {"help": "a Debian 12 image to build on"}),
+            Option(
+                "--find-links",
+                "find_links",
+                {"type": Path, "help": "a folder of extra wheels, mounted for the build"},
+            ),  # fmt: skip
+            Option(
+                "--ca-dir",
+                "ca_dir",
+                {"type": Path, "help": "a proxy's CA certificates, mounted for the build"},
+            ),  # fmt: skip
+            _int("--questions", "questions", 3, "spoken questions in the session"),
+        ),
+    ),
+    Benchmark(
         "zjepa", "z-JEPA probes, future prediction and streaming cost", "evals.zjepa:run_zjepa_eval"
     ),
     Benchmark(

@@ -5,7 +5,8 @@ backchannel ("uh-huh", "okay"), a cough, or the tutor's own voice coming back fr
 speakers. Stopping on every VAD start cuts the tutor off for all of them; waiting for words
 makes a real barge-in wait for the ASR. So, as LiveKit Agents does, the tutor's audio is
 *paused* the moment the VAD hears voice (the output's writes wait on a gate): at its first
-voiced window, before the VAD's `start_secs` confirm it as speech; voice that fades before it
+voiced window (Silero's confidence and the window's own loudness, not Pipecat's smoothed
+400 ms volume), before the VAD's `start_secs` confirm it as speech; voice that fades before it
 is confirmed opens the gate again after a short hold (a cough or a click is a stutter, not a
 stop; the hold outlasts the comma in "Wait, … what about", which otherwise let the tutor
 speak again between the two). Confirmed speech is then judged:
@@ -227,6 +228,15 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         self.onset_hold_s = onset_hold_s
         self._early: asyncio.TimerHandle | bool = False  # paused on voice not yet confirmed
 
+    def on_voice(self) -> None:
+        """A VAD voice listener (speech/turns.py): a voiced window before the VAD has left
+        QUIET pauses the tutor at once; if the VAD never starts, the gate reopens after
+        onset_hold_s."""
+        if self._judging or not self._tutor_speaking:
+            return
+        self._pause_early()
+        self._hold()
+
     def on_vad_state(self, previous: VADState, state: VADState) -> None:
         """A VAD listener (speech/turns.py): pause on the first voiced window while the tutor
         speaks; if the voice fades unconfirmed, reopen after onset_hold_s (new voice within
@@ -234,14 +244,18 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         if self._judging or not self._tutor_speaking:
             return
         if state == VADState.STARTING and previous == VADState.QUIET:
-            if isinstance(self._early, asyncio.TimerHandle):
-                self._early.cancel()
-            self._early = True
-            self._gate.pause()
+            self._pause_early()
         elif state == VADState.QUIET and self._early is True:
-            self._early = asyncio.get_running_loop().call_later(
-                self.onset_hold_s, self._unconfirmed
-            )
+            self._hold()
+
+    def _pause_early(self) -> None:
+        if isinstance(self._early, asyncio.TimerHandle):
+            self._early.cancel()
+        self._early = True
+        self._gate.pause()
+
+    def _hold(self) -> None:
+        self._early = asyncio.get_running_loop().call_later(self.onset_hold_s, self._unconfirmed)
 
     def _unconfirmed(self) -> None:
         self._early = False

@@ -126,8 +126,9 @@ class TurnSettings(Section):
     )
     pause_on_voice: bool = Field(
         default=True,
-        description="pause the tutor's audio at the VAD's first voiced window, not when it "
-        "confirms speech (vad_start_secs later); unconfirmed voice reopens after 0.5 s",
+        description="pause the tutor's audio at the first voiced window (Silero's confidence, "
+        "the window's own loudness), not when the VAD confirms speech (its smoothed volume "
+        "and vad_start_secs, ~0.3 s later); unconfirmed voice reopens after 0.5 s",
     )
     min_barge_in_s: float = Field(
         default=0.5, ge=0.0, le=3.0,

@@ -179,6 +179,26 @@ async def test_voice_pauses_the_tutor_before_the_vad_confirms_it():
     assert not gate.paused and recorder.started == 0
 
 
+async def test_voice_the_vad_never_confirms_reopens_after_the_hold():
+    """The VAD's voice signal (before its volume gate) pauses the tutor; if no VAD start
+    follows, the gate reopens after the hold; a start within the hold keeps it shut."""
+    from pipecat.audio.vad.vad_analyzer import VADState
+
+    gate, strategy, recorder = await tutor_speaking()
+    strategy.onset_hold_s = 0.05
+    strategy.on_voice()
+    assert gate.paused
+    await asyncio.sleep(0.08)
+    assert not gate.paused
+    strategy.on_voice()
+    strategy.on_vad_state(VADState.QUIET, VADState.STARTING)  # the VAD catches up
+    await asyncio.sleep(0.08)
+    assert gate.paused
+    strategy.on_vad_state(VADState.STARTING, VADState.QUIET)
+    await asyncio.sleep(0.08)
+    assert not gate.paused and recorder.started == 0
+
+
 async def test_confirmed_speech_takes_over_an_early_pause():
     from pipecat.audio.vad.vad_analyzer import VADState
 
