@@ -227,6 +227,8 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         self._speech_s = 0.0  # how long it has lasted (to its last stop, or to now)
         self.onset_hold_s = onset_hold_s
         self._early: asyncio.TimerHandle | bool = False  # paused on voice not yet confirmed
+        self._voiced = False  # the VAD hears voice now (starting or speaking)
+        self._deferred = False  # judged nothing while voice went on: judge again when quiet
 
     def on_voice(self) -> None:
         """A VAD voice listener (speech/turns.py): a voiced window before the VAD has left
@@ -241,6 +243,9 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         """A VAD listener (speech/turns.py): pause on the first voiced window while the tutor
         speaks; if the voice fades unconfirmed, reopen after onset_hold_s (new voice within
         the hold, as in "Wait, … what about", keeps it paused)."""
+        self._voiced = state in (VADState.STARTING, VADState.SPEAKING)
+        if self._judging and self._deferred and state == VADState.QUIET:
+            self._restart_timer(self._words_wait_s, self._judge)  # the new voice faded
         if self._judging or not self._tutor_speaking:
             return
         if state == VADState.STARTING and previous == VADState.QUIET:
@@ -319,11 +324,16 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         return said and self._speech_s >= self._min_barge_in_s
 
     async def _judge(self) -> None:
-        """The speech ended: a barge-in if its words say so, else the tutor goes on."""
+        """The speech ended: a barge-in if its words say so, else the tutor goes on; but not
+        while the learner is speaking again ("Stop, … can you say that again?" heard as
+        "Start." then more): the gate stays shut and what follows is judged."""
         if not self._judging:
             return
         if self._means_it(self._heard):
             await self._barge_in()
+            return
+        if self._voiced:
+            self._deferred = True
             return
         self._gate.counts.resumed += 1
         self._gate.counts.echoes += bool(self._heard) and self._gate.echo(self._heard)
@@ -346,7 +356,7 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
 
     def _stop_judging(self) -> None:
         self._settle_early()
-        self._judging = False
+        self._judging = self._deferred = False
         if self._timer is not None and self._timer is not asyncio.current_task():
             self._timer.cancel()
         self._timer = None

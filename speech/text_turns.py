@@ -16,8 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
-from pipecat.frames.frames import Frame, TranscriptionFrame, VADUserStartedSpeakingFrame
+from pipecat.frames.frames import (
+    Frame,
+    TranscriptionFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
 from pipecat.turns.types import ProcessFrameResult
 from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 
@@ -118,20 +124,25 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
 
     After the VAD's stop, a transcript that is a finished sentence ends the turn `grace_s`
     later even if smart-turn said incomplete; speech in the meantime cancels it. A transcript
-    that trails off holds smart-turn's "complete" until the silence fallback. Both read the
+    that trails off holds smart-turn's "complete" until the silence fallback (kept here: the
+    analyzer forgets the turn once it has said complete, and Pipecat's own safety net only
+    ends it after 5 s). Both read the
     whole turn's words, not the last segment's: after "Can you tell me …", the segment
     "what gravity is?" finishes the sentence that "Can you tell me" began.
     """
 
-    def __init__(self, *, grace_s: float = 0.2, **kwargs) -> None:
+    def __init__(self, *, grace_s: float = 0.2, fallback_s: float = 3.0, **kwargs) -> None:
+        """fallback_s: the silence after which a held turn ends (the analyzer's stop_secs)."""
         super().__init__(**kwargs)
         self._grace_s = grace_s
-        self._grace_task: asyncio.Task | None = None
+        self._fallback_s = fallback_s
+        self._end_task: asyncio.Task | None = None  # an end the words scheduled
         self.ended_by_text = 0  # turns this strategy ended before smart-turn would have
         self.held_by_text = 0  # smart-turn "complete"s held because the words trail off
         self._silence_timeout = False  # the analyzer's fallback fired, not its model
         self._held = False
         self._segments: list[str] = []  # this turn's transcripts, one per VAD segment
+        self._quiet_since = 0.0  # when the learner last stopped speaking (monotonic)
 
     def _words(self) -> str:
         """The turn's words; a segment that is only one of Whisper's phrases for noise or
@@ -142,13 +153,12 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
     async def process_frame(self, frame: Frame) -> ProcessFrameResult:
         result = await super().process_frame(frame)
         if isinstance(frame, VADUserStartedSpeakingFrame):
-            await self._cancel_grace()
+            await self._cancel_end()
+        elif isinstance(frame, VADUserStoppedSpeakingFrame):
+            self._quiet_since = time.monotonic() - frame.stop_secs
         elif isinstance(frame, TranscriptionFrame) and self._vad_stopped:
             if not self._turn_complete and finished_sentence(self._words()):
-                await self._cancel_grace()
-                self._grace_task = self.task_manager.create_task(
-                    self._end_after_grace(), f"{self}::text_grace"
-                )
+                await self._schedule_end(self._end_after_grace(), "text_grace")
         return result
 
     async def _handle_transcription(self, frame: TranscriptionFrame) -> None:
@@ -163,10 +173,15 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         await super()._handle_transcription(frame)
 
     def _hold(self) -> None:
-        """Smart-turn's "complete" waits: the words trail off (counted once a turn)."""
+        """Smart-turn's "complete" waits, while the words trail off, until the silence
+        fallback (counted once a turn)."""
         if not self._held:
             self._held = True
             self.held_by_text += 1
+        if self._end_task is None:
+            self._end_task = self.task_manager.create_task(
+                self._end_at_fallback(), f"{self}::held_fallback"
+            )
 
     async def _handle_input_audio(self, frame) -> None:
         # A batch analyzer says COMPLETE from append_audio only when the silence reached
@@ -183,28 +198,41 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
             return
         await super()._maybe_trigger_user_turn_stopped()
 
+    async def _schedule_end(self, end, name: str) -> None:
+        await self._cancel_end()
+        self._end_task = self.task_manager.create_task(end, f"{self}::{name}")
+
     async def _end_after_grace(self) -> None:
         try:
             await asyncio.sleep(self._grace_s)
         except asyncio.CancelledError:
             return
-        self._grace_task = None
+        self._end_task = None
         if self._vad_user_speaking or self._turn_complete:
             return  # the learner went on, or smart-turn already ended it
         self.ended_by_text += 1
         await self.trigger_user_turn_stopped()
 
-    async def _cancel_grace(self) -> None:
-        if self._grace_task is not None:
-            await self.task_manager.cancel_task(self._grace_task)
-            self._grace_task = None
+    async def _end_at_fallback(self) -> None:
+        try:
+            await asyncio.sleep(max(0.0, self._quiet_since + self._fallback_s - time.monotonic()))
+        except asyncio.CancelledError:
+            return
+        self._end_task = None
+        if not self._vad_user_speaking:
+            await self.trigger_user_turn_stopped()
+
+    async def _cancel_end(self) -> None:
+        if self._end_task is not None:
+            await self.task_manager.cancel_task(self._end_task)
+            self._end_task = None
 
     async def _reset(self) -> None:
-        await self._cancel_grace()
+        await self._cancel_end()
         self._held = False
         self._segments = []
         await super()._reset()
 
     async def cleanup(self) -> None:
-        await self._cancel_grace()
+        await self._cancel_end()
         await super().cleanup()

@@ -143,7 +143,11 @@ def user_turn_strategies(
     if smart_turn:
         analyzer = SharedSmartTurnAnalyzer(params=SmartTurnParams(stop_secs=fallback_s))
         if text_grace_s is not None:
-            stop = [TextAwareTurnStopStrategy(turn_analyzer=analyzer, grace_s=text_grace_s)]
+            stop = [
+                TextAwareTurnStopStrategy(
+                    turn_analyzer=analyzer, grace_s=text_grace_s, fallback_s=fallback_s
+                )
+            ]
         else:
             stop = [TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzer)]
     else:

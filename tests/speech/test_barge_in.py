@@ -199,6 +199,31 @@ async def test_voice_the_vad_never_confirms_reopens_after_the_hold():
     assert not gate.paused and recorder.started == 0
 
 
+async def test_a_misheard_first_segment_is_not_judged_while_the_learner_goes_on():
+    """ "Stop," heard as "Start." is no barge-in by itself; if the learner is speaking again
+    when it is judged, the tutor stays paused and the rest ("can you say that again?")
+    decides; voice that then fades unconfirmed is judged again and the tutor goes on."""
+    from pipecat.audio.vad.vad_analyzer import VADState
+
+    for rest, barged in (("Can you say that again?", True), (None, False)):
+        gate, strategy, recorder = await tutor_speaking(barge_in_s=5.0)
+        strategy._words_wait_s = 0.02
+        await strategy.process_frame(VADUserStartedSpeakingFrame(start_secs=0.2))
+        strategy.on_vad_state(VADState.QUIET, VADState.STARTING)
+        await strategy.process_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2))
+        strategy.on_vad_state(VADState.STOPPING, VADState.QUIET)
+        strategy.on_vad_state(VADState.QUIET, VADState.STARTING)  # "… can you"
+        await strategy.process_frame(words("Start."))
+        await asyncio.sleep(0.05)
+        assert gate.paused and recorder.started == 0
+        if rest:
+            await strategy.process_frame(words(rest))
+        else:
+            strategy.on_vad_state(VADState.STARTING, VADState.QUIET)  # a breath after all
+            await asyncio.sleep(0.05)
+        assert recorder.started == barged and gate.paused == barged
+
+
 async def test_confirmed_speech_takes_over_an_early_pause():
     from pipecat.audio.vad.vad_analyzer import VADState
 

@@ -230,3 +230,40 @@ async def test_a_held_turn_still_ends_at_the_silence_fallback():
     await asyncio.sleep(0.05)
     await strategy.cleanup()
     assert ended
+
+
+async def test_a_held_turn_ends_at_the_fallback_after_the_learner_stopped():
+    """Smart-turn forgets a turn once it has said complete, so its silence fallback never
+    comes: a held turn waited for Pipecat's 5 s safety net (5.3 s in eval turn-taking)."""
+    manager = TaskManager()
+    manager.setup(TaskManagerParams(loop=asyncio.get_running_loop()))
+    strategy = TextAwareTurnStopStrategy(
+        turn_analyzer=CompleteAnalyzer(), grace_s=0.2, fallback_s=0.5
+    )
+    await strategy.setup(
+        FrameProcessorSetup(clock=None, task_manager=manager, pipeline_worker=None)
+    )
+    ended: list[float] = []
+
+    @strategy.event_handler("on_user_turn_stopped")
+    async def on_stopped(_strategy, _params):
+        ended.append(time.monotonic())
+
+    trailing = TranscriptionFrame(
+        text="So if the Moon is", user_id="l", timestamp="", finalized=True
+    )
+    for speech_again in (False, True):
+        ended.clear()
+        await strategy.process_frame(VADUserStartedSpeakingFrame())
+        stopped = time.monotonic() - 0.2  # vad_stop(): the learner went quiet 0.2 s ago
+        await strategy.process_frame(vad_stop())
+        await strategy.process_frame(trailing)
+        if speech_again:
+            await asyncio.sleep(0.1)
+            await strategy.process_frame(VADUserStartedSpeakingFrame())  # "… far away"
+            await asyncio.sleep(0.6)
+            assert not ended
+        else:
+            await asyncio.sleep(0.6)
+            assert ended and 0.45 <= ended[0] - stopped <= 0.6, ended
+    await strategy.cleanup()
