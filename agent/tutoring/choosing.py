@@ -4,8 +4,10 @@ worse than saying "I'm not sure"."""
 
 from __future__ import annotations
 
+import re
+
 from agent.tutoring.curriculum import Concept, Curriculum
-from agent.tutoring.facets import BestSentence, SentencePicker
+from agent.tutoring.facets import ASKS_WHO, BestSentence, SentencePicker
 from agent.tutoring.intents import Intent, asks_quantity, has_number
 from agent.tutoring.matching import ConceptMatcher, similar_spelling
 from agent.tutoring.words import normalise
@@ -24,6 +26,10 @@ NAMED_LEAD = 0.1  # another concept must answer this much better to beat a named
 MIN_COVERAGE = 0.6  # below this share of the question's words, a weak match is off topic
 STRONG_COVERAGE = 0.5  # a strong sentence match may leave a synonym or two unmatched
 CANDIDATES = 3  # concepts found by meaning, per way of finding them
+# a who-question about the conversation's concept: "who came up with it", "who found that out"
+REFERS_BACK = re.compile(
+    r"\b(?:it|this|that|these|those|them|the idea|the theory)(?: out| first)?$"
+)
 
 
 class ConceptChoice:
@@ -48,6 +54,11 @@ class ConceptChoice:
         """
         if named is not None and kind is Intent.DEFINE and self.pure_definition(text, named):
             return named
+        if ASKS_WHO.search(normalise(text)):  # answered by the person a concept names
+            if named is not None:  # one it does not name a person for: a hedge on it
+                return named
+            if current is not None and REFERS_BACK.search(normalise(text)):
+                return current  # "who came up with it"
         candidates = {c.id: c for c in self.matcher.nearest(text, CANDIDATES)}
         candidates |= {c.id: c for c in self.picker.nearest(self._concepts, text, CANDIDATES)}
         for known in (named, current):

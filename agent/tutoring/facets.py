@@ -30,6 +30,13 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 # "what is an atom made of": the thing asked about, whose parts the answer names
 ASKS_PARTS = re.compile(r"\b(?:is|are|was|were) (?:an? |the )?(.+?) made (?:up )?of$")
 MADE_OF = re.compile(r"\bmade (?:up )?of ((?:\w+ ){0,4}\w+)")  # the words that follow
+# "who came up with it", "who discovered it": a sentence that names a person answers
+ASKS_WHO = re.compile(r"^(?:so |and |but |um |ok(?:ay)? )*who\b")
+_NAME = r"(?:[A-Z][a-z]+ )*[A-Z][a-z]+"
+NAMES_A_PERSON = re.compile(
+    rf"\b{_NAME}(?: and {_NAME})? (?:first )?(?:described|discovered|proposed|invented|"
+    rf"developed|showed|found|explained|named|came up with|published|worked out)\b|\bby {_NAME}"
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -145,20 +152,28 @@ class SentencePicker:
         asked = topic_stems(question, names)
         if concept.id not in self._stems:
             self._stems[concept.id] = [topic_stems(f.matched) for f in found]
-        reversed_ = set()
+        excluded = set()
         if parts_of := ASKS_PARTS.search(normalise(question)):
-            reversed_ = _made_of(found, frozenset(map(stem, parts_of.group(1).split())))
+            excluded = _made_of(found, frozenset(map(stem, parts_of.group(1).split())))
         ranked = [
             (float(score) + (PREFER_BONUS if f.facet == prefer else 0.0)
              + WORDS_BONUS * _share(asked, said), i)
             for i, (f, score, said) in enumerate(zip(found, scores, self._stems[concept.id],
                                                      strict=True))
             if f.facet not in without and (f.facet != "check" or score >= CHECK_SIMILARITY)
-            and i not in reversed_
+            and i not in excluded
         ]  # fmt: skip
         _, at = max(ranked)
         words = _share(asked, self._stems[concept.id][at])
         return BestSentence(found[at], float(scores[at]), words)
+
+    def person_sentence(self, concept: Concept) -> FacetSentence | None:
+        """The sentence that names a person ("Charles Darwin described this idea"): what a
+        who-question of this concept asks for, however far its words are from the question."""
+        found, _ = self._of(concept)
+        return next(
+            (f for f in found if f.facet != "check" and NAMES_A_PERSON.search(f.text)), None
+        )
 
     def nearest(self, concepts: list[Concept], question: str, k: int) -> list[Concept]:
         """The k concepts with the sentences closest in meaning to the question, over the

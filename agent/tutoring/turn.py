@@ -20,7 +20,7 @@ from agent.tutoring import learner, pedagogy
 from agent.tutoring.arithmetic import compute
 from agent.tutoring.choosing import NOT_ANSWERS, WHY_SENTENCE_SIMILARITY, ConceptChoice
 from agent.tutoring.curriculum import Concept, Curriculum
-from agent.tutoring.facets import BestSentence, SentencePicker, spoken
+from agent.tutoring.facets import ASKS_WHO, BestSentence, SentencePicker, spoken
 from agent.tutoring.grading import Grade, grade
 from agent.tutoring.intents import (
     Intent,
@@ -200,6 +200,11 @@ class TeachingTurn:
                 return self._hedge(state, concept, kind)
             else:
                 main, facet = concept.explanation, "explanation"
+        elif ASKS_WHO.search(normalise(text)):
+            person = self.picker.person_sentence(concept)
+            if person is None:
+                return self._hedge(state, concept, kind)
+            main, facet = person.text, person.facet
         else:
             prefer = "misconception" if kind is Intent.YES_NO else None
             best = self.picker.best(concept, text, prefer=prefer, without=NOT_ANSWERS)

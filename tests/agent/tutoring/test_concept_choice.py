@@ -42,12 +42,26 @@ def test_question_word_slips_are_repaired_and_nothing_else():
         ("what is an atom made of", "atom", "protons"),
         # how a thing works is its explanation, not its definition
         ("How do magnets work?", "magnetism", "pole"),
+        # who: the sentence that names a person, not the closest in meaning
+        ("who came up with the periodic table", "periodic_table", "Mendeleev"),
     ],
 )
 def test_the_answering_concept_and_sentence(turn, question, concept, words):
     reply = answer(turn, question)
     assert reply.mode == "facet", reply.text
     assert reply.concept.id == concept and words in reply.main
+
+
+def test_who_after_a_concept_names_the_person_and_only_its_person(turn):
+    state = TutorState()
+    turn.respond(state, "What is evolution?")
+    reply = turn.respond(state, "who came up with it")
+    assert reply.concept.id == "natural_selection" and "Darwin" in reply.main, reply.text
+    turn.respond(state, "what is the periodic table")
+    # Mendeleev is the conversation's person, but neither of these asks about his table
+    assert turn.respond(state, "who invented the telephone").mode == "abstain"
+    gravity = turn.respond(state, "who discovered gravity")  # the curriculum names no one
+    assert gravity.mode == "hedge" and gravity.concept.id == "gravity", gravity.text
 
 
 def test_a_mention_is_not_an_answer(turn):
