@@ -323,17 +323,25 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         said = len(content_words(text)) >= MIN_CONTENT_WORDS
         return said and self._speech_s >= self._min_barge_in_s
 
+    def _unclear(self, text: str) -> bool:
+        """Words that are no barge-in yet and no backchannel or echo either ("Start.")."""
+        return bool(heard_words(text)) and not backchannel(text) and not self._gate.echo(text)
+
     async def _judge(self) -> None:
         """The speech ended: a barge-in if its words say so, else the tutor goes on; but not
         while the learner is speaking again ("Stop, … can you say that again?" heard as
-        "Start." then more): the gate stays shut and what follows is judged."""
+        "Start." then more), nor, for onset_hold_s, after words that are neither a
+        backchannel nor an echo (a comma's pause may come next): the gate stays shut and
+        what follows is judged."""
         if not self._judging:
             return
         if self._means_it(self._heard):
             await self._barge_in()
             return
-        if self._voiced:
-            self._deferred = True
+        if self._voiced or (self._unclear(self._heard) and not self._deferred):
+            self._deferred = True  # judged again when the new voice ends, or after a hold
+            if not self._voiced:
+                self._restart_timer(self.onset_hold_s, self._judge)
             return
         self._gate.counts.resumed += 1
         self._gate.counts.echoes += bool(self._heard) and self._gate.echo(self._heard)

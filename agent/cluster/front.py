@@ -76,7 +76,8 @@ def page_routes(relay: HostRelay) -> APIRouter:
     async def healthz() -> JSONResponse:
         hosts = await registry.hosts.remote()
         ready = any(h["ready"] for h in hosts)
-        body = {"status": "ok" if ready else "starting", "hosts": hosts}
+        body = {"status": "ok" if ready else "starting", "hosts": hosts,
+                "offers_refused_by_hosts": relay.refused}  # fmt: skip
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @router.get("/api/avatar/schema")

@@ -2,8 +2,9 @@
 
 The body travels as it came (read once, bounded, never re-encoded); the learner's address
 goes in `X-Forwarded-For`, which the hosts trust from cluster nodes only. The front keeps a
-view of the hosts' load for up to `cluster.health_interval_s` and counts its own
-placements in it, so most offers cost no registry call before they are relayed; the
+view of the hosts' load for up to `cluster.placement_view_s` (default: the health interval)
+and counts its own placements in it, so most offers cost no registry call before they are
+relayed (a host another front filled meanwhile refuses, and the next is tried); the
 registry still learns each placement before the learner gets the answer, so the session's
 next request finds its host through any front.
 """
@@ -78,8 +79,8 @@ class PlacementView:
         self._hosts: list[HostLoad] = []
         self._at = float("-inf")
 
-    async def order(self) -> list[HostLoad]:
-        if time.monotonic() - self._at > self._max_age:
+    async def order(self, refresh: bool = False) -> list[HostLoad]:
+        if refresh or time.monotonic() - self._at > self._max_age:
             self._hosts = [HostLoad(**h) for h in await self._registry.placement.remote()]
             self._at = time.monotonic()
         return placement_order(self._hosts)
@@ -99,8 +100,10 @@ class HostRelay:
         self.settings = settings
         self.registry = registry
         self.transport = AiohttpTransport(settings.cluster.forward_timeout_s)
-        self.view = PlacementView(registry, settings.cluster.health_interval_s)
+        cluster = settings.cluster
+        self.view = PlacementView(registry, cluster.placement_view_s or cluster.health_interval_s)
         self._token = None if settings.server.open_access else settings.server.api_token
+        self.refused = 0  # offers a host refused as full, passed on to the next
 
     def authorize(self, request: Request) -> None:
         """The same token check as a host's, so junk is refused before it travels."""
@@ -119,21 +122,29 @@ class HostRelay:
         )
 
     async def place(self, request: Request, body: bytes) -> Response:
-        """A new learner: the hosts by load until one takes the offer."""
-        for host in await self.view.order():
-            try:
-                answer = await self.send(host.url, request, body)
-            except HostUnreachable:
-                self.view.drop(host.host_id)
-                await self.registry.unreachable.remote(host.host_id)
-                continue
-            if answer.status == 503:
-                self.view.drop(host.host_id)  # full since the view was taken
-                continue
-            if answer.status == 200:
-                await self.registry.placed.remote(answer.json()["pc_id"], host.host_id)
-                self.view.placed(host.host_id)
-            return answer.response()
+        """A new learner: the hosts by load until one takes the offer; when every host in
+        the view refused, once more from the registry's current load (the view may think
+        a host full that has since freed a slot)."""
+        tried: set[str] = set()
+        for refresh in (False, True):
+            for host in await self.view.order(refresh):
+                if host.host_id in tried:
+                    continue
+                tried.add(host.host_id)
+                try:
+                    answer = await self.send(host.url, request, body)
+                except HostUnreachable:
+                    self.view.drop(host.host_id)
+                    await self.registry.unreachable.remote(host.host_id)
+                    continue
+                if answer.status == 503:
+                    self.refused += 1
+                    self.view.drop(host.host_id)  # full since the view was taken
+                    continue
+                if answer.status == 200:
+                    await self.registry.placed.remote(answer.json()["pc_id"], host.host_id)
+                    self.view.placed(host.host_id)
+                return answer.response()
         raise HTTPException(
             status_code=503, detail="every session host is at capacity; try again shortly",
             headers={"Retry-After": "5"},

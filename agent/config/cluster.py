@@ -27,6 +27,12 @@ class ClusterSettings(Section):
     health_interval_s: float = Field(
         default=0.5, gt=0.0, le=60.0, description="how often the registry asks each host its load"
     )
+    placement_view_s: float | None = Field(
+        default=None, gt=0.0, le=600.0,
+        description="how long a front places learners from its copy of the hosts' load before "
+        "asking the registry again (default: health_interval_s); a host that has filled up "
+        "meanwhile refuses with 503 and the front tries the next",
+    )
     host_timeout_s: float = Field(
         default=2.0, gt=0.0, le=120.0,
         description="a host that has not answered for this long is dropped from the routing",

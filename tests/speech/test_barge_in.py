@@ -224,6 +224,21 @@ async def test_a_misheard_first_segment_is_not_judged_while_the_learner_goes_on(
         assert recorder.started == barged and gate.paused == barged
 
 
+async def test_unclear_words_hold_the_tutor_briefly_and_a_backchannel_does_not():
+    """"Start." (a misheard "Stop,") may be followed by more after a comma's pause: the tutor
+    stays paused for the hold, then goes on; "uh-huh" lets it go on at once."""
+    for said, held in (("Start.", True), ("Uh-huh.", False)):
+        gate, strategy, recorder = await tutor_speaking(barge_in_s=5.0)
+        strategy.onset_hold_s = 0.1
+        await strategy.process_frame(VADUserStartedSpeakingFrame(start_secs=0.2))
+        await strategy.process_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2))
+        await strategy.process_frame(words(said))
+        await asyncio.sleep(0.02)
+        assert gate.paused is held, said
+        await asyncio.sleep(0.15)
+        assert not gate.paused and recorder.started == 0 and recorder.resets == 1, said
+
+
 async def test_confirmed_speech_takes_over_an_early_pause():
     from pipecat.audio.vad.vad_analyzer import VADState
 
@@ -248,6 +263,7 @@ async def test_voice_while_the_tutor_is_silent_pauses_nothing():
 async def judged(said: str, speech_s: float) -> tuple[PlaybackGate, Recorder]:
     """`said` heard in speech lasting about `speech_s` over the tutor (no duration limit)."""
     gate, strategy, recorder = await tutor_speaking(barge_in_s=5.0)
+    strategy.onset_hold_s = 0.05  # unclear words keep the tutor paused this long
     await strategy.process_frame(VADUserStartedSpeakingFrame(start_secs=0.2))
     await asyncio.sleep(speech_s)
     await strategy.process_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2))
@@ -262,6 +278,7 @@ async def test_a_brief_murmur_heard_as_words_lets_the_tutor_go_on():
     for said in ("In my mom.", "Other."):
         for speech_s in (0.0, 0.6):
             gate, recorder = await judged(said, speech_s)
+            await asyncio.sleep(0.1)  # past the hold
             assert recorder.started == 0 and not gate.paused, (said, speech_s)
     _gate, recorder = await judged("Tell me more.", 0.6)
     assert recorder.started == 1

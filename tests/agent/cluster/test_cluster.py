@@ -34,7 +34,9 @@ def cluster_settings(tmp_path, store_url: str) -> Settings:
     return Settings(
         port=18860,
         server={"api_token": TOKEN, "max_sessions": 1, "db_path": tmp_path / "eco1.sqlite3"},
-        store={"url": store_url}, cluster={"fronts": 2, "health_interval_s": 0.25},
+        store={"url": store_url},
+        # a front keeps its view of the hosts' load for the whole test (see the retry below)
+        cluster={"fronts": 2, "health_interval_s": 0.25, "placement_view_s": 600},
         llm={"read_ahead": False}, perception={"enabled": False},
     )  # fmt: skip
 
@@ -71,7 +73,20 @@ async def test_fronts_route_sessions_to_hosts_and_survive_a_dead_front_and_node(
         # one learner per host (capacity 1 each); a third is refused by the front
         assert await host_of(service, first.pc_id) != await host_of(service, second.pc_id)
         with pytest.raises(httpx.HTTPStatusError, match="503"):
-            await connected(front_a)
+            await connected(front_b)
+
+        # the first leaves; front A's view still holds the first's host full and the second's
+        # open: the second's host refuses, and the learner goes to the first's host
+        first_host = await host_of(service, first.pc_id)
+        left = await http.delete(f"{front_b}/api/sessions/{quote(first.pc_id, safe='')}")
+        assert left.status_code == 200
+        await first.close()
+        await until(slot_free(service, first_host), 10.0, "the first's host freed its slot")
+        refused = (await http.get(f"{front_a}/healthz")).json()["offers_refused_by_hosts"]
+        first = await connected(front_a)
+        assert await host_of(service, first.pc_id) == first_host
+        after = (await http.get(f"{front_a}/healthz")).json()["offers_refused_by_hosts"]
+        assert after > refused
 
         await mcp_reaches_every_host(front_b, first, second)
 
@@ -119,6 +134,14 @@ async def test_fronts_route_sessions_to_hosts_and_survive_a_dead_front_and_node(
         await http.aclose()
         await first.close()
         await second.close()
+
+
+def slot_free(service: ClusterService, host_id: str):
+    async def free() -> bool:
+        hosts = {h["host_id"]: h for h in await service.registry.hosts.remote()}
+        return hosts[host_id]["sessions"] == 0
+
+    return free
 
 
 def registry_answers(service: ClusterService):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 
@@ -165,6 +166,20 @@ def test_a_host_at_capacity_refuses_and_the_front_tries_the_next():
     assert seen[0].headers["authorization"] == f"Bearer {TOKEN}"
     assert seen[0].headers["x-forwarded-for"] == "testclient"
     assert json.loads(seen[0].body) == OFFER
+
+
+def test_a_front_whose_view_thinks_the_free_host_full_asks_the_registry_again():
+    """Its view: "a" open, "b" full. "a" has filled since (another front) and "b" has a free
+    slot: "a" refuses, the registry's current load sends the learner to "b"."""
+    client, registry = front_with({"a": refusing(503), "b": answering("pc-3")})
+    registry.table.report(HostLoad("b", "http://b", 8, 8), [])
+    relay = client.app.state.relay
+    relay.view._max_age = 60.0
+    asyncio.run(relay.view.order())  # "b" full in the view
+    registry.table.report(HostLoad("b", "http://b", 0, 8), [])
+    answer = client.post("/api/offer", json=OFFER)
+    assert answer.status_code == 200 and answer.json()["pc_id"] == "pc-3"
+    assert client.get("/healthz").json()["offers_refused_by_hosts"] == 1
 
 
 def test_every_host_full_is_a_503_with_retry_after():
