@@ -28,7 +28,9 @@ class ClusterSettings(Section):
         default=0.5, gt=0.0, le=60.0, description="how often the registry asks each host its load"
     )
     placement_view_s: float | None = Field(
-        default=None, gt=0.0, le=600.0,
+        default=None,
+        gt=0.0,
+        le=600.0,
         description="how long a front places learners from its copy of the hosts' load before "
         "asking the registry again (default: health_interval_s); a host that has filled up "
         "meanwhile refuses with 503 and the front tries the next",

@@ -225,7 +225,7 @@ async def test_a_misheard_first_segment_is_not_judged_while_the_learner_goes_on(
 
 
 async def test_unclear_words_hold_the_tutor_briefly_and_a_backchannel_does_not():
-    """"Start." (a misheard "Stop,") may be followed by more after a comma's pause: the tutor
+    """ "Start." (a misheard "Stop,") may be followed by more after a comma's pause: the tutor
     stays paused for the hold, then goes on; "uh-huh" lets it go on at once."""
     for said, held in (("Start.", True), ("Uh-huh.", False)):
         gate, strategy, recorder = await tutor_speaking(barge_in_s=5.0)

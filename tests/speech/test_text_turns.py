@@ -74,11 +74,11 @@ class IncompleteAnalyzer(BaseTurnAnalyzer):
         pass
 
 
-async def stopped_after(frames, grace_s=0.2, wait_s=1.0) -> float | None:
-    """Seconds from the last frame to the strategy's end of turn, or None if it never ended."""
+async def watched(analyzer, **kwargs) -> tuple[TextAwareTurnStopStrategy, list[float]]:
+    """The strategy over `analyzer`, set up, and the times at which it ends the turn."""
     manager = TaskManager()
     manager.setup(TaskManagerParams(loop=asyncio.get_running_loop()))
-    strategy = TextAwareTurnStopStrategy(turn_analyzer=IncompleteAnalyzer(), grace_s=grace_s)
+    strategy = TextAwareTurnStopStrategy(turn_analyzer=analyzer, **kwargs)
     await strategy.setup(
         FrameProcessorSetup(clock=None, task_manager=manager, pipeline_worker=None)
     )
@@ -88,6 +88,12 @@ async def stopped_after(frames, grace_s=0.2, wait_s=1.0) -> float | None:
     async def on_stopped(_strategy, _params):
         ended.append(time.monotonic())
 
+    return strategy, ended
+
+
+async def stopped_after(frames, grace_s=0.2, wait_s=1.0) -> float | None:
+    """Seconds from the last frame to the strategy's end of turn, or None if it never ended."""
+    strategy, ended = await watched(IncompleteAnalyzer(), grace_s=grace_s)
     for frame in frames:
         await strategy.process_frame(frame)
     last = time.monotonic()
@@ -166,17 +172,7 @@ def test_transcripts_that_stop_mid_phrase(text, trailing):
 
 
 async def ended_with_smart_turn_complete(text: str, finalized: bool = True) -> bool:
-    manager = TaskManager()
-    manager.setup(TaskManagerParams(loop=asyncio.get_running_loop()))
-    strategy = TextAwareTurnStopStrategy(turn_analyzer=CompleteAnalyzer(), grace_s=0.2)
-    await strategy.setup(
-        FrameProcessorSetup(clock=None, task_manager=manager, pipeline_worker=None)
-    )
-    ended: list[bool] = []
-
-    @strategy.event_handler("on_user_turn_stopped")
-    async def on_stopped(_strategy, _params):
-        ended.append(True)
+    strategy, ended = await watched(CompleteAnalyzer(), grace_s=0.2)
 
     await strategy.process_frame(VADUserStartedSpeakingFrame())
     await strategy.process_frame(vad_stop())
@@ -208,17 +204,7 @@ async def test_a_held_turn_still_ends_at_the_silence_fallback():
         def append_audio(self, buffer: bytes, is_speech: bool) -> EndOfTurnState:
             return EndOfTurnState.COMPLETE  # the fallback's silence has passed
 
-    manager = TaskManager()
-    manager.setup(TaskManagerParams(loop=asyncio.get_running_loop()))
-    strategy = TextAwareTurnStopStrategy(turn_analyzer=SilenceReached(), grace_s=0.2)
-    await strategy.setup(
-        FrameProcessorSetup(clock=None, task_manager=manager, pipeline_worker=None)
-    )
-    ended: list[bool] = []
-
-    @strategy.event_handler("on_user_turn_stopped")
-    async def on_stopped(_strategy, _params):
-        ended.append(True)
+    strategy, ended = await watched(SilenceReached(), grace_s=0.2)
 
     for frame in (VADUserStartedSpeakingFrame(), vad_stop(),
                   TranscriptionFrame(text="What is", user_id="learner", timestamp="",
@@ -235,19 +221,7 @@ async def test_a_held_turn_still_ends_at_the_silence_fallback():
 async def test_a_held_turn_ends_at_the_fallback_after_the_learner_stopped():
     """Smart-turn forgets a turn once it has said complete, so its silence fallback never
     comes: a held turn waited for Pipecat's 5 s safety net (5.3 s in eval turn-taking)."""
-    manager = TaskManager()
-    manager.setup(TaskManagerParams(loop=asyncio.get_running_loop()))
-    strategy = TextAwareTurnStopStrategy(
-        turn_analyzer=CompleteAnalyzer(), grace_s=0.2, fallback_s=0.5
-    )
-    await strategy.setup(
-        FrameProcessorSetup(clock=None, task_manager=manager, pipeline_worker=None)
-    )
-    ended: list[float] = []
-
-    @strategy.event_handler("on_user_turn_stopped")
-    async def on_stopped(_strategy, _params):
-        ended.append(time.monotonic())
+    strategy, ended = await watched(CompleteAnalyzer(), grace_s=0.2, fallback_s=0.5)
 
     trailing = TranscriptionFrame(
         text="So if the Moon is", user_id="l", timestamp="", finalized=True
