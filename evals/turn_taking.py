@@ -9,7 +9,8 @@ background noise:
   (last speech sample to the turn's commit, the server's `vad` + `turn_end` stages) and
   late ends (over 1 s);
 - questions with a mid-sentence pause or filler ("what is... um... the speed of light"):
-  premature ends, a turn committed before the learner finished;
+  premature ends, a turn committed before the learner finished, and of those how many the
+  tutor recovered (answered the two parts as one question: a `continued` event);
 - trailing-off sentences ("I was wondering about the"): ended within 1 s counts as premature;
 - backchannels and a cough while the tutor speaks: a false stop is a new learner turn, or
   the tutor's audio stopping for good;
@@ -62,6 +63,7 @@ BARGE_INS = ["Wait, what about the Moon?", "Stop, can you say that again?",
 LONG_QUESTION = "Please explain how the water cycle works, step by step."
 PAUSE_S = 0.7  # the mid-sentence pause
 LATE_S = 1.0
+RECOVERY_S = 4.0  # after a premature end, how long the paused question's rest may take
 STOP_GAP_S = 0.6  # tutor audio silent this long after a barge-in: it stopped
 DESIGNS = {
     "eco1": {"args": [], "module": "agent.cli"},
@@ -161,9 +163,22 @@ async def _turn_end(client: TutorClient, case: Case) -> dict[str, Any]:
     # what the recogniser had heard when the turn ended: why a turn ended early
     heard = [e.get("text", "") for e in client.events_of("transcript", role="user")
              if started <= e["received_at"] <= committed]  # fmt: skip
-    return {"ended": True, "delay_ms": delay, "heard": heard,
-            "premature": committed < speech_end or (case.kind == "trailing" and delay < 1000),
-            "late": delay > LATE_S * 1000}  # fmt: skip
+    row = {"ended": True, "delay_ms": delay, "heard": heard,
+           "premature": committed < speech_end or (case.kind == "trailing" and delay < 1000),
+           "late": delay > LATE_S * 1000}  # fmt: skip
+    if row["premature"] and case.kind == "paused":
+        row["recovered"] = await _went_on(client, committed)
+    return row
+
+
+async def _went_on(client: TutorClient, committed: float) -> bool:
+    """Whether the tutor answered the paused question whole after all: the learner's words
+    after the pause joined to the part it took for a turn (a `continued` event)."""
+    try:
+        await client.wait_event("continued", RECOVERY_S, after=committed)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def _over_the_tutor(client: TutorClient, case: Case, long_question: np.ndarray) -> dict:
@@ -218,6 +233,7 @@ def summarize(rows: list[dict]) -> dict[str, Any]:
     stops = [r["stop_ms"] for r in rows if r["kind"] == "barge_in" and r.get("stop_ms") is not None]
     return {
         "premature_ends": round(sum(bool(r.get("premature")) for r in ends) / max(1, len(ends)), 3),
+        "premature_pauses_recovered": share(rows, "paused", "recovered"),
         "late_ends": share(rows, "complete", "late"),
         "end_of_turn_delay_ms": percentiles(complete),
         "backchannel_false_stops": share(rows, "backchannel", "false_stop"),

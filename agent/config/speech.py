@@ -140,3 +140,9 @@ class TurnSettings(Section):
         default=0.7, ge=0.2, le=3.0,
         description="speech over the tutor that lasts this long is a barge-in whatever its words",
     )  # fmt: skip
+    continuation_window_s: float = Field(
+        default=0.5, ge=0.0, le=2.0,
+        description="a learner whose voice comes back this soon after their turn was committed "
+        "(the tutor's answer cut short) goes on with the same question: the two parts are "
+        "answered as one (agent/turn/continuation.py); 0 turns it off",
+    )  # fmt: skip

@@ -21,7 +21,13 @@ from pipecat.observers.base_observer import BaseObserver, FramePushed
 from pipecat.processors.frame_processor import FrameDirection
 
 from agent.session.latency import TurnRecord
-from agent.turn.frames import CitationsFrame, ControllerDecisionFrame, TeachingFrame, ThinkingFrame
+from agent.turn.frames import (
+    CitationsFrame,
+    ContinuedTurnFrame,
+    ControllerDecisionFrame,
+    TeachingFrame,
+    ThinkingFrame,
+)
 from perception.frames import LearnerObservationFrame
 from planner.frames import PlanActionFrame
 from speech.frames import FallbackFrame
@@ -60,6 +66,8 @@ def frame_event(frame) -> dict[str, Any] | None:
         return event("controller", **frame.report)
     if isinstance(frame, TeachingFrame):
         return event("teaching", **frame.teaching)
+    if isinstance(frame, ContinuedTurnFrame):
+        return event("continued", first=frame.first, rest=frame.rest, question=frame.question)
     if isinstance(frame, FallbackFrame):
         return event("fallback", stage=frame.stage, reason=frame.reason)
     if isinstance(frame, LearnerObservationFrame):

@@ -20,6 +20,7 @@ from agent.backends.base import ChatBackend
 from agent.config import Settings
 from agent.session.user_turns import context_aggregators
 from agent.turn.compute import TurnCompute
+from agent.turn.continuation import ContinuationWatch
 from agent.turn.prompt import HistoryLimits
 from agent.turn.service import ContextProvider, TutorLLMService
 from agent.tutoring.state import TutorState
@@ -148,6 +149,7 @@ def _tutor_llm(
         read_provisional=llm.read_provisional,
         history=HistoryLimits(llm.history_words, llm.answer_words, llm.fresh_topics),
         opening_clause=opening if llm.speculate else None,
+        continuation=ContinuationWatch(window_s=settings.turn.continuation_window_s),
     )
 
 

@@ -34,3 +34,13 @@ class TeachingFrame(DataFrame):
     """What the curriculum made of this turn: concept, facet, mode, a graded answer."""
 
     teaching: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ContinuedTurnFrame(DataFrame):
+    """The learner went on right after the turn was committed: the two parts are answered
+    as one question (agent/turn/continuation.py)."""
+
+    first: str = ""
+    rest: str = ""
+    question: str = ""

@@ -19,6 +19,7 @@ from pipecat.frames.frames import (
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
     UserStartedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection
@@ -35,9 +36,16 @@ from agent.config.prompts import TOOL_FACTS_HEADER
 from agent.retrieval.grounding import grounding_or_none
 from agent.turn.ahead import TurnAhead
 from agent.turn.compute import TurnCompute, TurnPlan
+from agent.turn.continuation import ContinuationWatch, with_question
 from agent.turn.critique import critique_and_revise
 from agent.turn.faults import FaultInjected
-from agent.turn.frames import CitationsFrame, ControllerDecisionFrame, TeachingFrame, ThinkingFrame
+from agent.turn.frames import (
+    CitationsFrame,
+    ContinuedTurnFrame,
+    ControllerDecisionFrame,
+    TeachingFrame,
+    ThinkingFrame,
+)
 from agent.turn.gate import gated
 from agent.turn.prompt import HistoryLimits, SessionPrompts, reply_instruction
 from agent.turn.speculation import AnswerSpeculationCounts
@@ -96,6 +104,7 @@ class TutorLLMService(LLMService):
         history: HistoryLimits | None = None,
         opening_clause: Callable[[str], str | None] | None = None,
         tutor_state: TutorState | None = None,
+        continuation: ContinuationWatch | None = None,
         **kwargs: Any,
     ) -> None:
         settings = PipecatLLMSettings(
@@ -123,6 +132,8 @@ class TutorLLMService(LLMService):
         self._critique_tokens = critique_tokens
         self._first_audio = first_audio
         self._prompts = SessionPrompts(history)  # what earlier turns were sent
+        # A learner going on right after a commit: their words finish the last question.
+        self.continuation = continuation or ContinuationWatch()
         # The concept, what was said of it and the planner's lesson (shared with the
         # pipeline's TutorPlannerProcessor, which feeds it the learner's signals).
         self.tutor_state = tutor_state or TutorState()
@@ -226,6 +237,10 @@ class TutorLLMService(LLMService):
         if isinstance(frame, ProvisionalTranscriptFrame):
             self._ahead.on_provisional(frame.text, frame.likely_action)
             return
+        if isinstance(frame, VADUserStartedSpeakingFrame):
+            self.continuation.voiced(time.monotonic() - frame.start_secs)
+        if isinstance(frame, InterruptionFrame):
+            self.continuation.interrupted()
         if isinstance(frame, (UserStartedSpeakingFrame, InterruptionFrame, CancelFrame, EndFrame)):
             await self._ahead.drop()  # the learner goes on: that answer is void
         if isinstance(frame, LikelyActionFrame):
@@ -234,6 +249,12 @@ class TutorLLMService(LLMService):
         if not isinstance(frame, LLMContextFrame):
             await self.push_frame(frame, direction)
             return
+        messages = frame.context.get_messages()
+        if (parts := self.continuation.join(messages)) is not None:
+            logger.info("learner went on: {!r} + {!r}", parts[0], parts[1])
+            frame.context.set_messages(with_question(messages, parts[2]))
+            await self.push_frame(ContinuedTurnFrame(*parts))
+        self.continuation.committed(time.monotonic())
         await self._answer_turn(frame.context)
 
     async def _turn_messages(
