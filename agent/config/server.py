@@ -101,6 +101,12 @@ class ServerSettings(Section):
     ice_credential: str | None = Field(
         default=None, description="the TURN servers' password; given to pages with the token"
     )
+    audio_jitter_packets: int = Field(
+        default=2, ge=1, le=8,
+        description="20 ms packets of the learner's audio the server holds before decoding "
+        "(aiortc's jitter buffer prefetches 4: 80 ms of every turn and barge-in); more rides "
+        "out a jittery network, fewer hears the learner sooner",
+    )  # fmt: skip
     faults: dict[str, float] = Field(
         default_factory=dict,
         description="testing only: rates of injected llm_error, llm_timeout, tts_error",

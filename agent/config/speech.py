@@ -146,3 +146,8 @@ class TurnSettings(Section):
         "(the tutor's answer cut short) goes on with the same question: the two parts are "
         "answered as one (agent/turn/continuation.py); 0 turns it off",
     )  # fmt: skip
+    continuation_fragment_window_s: float = Field(
+        default=1.2, ge=0.0, le=3.0,
+        description="the same for words that cannot stand alone as a question or request "
+        "('make their food?', 'the speed of light'), which may come later",
+    )  # fmt: skip

@@ -20,6 +20,7 @@ from agent.config import Settings
 from agent.session.bounded_json import MAX_JSON_DEPTH, object_depth
 from agent.session.client_events import ClientEventRelay, event, latency_event
 from agent.session.client_messages import ClientMessageError, parse_client_message
+from agent.session.jitter import set_audio_jitter_packets
 from agent.session.latency import TurnLatencyObserver, TurnRecord
 from agent.session.metrics import ServiceMetrics
 from agent.session.pipeline import build_tutor_worker
@@ -107,7 +108,9 @@ class SessionManager:
         learner: str | None = None,
         client: str | None = None,
     ) -> Session:
-        """Build and launch the pipeline for a freshly negotiated WebRTC connection."""
+        """Build and launch the pipeline for a freshly negotiated WebRTC connection (its
+        receivers exist, no packet has arrived yet)."""
+        set_audio_jitter_packets(connection.pc, self._settings.server.audio_jitter_packets)
         return await self.start(webrtc_connection(connection, learner, client))
 
     async def start(self, connection: Connection) -> Session:

@@ -6,6 +6,7 @@ transport.input → streaming Whisper ASR → user turn (Silero VAD + smart-turn
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import partial
 
@@ -72,6 +73,7 @@ def build_tutor_worker(
         context_provider=context_provider, fault=fault, compute=compute,
         session_id=session_id, first_audio=first_audio,
     )  # fmt: skip
+    vad.add_voice_listener(lambda: llm.continuation.voice_heard(time.monotonic()))
     tts = _piper(settings, fault, first_audio)
     perception = _perception(settings)
     planner = TutorPlannerProcessor(tutor_state.lesson, tutor_state.signals)
@@ -149,7 +151,10 @@ def _tutor_llm(
         read_provisional=llm.read_provisional,
         history=HistoryLimits(llm.history_words, llm.answer_words, llm.fresh_topics),
         opening_clause=opening if llm.speculate else None,
-        continuation=ContinuationWatch(window_s=settings.turn.continuation_window_s),
+        continuation=ContinuationWatch(
+            window_s=settings.turn.continuation_window_s,
+            fragment_window_s=settings.turn.continuation_fragment_window_s,
+        ),
     )
 
 

@@ -23,9 +23,26 @@ from planner.observations import text_of
 CORRECTION_OPENING = re.compile(
     r"^\W*(?:no|nope|wait|stop|hold on|hang on|sorry|actually|never ?mind|what)\b", re.I
 )
+# Openings of words that ask something by themselves: a question or a request.
+STANDALONE_OPENING = re.compile(
+    r"^\W*(?:what|why|how|who|whom|whose|where|when|which|is|are|was|were|am|do|does|did|"
+    r"can|could|will|would|should|shall|may|might|must|have|has|tell|explain|show|teach|"
+    r"give|please|let's|let)\b",
+    re.I,
+)
 # Shortest time from hearing the tutor to answering it: the tutor's first audio reaches the
 # learner about 0.15 s after the commit, and people take over 0.4 s to start speaking.
 DEFAULT_WINDOW_S = 0.5
+# Words that cannot stand alone ("make their food?", "the speed of light") may come later:
+# whatever the tutor had begun, the learner was still finishing their sentence.
+DEFAULT_FRAGMENT_WINDOW_S = 1.2
+# Longest a barge-in takes to be judged after its onset (speech/barge_in.py: the speech's
+# words, waited for up to no_words_wait_s after it stops).
+JUDGED_WITHIN_S = 2.5
+# How far before the VAD's confirmation a voiced window may be and still be its onset
+# (start_secs and Pipecat's volume smoothing come between).
+ONSET_LEAD_S = 0.6
+VOICE_GAP_S = 0.3  # quiet between voiced windows that starts a new run of them
 
 
 def joined(first: str, rest: str) -> str:
@@ -36,6 +53,12 @@ def joined(first: str, rest: str) -> str:
     if tail[:1].isupper() and not re.match(r"^(?:I\b|I'|[A-Z]{2})", tail):
         tail = tail[0].lower() + tail[1:]
     return f"{head} {tail}".strip()
+
+
+def stands_alone(words: str) -> bool:
+    """Whether words open as a question or request of their own ("Why is that?", "Tell me
+    more"), unlike the rest of a sentence ("make their food?", "the speed of light")."""
+    return bool(STANDALONE_OPENING.match(words)) or not words.strip()
 
 
 def continued_question(messages: list[Any]) -> tuple[str, str] | None:
@@ -57,44 +80,62 @@ def _is_user(message: Any) -> bool:
 
 @dataclass
 class ContinuationWatch:
-    """Times one session's turns: when a turn was committed, whether its answer was cut
-    short, and when the learner's voice came back after it (monotonic seconds)."""
+    """Times one session's turns: when a turn was committed, when the learner's voice first
+    came back after it, and when the tutor's answer was cut short (monotonic seconds)."""
 
     window_s: float = DEFAULT_WINDOW_S
+    fragment_window_s: float = DEFAULT_FRAGMENT_WINDOW_S
     committed_at: float | None = None
-    cut_short: bool = False  # the answer to that turn was interrupted
-    resumed_at: float | None = None
+    resumed_at: float | None = None  # the first confirmed voice onset after the commit
+    cut_at: float | None = None  # the first interruption after the commit
     joins: int = 0  # turns joined to the one before
+    _voice_at: float | None = None  # the first voiced window of the latest run of them
+    _voice_last: float | None = None  # the latest voiced window heard while the VAD was quiet
 
     def committed(self, now: float) -> None:
-        self.committed_at, self.resumed_at, self.cut_short = now, None, False
+        self.committed_at, self.resumed_at, self.cut_at = now, None, None
 
-    def interrupted(self) -> None:
+    def voice_heard(self, now: float) -> None:
+        """A voiced window while the VAD is quiet: the first of a run is the onset, if the
+        VAD confirms it."""
+        if self._voice_last is None or now - self._voice_last > VOICE_GAP_S:
+            self._voice_at = now
+        self._voice_last = now
+
+    def voiced(self, confirmed_at: float, start_secs: float) -> None:
+        """The VAD confirmed speech: it began at the voiced window just before, or
+        `start_secs` before the confirmation where none was heard."""
+        if self.resumed_at is not None or self.committed_at is None:
+            return
+        onset = confirmed_at - start_secs
+        if self._voice_at is not None and confirmed_at - ONSET_LEAD_S <= self._voice_at:
+            onset = min(onset, self._voice_at)
+        self.resumed_at = onset
+
+    def interrupted(self, now: float) -> None:
         """The tutor's answer stopped for the learner (written, or only partly heard)."""
-        if self.committed_at is not None:
-            self.cut_short = True
+        if self.cut_at is None and self.committed_at is not None:
+            self.cut_at = now
 
-    def voiced(self, onset: float) -> None:
-        """The learner's voice started at `onset` (the VAD's report less its start delay)."""
-        if self.resumed_at is None and self.committed_at is not None:
-            self.resumed_at = onset
-
-    def went_on(self) -> bool:
-        """Whether the learner spoke again within the window of the last commit, with the
-        tutor's answer to it cut short."""
-        if self.window_s <= 0 or not self.cut_short:
+    def went_on(self, rest: str = "") -> bool:
+        """Whether the learner spoke again soon enough after the last commit to be going on
+        (within the window, or the fragment window for words that cannot stand alone), and
+        that speech cut the tutor's answer short (within the time a barge-in takes to judge,
+        so the tutor's own voice coming back at its first words, then a question seconds
+        later, is not one)."""
+        committed, resumed, cut = self.committed_at, self.resumed_at, self.cut_at
+        if self.window_s <= 0 or committed is None or resumed is None or cut is None:
             return False
-        if self.committed_at is None or self.resumed_at is None:
-            return False
-        return self.resumed_at - self.committed_at <= self.window_s
+        window = self.window_s if stands_alone(rest) else max(self.window_s, self.fragment_window_s)
+        return resumed - committed <= window and cut - resumed <= JUDGED_WITHIN_S
 
     def join(self, messages: list[Any]) -> tuple[str, str, str] | None:
         """(first part, rest, joined question) when the turn these messages end with goes
         on from the last one, else None."""
-        if not self.went_on():
-            return None
         parts = continued_question(messages)
         if parts is None or CORRECTION_OPENING.match(parts[1]) or not parts[1].strip():
+            return None
+        if not self.went_on(parts[1]):
             return None
         self.joins += 1
         return parts[0], parts[1], joined(*parts)

@@ -238,9 +238,9 @@ class TutorLLMService(LLMService):
             self._ahead.on_provisional(frame.text, frame.likely_action)
             return
         if isinstance(frame, VADUserStartedSpeakingFrame):
-            self.continuation.voiced(time.monotonic() - frame.start_secs)
+            self.continuation.voiced(time.monotonic(), frame.start_secs)
         if isinstance(frame, InterruptionFrame):
-            self.continuation.interrupted()
+            self.continuation.interrupted(time.monotonic())
         if isinstance(frame, (UserStartedSpeakingFrame, InterruptionFrame, CancelFrame, EndFrame)):
             await self._ahead.drop()  # the learner goes on: that answer is void
         if isinstance(frame, LikelyActionFrame):

@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     from agent.edge.app import create_app
     from agent.edge.serve import configure_logging
 
-    settings = load_settings(overrides={"host": args.host, "port": args.port})
+    # aiortc's own jitter buffer, as a stock SmallWebRTC server has it
+    stock_transport = {"server": {"audio_jitter_packets": 4}}
+    settings = load_settings(overrides={"host": args.host, "port": args.port, **stock_transport})
     configure_logging(settings.log_level)
     app = create_app(settings, build_worker=build_stock_worker)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -37,30 +37,56 @@ def test_the_previous_question_is_found_across_a_cut_short_reply():
 
 
 def watch(resumed_after_s: float, cut_short: bool = True) -> ContinuationWatch:
-    w = ContinuationWatch(window_s=0.5)
+    w = ContinuationWatch(window_s=0.5, fragment_window_s=1.2)
     w.committed(10.0)
-    w.voiced(10.0 + resumed_after_s)
+    w.voiced(10.0 + resumed_after_s, 0.0)
     if cut_short:
-        w.interrupted()
+        w.interrupted(10.0 + resumed_after_s + 0.8)
     return w
 
 
 def test_only_a_quick_return_with_the_answer_cut_short_is_joined():
     messages = [{"role": "user", "content": FIRST}, {"role": "user", "content": REST}]
     assert watch(0.3).join(messages) == (FIRST, REST, "How do you plan make their food?")
-    assert watch(0.9).join(messages) is None  # time to hear the tutor and react
+    assert watch(0.9).join(messages) is not None  # a fragment may come later
+    assert watch(1.5).join(messages) is None
+    asks = [messages[0], {"role": "user", "content": "Why is the sky blue?"}]
+    assert watch(0.3).join(asks) is not None
+    assert watch(0.9).join(asks) is None  # time to hear the tutor and ask anew
     assert watch(0.3, cut_short=False).join(messages) is None  # the answer was all heard
     correction = [messages[0], {"role": "user", "content": "No, I meant the Sun."}]
     assert watch(0.3).join(correction) is None
     off = ContinuationWatch(window_s=0.0)
-    off.committed(10.0), off.voiced(10.1), off.interrupted()
+    off.committed(10.0), off.voiced(10.1, 0.0), off.interrupted(10.5)
     assert off.join(messages) is None
 
 
 def test_only_the_first_voice_after_a_commit_counts():
     w = watch(0.9)
-    w.voiced(10.2)  # a later report of the same voice does not move it earlier
-    assert not w.went_on()
+    w.voiced(10.2, 0.0)  # a later report of the same voice does not move it earlier
+    assert not w.went_on("Why?")
+
+
+def test_the_onset_is_the_first_voiced_window_the_vad_then_confirms():
+    w = ContinuationWatch(window_s=0.5)
+    w.committed(10.0)
+    for t in (10.30, 10.33, 10.36, 10.40):  # one run of voiced windows
+        w.voice_heard(t)
+    w.voiced(10.75, 0.2)  # confirmed after start_secs and the volume's smoothing
+    assert w.resumed_at == 10.30
+    stale = ContinuationWatch(window_s=0.5)
+    stale.voice_heard(9.0)  # a click long before
+    stale.committed(10.0)
+    stale.voiced(10.75, 0.2)
+    assert stale.resumed_at == 10.55
+
+
+def test_an_echo_at_the_answers_start_does_not_join_a_later_question():
+    w = ContinuationWatch(window_s=0.5)
+    w.committed(10.0)
+    w.voiced(10.2, 0.0)  # the tutor's first words heard back
+    w.interrupted(16.0)  # a barge-in seconds later
+    assert not w.went_on("make their food")
 
 
 class SlowBackend:
@@ -116,6 +142,6 @@ async def test_a_learner_going_on_is_answered_the_whole_question():
 
 
 async def test_a_learner_speaking_after_hearing_the_tutor_asks_anew():
-    backend, down = await answered(resume_after_s=0.7)
+    backend, down = await answered(resume_after_s=1.4)
     assert [asked(r) for r in backend.requests] == [FIRST, REST]
     assert not any(isinstance(f, ContinuedTurnFrame) for f in down)
