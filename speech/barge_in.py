@@ -226,7 +226,10 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         self._speech_began: float | None = None  # while judging: when the speech began
         self._speech_s = 0.0  # how long it has lasted (to its last stop, or to now)
         self.onset_hold_s = onset_hold_s
-        self._early: asyncio.TimerHandle | bool = False  # paused on voice not yet confirmed
+        self._early = False  # paused on voice not yet confirmed
+        # When the early pause ends if no voice confirms it: the loop's own timer handle
+        # (uvloop's is not an asyncio.TimerHandle, so it is never type-checked).
+        self._early_timer: asyncio.TimerHandle | None = None
         self._voiced = False  # the VAD hears voice now (starting or speaking)
         self._deferred = False  # judged nothing while voice went on: judge again when quiet
 
@@ -250,19 +253,27 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
             return
         if state == VADState.STARTING and previous == VADState.QUIET:
             self._pause_early()
-        elif state == VADState.QUIET and self._early is True:
+        elif state == VADState.QUIET and self._early and self._early_timer is None:
             self._hold()
 
     def _pause_early(self) -> None:
-        if isinstance(self._early, asyncio.TimerHandle):
-            self._early.cancel()
+        self._cancel_early_timer()
         self._early = True
         self._gate.pause()
 
     def _hold(self) -> None:
-        self._early = asyncio.get_running_loop().call_later(self.onset_hold_s, self._unconfirmed)
+        self._cancel_early_timer()
+        self._early_timer = asyncio.get_running_loop().call_later(
+            self.onset_hold_s, self._unconfirmed
+        )
+
+    def _cancel_early_timer(self) -> None:
+        if self._early_timer is not None:
+            self._early_timer.cancel()
+            self._early_timer = None
 
     def _unconfirmed(self) -> None:
+        self._early_timer = None
         self._early = False
         if not self._judging:
             self._gate.resume()
@@ -358,8 +369,7 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
 
     def _settle_early(self) -> None:
         """Confirmed speech takes over an early pause (the judging keeps the gate shut)."""
-        if isinstance(self._early, asyncio.TimerHandle):
-            self._early.cancel()
+        self._cancel_early_timer()
         self._early = False
 
     def _stop_judging(self) -> None:

@@ -100,6 +100,16 @@ def finished_sentence(text: str) -> bool:
     return not trails_off(text)  # an ellipsis, a filler, or "How do plants?" on a pause
 
 
+def unpunctuated_end(text: str) -> bool:
+    """Whether a transcript with no end punctuation at all still stops where a sentence
+    can: Whisper drops it on some short or noisy segments ("… will change shape", "… a food
+    web"), which then waited for the silence fallback."""
+    text = text.strip()
+    if not text or not text[-1].isalnum():
+        return False
+    return len(re.findall(r"[a-z']+", text.lower())) >= MIN_WORDS and not trails_off(text)
+
+
 def trails_off(text: str) -> bool:
     """Whether a transcript stops mid-phrase: on an open word, a filler, an ellipsis or a
     comma, a request before its object, or a question's subject before its verb."""
@@ -123,7 +133,8 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
     """Smart-turn's stop strategy that also ends the turn on a finished sentence.
 
     After the VAD's stop, a transcript that is a finished sentence ends the turn `grace_s`
-    later even if smart-turn said incomplete; speech in the meantime cancels it. A transcript
+    later even if smart-turn said incomplete, one that stops where a sentence can with no
+    punctuation at all `bare_grace_s` later; speech in the meantime cancels it. A transcript
     that trails off holds smart-turn's "complete" until the silence fallback (kept here: the
     analyzer forgets the turn once it has said complete, and Pipecat's own safety net only
     ends it after 5 s). Both read the
@@ -131,10 +142,15 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
     "what gravity is?" finishes the sentence that "Can you tell me" began.
     """
 
-    def __init__(self, *, grace_s: float = 0.2, fallback_s: float = 3.0, **kwargs) -> None:
-        """fallback_s: the silence after which a held turn ends (the analyzer's stop_secs)."""
+    def __init__(
+        self, *, grace_s: float = 0.2, bare_grace_s: float = 0.6, fallback_s: float = 3.0, **kwargs
+    ) -> None:
+        """bare_grace_s: the grace for words that stop where a sentence can but carry no end
+        punctuation; fallback_s: the silence after which a held turn ends (the analyzer's
+        stop_secs)."""
         super().__init__(**kwargs)
         self._grace_s = grace_s
+        self._bare_grace_s = max(grace_s, bare_grace_s)
         self._fallback_s = fallback_s
         self._end_task: asyncio.Task | None = None  # an end the words scheduled
         self.ended_by_text = 0  # turns this strategy ended before smart-turn would have
@@ -158,7 +174,9 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
             self._quiet_since = time.monotonic() - frame.stop_secs
         elif isinstance(frame, TranscriptionFrame) and self._vad_stopped:
             if not self._turn_complete and finished_sentence(self._words()):
-                await self._schedule_end(self._end_after_grace(), "text_grace")
+                await self._schedule_end(self._end_after_grace(self._grace_s), "text_grace")
+            elif not self._turn_complete and unpunctuated_end(self._words()):
+                await self._schedule_end(self._end_after_grace(self._bare_grace_s), "bare_grace")
         return result
 
     async def _handle_transcription(self, frame: TranscriptionFrame) -> None:
@@ -202,9 +220,9 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         await self._cancel_end()
         self._end_task = self.task_manager.create_task(end, f"{self}::{name}")
 
-    async def _end_after_grace(self) -> None:
+    async def _end_after_grace(self, grace_s: float) -> None:
         try:
-            await asyncio.sleep(self._grace_s)
+            await asyncio.sleep(grace_s)
         except asyncio.CancelledError:
             return
         self._end_task = None

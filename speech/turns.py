@@ -124,6 +124,7 @@ def user_turn_strategies(
     enable_interruptions: bool = True,
     speech_timeout_s: float = 0.6,
     text_grace_s: float | None = None,
+    text_bare_grace_s: float = 0.6,
     fallback_s: float = 3.0,
     gate: PlaybackGate | None = None,
     barge_in_s: float = 0.7,
@@ -133,7 +134,8 @@ def user_turn_strategies(
     """Smart-turn v3 (bundled ONNX) judges the end of a turn, or a plain silence timeout.
 
     text_grace_s: a finished sentence in the transcript also ends the turn, that long after
-    it arrives (speech/text_turns.py); None leaves smart-turn alone. fallback_s: the silence
+    it arrives (speech/text_turns.py), text_bare_grace_s after it when it has no end
+    punctuation; None leaves smart-turn alone. fallback_s: the silence
     after which smart-turn ends a turn it judged incomplete. With interruptions on, the
     learner speaking over the tutor stops its speech (barge-in); with a playback `gate`,
     the tutor's audio pauses at once and only speech that is more than a backchannel, a
@@ -145,7 +147,10 @@ def user_turn_strategies(
         if text_grace_s is not None:
             stop = [
                 TextAwareTurnStopStrategy(
-                    turn_analyzer=analyzer, grace_s=text_grace_s, fallback_s=fallback_s
+                    turn_analyzer=analyzer,
+                    grace_s=text_grace_s,
+                    bare_grace_s=text_bare_grace_s,
+                    fallback_s=fallback_s,
                 )
             ]
         else:

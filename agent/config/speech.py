@@ -113,6 +113,12 @@ class TurnSettings(Section):
         "text_grace_s even when smart-turn says incomplete (speech/text_turns.py)",
     )
     text_grace_s: float = Field(default=0.2, ge=0.0, le=2.0)
+    text_bare_grace_s: float = Field(
+        default=0.6, ge=0.0, le=3.0,
+        description="the grace for a transcript with no end punctuation that stops where a "
+        "sentence can ('… will change shape'): Whisper drops the punctuation on some short or "
+        "noisy segments, and such turns waited for the fallback",
+    )  # fmt: skip
     fallback_s: float = Field(
         default=3.0, ge=0.5, le=10.0,
         description="silence after which smart-turn ends a turn it judged incomplete",

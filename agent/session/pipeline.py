@@ -108,6 +108,7 @@ def _turn_aggregators(
                 turn.smart_turn,
                 enable_interruptions=turn.allow_interruptions,
                 text_grace_s=turn.text_grace_s if turn.text_aware else None,
+                text_bare_grace_s=turn.text_bare_grace_s,
                 fallback_s=turn.fallback_s,
                 gate=gate,
                 barge_in_s=turn.barge_in_s,

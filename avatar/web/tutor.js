@@ -55,6 +55,10 @@ function onMessage(raw) {
   } else if (message.type === "transcript" && message.role === "tutor") {
     if (!state.tutorLine) state.tutorLine = addLine("tutor", "");
     state.tutorLine.textContent = (state.tutorLine.textContent + " " + message.text).trim();
+  } else if (message.type === "continued") {
+    // The learner went on after a pause the tutor took for the end: one question, shown whole.
+    const asked = document.querySelectorAll("#transcript .user");
+    if (asked.length) asked[asked.length - 1].textContent = message.question;
   } else if (message.type === "speaking" && message.role === "user" && message.speaking) {
     state.tutorLine = null;
   } else if (message.type === "action") {

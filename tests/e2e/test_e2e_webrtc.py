@@ -118,6 +118,31 @@ async def test_a_backchannel_does_not_stop_the_tutor(server):
         await client.close()
 
 
+async def test_a_question_with_a_pause_is_answered_whole(server):
+    """'How do plants … make their food?' with a 0.7 s pause: the recogniser hears the first
+    half as a question of its own ('How do you plant?') and the turn may end in the pause;
+    then the rest is joined to it (a `continued` event), and either way the tutor's last
+    turn asks the whole question."""
+    client = TutorClient(server.base_url, server.token)
+    await client.connect()
+    try:
+        pause = np.zeros(int(0.7 * 48000), np.int16)
+        spoken = np.concatenate(
+            [synthesize("How do plants"), pause, synthesize("make their food?")]
+        )
+        speech_end = await client.say(spoken)
+        await client.wait_audio_after(speech_end, 60)
+        await asyncio.sleep(1.0)
+        joined = client.events_of("continued")
+        heard = [e["text"] for e in client.events_of("transcript", role="user", final=True)]
+        asked = joined[-1]["question"] if joined else " ".join(heard)
+        assert mentions(asked, "plan") and mentions(asked, "food"), (asked, heard)
+        if len(client.events_of("latency")) > 1:  # the turn ended in the pause
+            assert joined, heard
+    finally:
+        await client.close()
+
+
 async def test_client_vanishing_mid_answer_frees_the_session(server, question):
     leaver = TutorClient(server.base_url, server.token)
     await leaver.connect()

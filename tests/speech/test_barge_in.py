@@ -251,6 +251,28 @@ async def test_confirmed_speech_takes_over_an_early_pause():
     assert recorder.started == 1
 
 
+def test_voiced_windows_leave_no_stray_hold_under_uvloop():
+    """The server runs on uvloop, whose timer handles are not asyncio.TimerHandles: every
+    voiced window once left a hold timer behind, which reopened the gate half a second
+    later in the middle of the barge-in ("No, I meant the Sun." stopped the tutor after
+    825 ms in eval turn-taking)."""
+    import uvloop
+    from pipecat.audio.vad.vad_analyzer import VADState
+
+    async def paused_after_the_holds() -> bool:
+        gate, strategy, _recorder = await tutor_speaking()
+        strategy.onset_hold_s = 0.1
+        for _ in range(4):  # one run of voiced windows while the VAD is still quiet
+            strategy.on_voice()
+            await asyncio.sleep(0.02)
+        strategy.on_vad_state(VADState.QUIET, VADState.STARTING)  # the VAD catches up
+        await asyncio.sleep(0.25)  # past every window's hold
+        return gate.paused
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(paused_after_the_holds())
+
+
 async def test_voice_while_the_tutor_is_silent_pauses_nothing():
     from pipecat.audio.vad.vad_analyzer import VADState
 

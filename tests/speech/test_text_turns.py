@@ -149,6 +149,22 @@ async def test_speech_after_the_transcript_cancels_the_early_end():
     assert await stopped_after(frames) is None
 
 
+async def test_words_without_end_punctuation_end_the_turn_after_a_longer_grace():
+    """Seen in eval turn-taking: "Why does that?" then, over noise, "will change shape" with
+    no punctuation waited for the 3 s fallback."""
+    frames = [
+        VADUserStartedSpeakingFrame(), vad_stop(), heard("Why does that?"),
+        VADUserStartedSpeakingFrame(), vad_stop(), heard("will change shape"),
+    ]  # fmt: skip
+    delay = await stopped_after(frames)
+    assert delay is not None and 0.5 <= delay <= 0.9
+    trailing = [VADUserStartedSpeakingFrame(), vad_stop(), heard("so what is the speed of")]
+    assert await stopped_after(trailing) is None
+    assert (
+        await stopped_after([VADUserStartedSpeakingFrame(), vad_stop(), heard("the moon")]) is None
+    )
+
+
 class CompleteAnalyzer(IncompleteAnalyzer):
     """Smart-turn calling a pause to think the end of the turn ("What is … the speed of light")."""
 
