@@ -64,6 +64,7 @@ LONG_QUESTION = "Please explain how the water cycle works, step by step."
 PAUSE_S = 0.7  # the mid-sentence pause
 LATE_S = 1.0
 RECOVERY_S = 4.0  # after a premature end, how long the paused question's rest may take
+LEAD_S = 0.3  # noise (or silence) before each utterance
 STOP_GAP_S = 0.6  # tutor audio silent this long after a barge-in: it stopped
 DESIGNS = {
     "eco1": {"args": [], "module": "agent.cli"},
@@ -80,7 +81,7 @@ def voices() -> list[tuple[str, float]]:
 
 def with_noise(pcm: np.ndarray, snr_db: float | None, seed: int) -> np.ndarray:
     """Background noise (pink-ish) at `snr_db` under the speech, and 0.3 s of it before."""
-    lead = np.zeros(int(0.3 * RATE), dtype=np.int16)
+    lead = np.zeros(int(LEAD_S * RATE), dtype=np.int16)
     pcm = np.concatenate([lead, pcm])
     if snr_db is None:
         return pcm
@@ -113,6 +114,7 @@ class Case:
     text: str
     pcm: np.ndarray
     voice: str
+    onset_s: float = 0.0  # where the speech starts in pcm (found before noise is added)
 
 
 def cases(limit: int | None = None) -> list[Case]:
@@ -124,8 +126,10 @@ def cases(limit: int | None = None) -> list[Case]:
         nonlocal n
         voice, speed = found[n % len(found)]
         snr = None if n % 2 == 0 else 20.0
-        out.append(Case(kind, text, with_noise(make(voice, speed), snr, n),
-                        f"{voice} x{speed}" + (" +noise" if snr else "")))  # fmt: skip
+        clean = make(voice, speed)
+        out.append(Case(kind, text, with_noise(clean, snr, n),
+                        f"{voice} x{speed}" + (" +noise" if snr else ""),
+                        LEAD_S + voiced_onset(clean)))  # fmt: skip
         n += 1
 
     for _ in range(2):
@@ -188,7 +192,7 @@ async def _over_the_tutor(client: TutorClient, case: Case, long_question: np.nda
     turns = len(client.events_of("latency"))
     sent_at = time.time()
     await client.say(case.pcm)
-    onset = sent_at + voiced_onset(case.pcm)
+    onset = sent_at + case.onset_s  # noise under the lead must not count as the voice
     await asyncio.sleep(3.0)
     new_turn = len(client.events_of("latency")) > turns
     stopped = client.audio.fell_silent_after(onset, STOP_GAP_S, time.time())
