@@ -95,9 +95,7 @@ def closes_with_object(words: list[str], text: str) -> bool:
 def finished_sentence(text: str) -> bool:
     """Whether a transcript reads as a whole question or sentence (not trailing off)."""
     text = text.strip()
-    if not text.endswith((".", "?", "!")) or len(re.findall(r"[a-z']+", text.lower())) < MIN_WORDS:
-        return False
-    return not trails_off(text)  # an ellipsis, a filler, or "How do plants?" on a pause
+    return text.endswith((".", "?", "!")) and _reads_whole(text)
 
 
 def unpunctuated_end(text: str) -> bool:
@@ -105,8 +103,11 @@ def unpunctuated_end(text: str) -> bool:
     can: Whisper drops it on some short or noisy segments ("… will change shape", "… a food
     web"), which then waited for the silence fallback."""
     text = text.strip()
-    if not text or not text[-1].isalnum():
-        return False
+    return text[-1:].isalnum() and _reads_whole(text)
+
+
+def _reads_whole(text: str) -> bool:
+    """Enough words, not stopping mid-phrase (an ellipsis, a filler, "How do plants?")."""
     return len(re.findall(r"[a-z']+", text.lower())) >= MIN_WORDS and not trails_off(text)
 
 
@@ -172,10 +173,13 @@ class TextAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
             await self._cancel_end()
         elif isinstance(frame, VADUserStoppedSpeakingFrame):
             self._quiet_since = time.monotonic() - frame.stop_secs
-        elif isinstance(frame, TranscriptionFrame) and self._vad_stopped:
-            if not self._turn_complete and finished_sentence(self._words()):
+        elif (
+            isinstance(frame, TranscriptionFrame) and self._vad_stopped and not self._turn_complete
+        ):
+            words = self._words()
+            if finished_sentence(words):
                 await self._schedule_end(self._end_after_grace(self._grace_s), "text_grace")
-            elif not self._turn_complete and unpunctuated_end(self._words()):
+            elif unpunctuated_end(words):
                 await self._schedule_end(self._end_after_grace(self._bare_grace_s), "bare_grace")
         return result
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from aiortc import RTCPeerConnection
 from aiortc.jitterbuffer import JitterBuffer
 
-AIORTC_AUDIO_CAPACITY = 16  # aiortc's own, a power of two
 # aiortc keeps the receiver's buffer under its name-mangled private attribute.
 _BUFFER_ATTRIBUTE = "_RTCRtpReceiver__jitter_buffer"
 
@@ -28,9 +27,9 @@ def set_audio_jitter_packets(pc: RTCPeerConnection, packets: int) -> int:
         if transceiver.kind != "audio":
             continue
         receiver = transceiver.receiver
-        if not hasattr(receiver, _BUFFER_ATTRIBUTE):
+        own = getattr(receiver, _BUFFER_ATTRIBUTE, None)
+        if not isinstance(own, JitterBuffer):
             raise RuntimeError("aiortc's RTCRtpReceiver has no jitter buffer where expected")
-        buffer = JitterBuffer(capacity=AIORTC_AUDIO_CAPACITY, prefetch=packets)
-        setattr(receiver, _BUFFER_ATTRIBUTE, buffer)
+        setattr(receiver, _BUFFER_ATTRIBUTE, JitterBuffer(own.capacity, prefetch=packets))
         changed += 1
     return changed

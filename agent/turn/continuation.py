@@ -58,7 +58,7 @@ def joined(first: str, rest: str) -> str:
 def stands_alone(words: str) -> bool:
     """Whether words open as a question or request of their own ("Why is that?", "Tell me
     more"), unlike the rest of a sentence ("make their food?", "the speed of light")."""
-    return bool(STANDALONE_OPENING.match(words)) or not words.strip()
+    return bool(STANDALONE_OPENING.match(words))
 
 
 def continued_question(messages: list[Any]) -> tuple[str, str] | None:
@@ -117,7 +117,7 @@ class ContinuationWatch:
         if self.cut_at is None and self.committed_at is not None:
             self.cut_at = now
 
-    def went_on(self, rest: str = "") -> bool:
+    def went_on(self, rest: str) -> bool:
         """Whether the learner spoke again soon enough after the last commit to be going on
         (within the window, or the fragment window for words that cannot stand alone), and
         that speech cut the tutor's answer short (within the time a barge-in takes to judge,
